@@ -1,0 +1,235 @@
+"""vcrpy cassettes for golden cases: strict matching, no secrets, atomic writes, readable misses.
+
+Unlike vcrpy's and pytest-recording's defaults, requests match on their canonical JSON *body*:
+a changed prompt must miss the old recording, never replay the old answer. The host and port
+are not matched, because the local server that recorded a cassette runs on any free port.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_supportbot_evals import secrets
+from supportbot.llm import STEP_HEADER
+
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+#: Request-body fields that vary between otherwise identical calls; not matched.
+VOLATILE_FIELDS = ("user", "metadata", "stream_options", "service_tier")
+MATCH_ON = ("method", "path", "query", "supportbot_body")
+
+
+class CassetteError(RuntimeError):
+    """A cassette cannot be read or does not match the requests of its golden case."""
+
+
+@dataclass
+class CassetteUse:
+    """What happened to one cassette during one case."""
+
+    path: Path
+    misses: list[Any] = field(default_factory=list)
+    cassette: Any = None
+
+    @property
+    def unplayed(self) -> int:
+        """Recorded interactions this run did not use (stale recordings)."""
+        c = self.cassette
+        if c is None or c.record_mode in ("all",):
+            return 0
+        return sum(1 for i in range(getattr(c, "_loaded_count", 0)) if not c.play_counts[i])
+
+
+def canonical_body(body: bytes | str | None) -> Any:
+    if body is None or body == b"" or body == "":
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS}
+    return data
+
+
+def _body_matcher(r1: Any, r2: Any) -> None:
+    if canonical_body(r1.body) != canonical_body(r2.body):
+        raise AssertionError("request bodies differ")
+
+
+class AtomicPersister:
+    """Writes cassettes via a temp file and rename, after a secrets scan of the exact text."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
+        """Load, or say clearly why not. vcrpy would treat an undecodable cassette as empty
+        and could then overwrite it; here it is an error, so nothing recorded is lost."""
+        from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
+
+        try:
+            return FilesystemPersister.load_cassette(cassette_path, serializer)
+        except CassetteNotFoundError:
+            raise
+        except Exception as exc:
+            raise CassetteError(_unreadable(Path(cassette_path), exc)) from None
+
+    @staticmethod
+    def save_cassette(cassette_path: str | Path, cassette_dict: Any, serializer: Any) -> None:
+        from vcr.serialize import serialize
+
+        path = Path(cassette_path)
+        text = serialize(cassette_dict, serializer)
+        secrets.ensure_clean(text, str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _unreadable(path: Path, exc: BaseException) -> str:
+    return (
+        f"Cassette {path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}). It was "
+        "truncated, edited by hand or written by another vcrpy version. Re-record it: "
+        f"{rerecord_command([path.stem])}"
+    )
+
+
+def _scrub_request(request: Any) -> Any:
+    values = secrets.secret_values()
+    for name in list(request.headers):
+        if name.lower() in secrets.SECRET_HEADERS:
+            del request.headers[name]
+    if values and request.body:
+        body = (
+            request.body.decode("utf-8", "replace")
+            if isinstance(request.body, bytes)
+            else request.body
+        )
+        request.body = secrets.scrub(body, values).encode("utf-8")
+    return request
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    drop = set(secrets.SECRET_HEADERS) | set(secrets.ACCOUNT_HEADERS)
+    response["headers"] = {
+        k: v for k, v in response.get("headers", {}).items() if k.lower() not in drop
+    }
+    values = secrets.secret_values()
+    body = response.get("body", {}).get("string")
+    if values and body:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        response["body"]["string"] = secrets.scrub(text, values).encode("utf-8")
+    return response
+
+
+@functools.cache
+def _recorder() -> Any:
+    import vcr
+
+    recorder = vcr.VCR(
+        before_record_request=_scrub_request,
+        before_record_response=_scrub_response,
+        decode_compressed_response=True,
+        record_on_exception=False,
+    )
+    recorder.register_persister(AtomicPersister)
+    recorder.register_matcher("supportbot_body", _body_matcher)
+    return recorder
+
+
+@contextmanager
+def use_cassette(path: Path, record_mode: str) -> Iterator[CassetteUse]:
+    """Replay (or record) every HTTP call of one golden case from ``path``."""
+    if record_mode not in RECORD_MODES:
+        raise CassetteError(f"Unknown record mode {record_mode!r}; use one of {RECORD_MODES}.")
+    recorder = _recorder()
+    if record_mode == "rewrite":
+        mode, drop_unused = "all", True
+    else:
+        mode, drop_unused = record_mode, False
+    use = CassetteUse(path)
+    with recorder.use_cassette(
+        str(path), record_mode=mode, match_on=MATCH_ON, drop_unused_requests=drop_unused
+    ) as cassette:
+        use.cassette = cassette
+        original = cassette.can_play_response_for
+
+        def can_play(request: Any) -> bool:
+            playable = original(request)
+            if not playable and cassette.write_protected:
+                use.misses.append(request)
+            return playable
+
+        cassette.can_play_response_for = can_play
+        yield use
+
+
+def explain_miss(use: CassetteUse, case_id: str) -> str:
+    """Which request missed, whose it was, what changed, and how to re-record it."""
+    request = use.misses[0]
+    step = request.headers.get(STEP_HEADER) or "unknown step"
+    lines = [f"Cassette miss in golden {case_id!r}: the {step} request is not in {use.path}."]
+    candidates = _candidates(use, request)
+    if not use.path.exists():
+        lines.append("The cassette does not exist yet.")
+    elif candidates:
+        old = candidates[0]
+        old_step = old.headers.get(STEP_HEADER, "?")
+        lines.append(f"Closest recorded request ({old_step}), what changed (- recorded, + now):")
+        diff = difflib.unified_diff(
+            render_body(old.body), render_body(request.body), "recorded", "now", n=2, lineterm=""
+        )
+        lines.extend("    " + line for line in list(diff)[2:] or ["(bodies differ only in form)"])
+    else:
+        lines.append(f"No recorded request to {request.method} {request.path} is left to play.")
+    lines.append(f"If the change is intended, re-record: {rerecord_command([case_id])}")
+    return "\n".join(lines)
+
+
+def _candidates(use: CassetteUse, request: Any) -> list[Any]:
+    c = use.cassette
+    if c is None:
+        return []
+    same = [
+        (i, r)
+        for i, (r, _) in enumerate(c.data)
+        if r.method == request.method and r.path == request.path
+    ]
+    unplayed = [r for i, r in same if not c.play_counts[i]]
+    return unplayed or [r for _, r in same]
+
+
+def render_body(body: Any) -> list[str]:
+    """A request body as lines a person can diff: one field per line, prompts unfolded."""
+    data = canonical_body(body)
+    if not isinstance(data, dict):
+        return str(data).splitlines()
+    lines: list[str] = []
+    for key, value in sorted(data.items()):
+        if key == "messages" and isinstance(value, list):
+            for i, message in enumerate(value):
+                content = message.get("content") if isinstance(message, dict) else message
+                role = message.get("role", "?") if isinstance(message, dict) else "?"
+                lines.append(f"messages[{i}] ({role}):")
+                lines.extend(f"  {part}" for part in str(content).splitlines())
+        else:
+            lines.append(f"{key}: {json.dumps(value, sort_keys=True)}")
+    return lines
+
+
+def rerecord_command(case_ids: list[str]) -> str:
+    return "supportbot-evals record " + " ".join(sorted(case_ids))

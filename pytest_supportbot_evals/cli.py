@@ -1,0 +1,121 @@
+"""``supportbot-evals``: record the golden suite's cassettes, and check files for secrets.
+
+``record`` picks the LLM it records against, in this order: OpenAI when ``OPENAI_API_KEY`` is
+set and ``OPENAI_BASE_URL`` is not; the server at ``OPENAI_BASE_URL`` when set; otherwise the
+local llama.cpp server, which it installs (first time), starts on loopback and stops again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from pytest_supportbot_evals import secrets
+
+EVAL_TESTS = "tests/evals/test_goldens.py"
+DEFAULT_SCAN = ("cassettes", ".supportbot")
+LOCAL_MODEL_NAME = "gemma-3-270m-it-q4_k_m"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="supportbot-evals", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    record = sub.add_parser("record", help="re-record cassettes of golden cases (all by default)")
+    record.add_argument("ids", nargs="*", help="golden ids to re-record (default: all)")
+    record.add_argument(
+        "--mode", default="rewrite", choices=("rewrite", "all", "new_episodes", "once")
+    )
+    record.add_argument("--model", help="model name (default: ini supportbot_model)")
+    record.add_argument(
+        "--tests", default=EVAL_TESTS, help=f"eval test file (default {EVAL_TESTS})"
+    )
+    record.add_argument("--workers", type=int, default=1, help="parallel pytest-xdist workers")
+    record.set_defaults(run=cmd_record)
+    check = sub.add_parser("check-secrets", help="scan cassettes, reports and spools for secrets")
+    check.add_argument("paths", nargs="*", type=Path, help=f"default: {' '.join(DEFAULT_SCAN)}")
+    check.set_defaults(run=cmd_check_secrets)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (RuntimeError, ValueError, OSError) as exc:
+        print(f"supportbot-evals: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_check_secrets(args: argparse.Namespace) -> int:
+    paths = args.paths or [Path(p) for p in DEFAULT_SCAN]
+    findings = secrets.scan_paths(p for p in paths if p.exists())
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(
+            f"{len(findings)} secret(s) found; remove them (and rotate the keys).", file=sys.stderr
+        )
+        return 1
+    print(f"No secrets found in {', '.join(str(p) for p in paths)}.")
+    return 0
+
+
+@contextmanager
+def llm_endpoint() -> Iterator[dict[str, str]]:
+    """Environment for the LLM to record against; starts the local server when needed."""
+    if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
+        yield {}
+        return
+    from supportbot import services
+
+    server_bin = services.ensure_llm_venv(services.default_llm_venv())
+    model = services.ensure_model(services.default_llm_venv(), services.default_model_path())
+    with services.LlmServer(server_bin, model) as server:
+        print(f"local LLM server up at {server.base_url}", file=sys.stderr)
+        yield {"OPENAI_BASE_URL": server.base_url}
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    targets = [f"{args.tests}::test_golden[{case_id}]" for case_id in args.ids] or [args.tests]
+    with tempfile.TemporaryDirectory() as tmp, llm_endpoint() as env:
+        report = Path(tmp) / "record-report.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *targets,
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            f"--supportbot-record-mode={args.mode}",
+            f"--supportbot-report={report}",
+        ]
+        if args.model:
+            command.append(f"--supportbot-model={args.model}")
+        if args.workers > 1:
+            command += ["-n", str(args.workers)]
+        print("recording:", " ".join(command[1:]), file=sys.stderr)
+        subprocess.run(command, env={**os.environ, **env}, check=False)
+        if not report.exists():
+            print(
+                "supportbot-evals: the recording run wrote no report; see pytest's output above.",
+                file=sys.stderr,
+            )
+            return 1
+        data = json.loads(report.read_text())
+    errored = [c["id"] for c in data["cases"] if c["error"]]
+    print(
+        f"recorded {len(data['cases']) - len(errored)} case(s); "
+        f"gate over the new recordings: {data['gate']}"
+    )
+    if errored:
+        print(f"not recorded (errors): {', '.join(errored)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The plugin's configuration: one frozen object from command-line options, ini and env.
+
+Precedence: command line, then ``[tool.pytest.ini_options]``, then environment, then default.
+The model and endpoint that replay uses come from the ini file on purpose: they are facts
+about the committed cassettes, and a developer's shell variables must not silently change them.
+Parsing is strict: an unknown evaluator or a malformed value is a usage error naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_supportbot_evals.cassettes import RECORD_MODES
+from pytest_supportbot_evals.gate import parse_thresholds
+from supportbot.judges import JUDGE_METHODS
+from supportbot.phoenix_sink import DEFAULT_SPOOL
+from supportbot.settings import Settings
+
+# (name, help, default) for ini keys; kept here so plugin.py stays a thin list of hooks.
+INI_KEYS: tuple[tuple[str, str, Any], ...] = (
+    ("supportbot_goldens", "Golden YAML files or folders (relative to rootdir).", "tests/goldens"),
+    ("supportbot_cassettes", "Folder of one cassette per golden case.", "cassettes"),
+    ("supportbot_model", "Model name the cassettes were recorded with.", ""),
+    ("supportbot_judge_model", "Judge model name (default: the agent's model).", ""),
+    ("supportbot_judge_method", f"Judge structured-output path: {JUDGE_METHODS}.", "auto"),
+    ("supportbot_max_tokens", "max_tokens sent with every LLM call.", ""),
+    ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
+    ("supportbot_spool", "Spool file of Phoenix deliveries not yet accepted.", str(DEFAULT_SPOOL)),
+)
+
+
+class ConfigError(ValueError):
+    """A setting of the plugin is invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    rootdir: Path
+    goldens: tuple[Path, ...]
+    cassette_dir: Path
+    record_mode: str
+    thresholds: dict[str, float]
+    report_path: Path | None
+    phoenix_endpoint: str | None
+    spool_path: Path
+    strict: bool
+    judge_method: str
+    settings: Settings
+
+    @property
+    def replaying(self) -> bool:
+        return self.record_mode == "none"
+
+
+def build(pytest_config: Any) -> EvalConfig:
+    """Read options, ini and env; raise ``ConfigError`` with the setting's name on bad input."""
+    opt, ini = pytest_config.getoption, pytest_config.getini
+    root = Path(str(pytest_config.rootpath))
+
+    record_mode = opt("supportbot_record_mode") or "none"
+    if record_mode not in RECORD_MODES:
+        raise ConfigError(f"--supportbot-record-mode={record_mode!r}: use one of {RECORD_MODES}.")
+    thresholds = parse_thresholds(ini("supportbot_thresholds"), "ini supportbot_thresholds")
+    thresholds.update(parse_thresholds(opt("supportbot_threshold") or [], "--supportbot-threshold"))
+    judge_method = ini("supportbot_judge_method") or "auto"
+    if judge_method not in JUDGE_METHODS:
+        raise ConfigError(
+            f"ini supportbot_judge_method={judge_method!r}: use one of {JUDGE_METHODS}."
+        )
+
+    settings = Settings.from_env()
+    max_tokens = ini("supportbot_max_tokens")
+    try:
+        tokens = int(max_tokens) if max_tokens else None
+    except ValueError:
+        raise ConfigError(
+            f"ini supportbot_max_tokens={max_tokens!r} is not a whole number."
+        ) from None
+    settings = settings.with_overrides(
+        model=opt("supportbot_model") or ini("supportbot_model") or None,
+        judge_model=ini("supportbot_judge_model") or None,
+        max_tokens=tokens,
+        phoenix_project=ini("supportbot_phoenix_project") or None,
+        # Replay never retries: a miss is an answer, not a flake.
+        max_retries=0 if record_mode == "none" else None,
+    )
+    endpoint = opt("supportbot_phoenix") or os.environ.get("PHOENIX_COLLECTOR_ENDPOINT") or None
+    report = opt("supportbot_report")
+    goldens = tuple(
+        root / p for p in (opt("supportbot_goldens") or ini("supportbot_goldens")).split(",")
+    )
+    return EvalConfig(
+        rootdir=root,
+        goldens=goldens,
+        cassette_dir=root / ini("supportbot_cassettes"),
+        record_mode=record_mode,
+        thresholds=thresholds,
+        report_path=Path(report) if report else None,
+        phoenix_endpoint=endpoint.strip() if endpoint else None,
+        spool_path=root / ini("supportbot_spool"),
+        strict=bool(opt("supportbot_strict")),
+        judge_method=judge_method,
+        settings=settings,
+    )

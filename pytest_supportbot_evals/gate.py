@@ -1,0 +1,126 @@
+"""Pass rates per evaluator, thresholds, and the gate that decides the session's exit status.
+
+The gate fails when an evaluator's pass rate is below its threshold, or when any case could
+not be evaluated at all (a stale cassette, an agent crash): a rate over incomplete data is not
+a measurement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pytest_supportbot_evals.runner import EVALUATORS, CaseResult
+
+#: Above 1 no pass rate can reach the bar: allowed, to prove in CI that the gate can fail.
+MAX_THRESHOLD = 1.5
+
+
+class ThresholdError(ValueError):
+    """A threshold setting is malformed; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class EvaluatorStat:
+    suite: str
+    evaluator: str
+    passed: int
+    total: int
+    threshold: float | None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.total if self.total else None
+
+    @property
+    def status(self) -> str:
+        if self.threshold is None or self.total == 0:
+            return "info"
+        return "pass" if (self.pass_rate or 0.0) >= self.threshold else "fail"
+
+    def to_dict(self) -> dict[str, object]:
+        rate = self.pass_rate
+        return {
+            "suite": self.suite,
+            "evaluator": self.evaluator,
+            "passed": self.passed,
+            "total": self.total,
+            "pass_rate": None if rate is None else round(rate, 4),
+            "threshold": self.threshold,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class GateResult:
+    stats: list[EvaluatorStat]
+    errored: list[str]
+
+    @property
+    def gate(self) -> str:
+        failed = any(s.status == "fail" for s in self.stats) or self.errored
+        return "fail" if failed else "pass"
+
+    def reasons(self) -> list[str]:
+        lines = [
+            f"{s.evaluator} pass rate {s.pass_rate:.1%} ({s.passed}/{s.total}) is below its "
+            f"threshold {s.threshold:.1%}" + (f" [{s.suite}]" if s.suite != "supportbot" else "")
+            for s in self.stats
+            if s.status == "fail" and s.pass_rate is not None and s.threshold is not None
+        ]
+        if self.errored:
+            lines.append(
+                f"{len(self.errored)} case(s) could not be evaluated: {', '.join(self.errored)}"
+            )
+        return lines
+
+
+def parse_thresholds(items: Iterable[str], where: str) -> dict[str, float]:
+    """``NAME=VALUE`` entries; unknown names and values outside [0, 1] are errors."""
+    thresholds: dict[str, float] = {}
+    for item in items:
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep:
+            raise ThresholdError(f"{where}: {item!r} is not NAME=VALUE, e.g. tool_result=0.9.")
+        if name not in EVALUATORS:
+            raise ThresholdError(
+                f"{where}: unknown evaluator {name!r} in {item!r}; use one of {list(EVALUATORS)}."
+            )
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ThresholdError(f"{where}: {raw.strip()!r} in {item!r} is not a number.") from None
+        if not 0.0 <= value <= MAX_THRESHOLD:
+            raise ThresholdError(
+                f"{where}: {item!r} is out of range; a threshold is a fraction from 0 to 1 "
+                f"(0.9 for 90%). Values up to {MAX_THRESHOLD} are accepted as an impossible bar "
+                "that always fails the gate."
+            )
+        thresholds[name] = value
+    return thresholds
+
+
+def compute(
+    results: Iterable[CaseResult], thresholds: Mapping[str, Mapping[str, float]]
+) -> GateResult:
+    """Pass rates per (suite, evaluator); ``thresholds`` is keyed by suite."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    errored: list[str] = []
+    for result in results:
+        if result.error is not None:
+            errored.append(result.case_id)
+        for check in result.checks:
+            tally = counts.setdefault((result.suite, check.evaluator), [0, 0])
+            tally[0] += check.passed
+            tally[1] += 1
+    stats = [
+        EvaluatorStat(suite, name, passed, total, thresholds.get(suite, {}).get(name))
+        for (suite, name), (passed, total) in sorted(
+            counts.items(), key=lambda kv: (kv[0][0], EVALUATORS.index(kv[0][1]))
+        )
+    ]
+    return GateResult(stats, sorted(set(errored)))

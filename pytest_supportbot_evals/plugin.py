@@ -1,0 +1,278 @@
+"""pytest hooks and fixtures of pytest-supportbot-evals (entry point ``supportbot_evals``).
+
+Thin on purpose: every decision lives in a plain module (goldens, cassettes, runner, gate,
+report, session). Nothing heavy is imported until a test asks for a ``supportbot_*`` fixture,
+so a project that installs the plugin but runs no eval pays nothing at start-up.
+
+Every fixture can be overridden at any scope, in the style of pytest-recording: e.g. a
+``supportbot_bot`` fixture in your conftest.py runs your own agent under the same gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_supportbot_evals.config import EvalConfig
+    from pytest_supportbot_evals.goldens import GoldenCase
+    from pytest_supportbot_evals.runner import CaseResult
+    from pytest_supportbot_evals.session import EvalSession
+
+MARKER = "supportbot_eval"
+SESSION_KEY = pytest.StashKey["EvalSession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from pytest_supportbot_evals.config import INI_KEYS  # light: no SDK imports
+
+    group = parser.getgroup(
+        "supportbot-evals", "LLM eval regression gate (pytest-supportbot-evals)"
+    )
+    mode_help = (
+        "Cassette record mode: none (default; replay only, a miss fails), once, new_episodes, "
+        "all, rewrite (drop what is not re-recorded)."
+    )
+    try:  # --record-mode too, unless pytest-recording already owns it
+        group.addoption(
+            "--supportbot-record-mode",
+            "--record-mode",
+            dest="supportbot_record_mode",
+            default=None,
+            help=mode_help,
+        )
+    except ValueError:
+        group.addoption(
+            "--supportbot-record-mode", dest="supportbot_record_mode", default=None, help=mode_help
+        )
+    group.addoption(
+        "--supportbot-threshold",
+        action="append",
+        dest="supportbot_threshold",
+        metavar="NAME=VALUE",
+        help="Pass-rate threshold for an evaluator (repeatable).",
+    )
+    group.addoption(
+        "--supportbot-report",
+        dest="supportbot_report",
+        metavar="PATH",
+        help="Write the JSON report (per-case verdicts, rates, gate) to PATH.",
+    )
+    group.addoption(
+        "--supportbot-phoenix",
+        dest="supportbot_phoenix",
+        metavar="URL",
+        help="Phoenix to send spans and verdicts to (default: PHOENIX_COLLECTOR_ENDPOINT).",
+    )
+    group.addoption(
+        "--supportbot-goldens",
+        dest="supportbot_goldens",
+        metavar="PATHS",
+        help="Comma-separated golden files or folders (overrides ini supportbot_goldens).",
+    )
+    group.addoption(
+        "--supportbot-model",
+        dest="supportbot_model",
+        metavar="NAME",
+        help="Model for agent and judge (overrides ini supportbot_model).",
+    )
+    group.addoption(
+        "--supportbot-strict",
+        action="store_true",
+        dest="supportbot_strict",
+        help="A golden whose expectations miss fails, instead of xfail under the gate.",
+    )
+    for name, help_text, default in INI_KEYS:
+        parser.addini(name, help_text, default=default)
+    parser.addini("supportbot_thresholds", "NAME=VALUE pass-rate thresholds.", type="linelist")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(goldens=None, thresholds=None, suite=None, cassettes=None): run the test once "
+        "per golden case (fixture supportbot_case) under its own thresholds and cassette folder.",
+    )
+
+
+def _session(config: pytest.Config) -> EvalSession:
+    if SESSION_KEY not in config.stash:
+        from pytest_supportbot_evals.config import ConfigError, build
+        from pytest_supportbot_evals.gate import ThresholdError
+        from pytest_supportbot_evals.session import EvalSession
+        from supportbot.settings import SettingsError
+
+        try:
+            config.stash[SESSION_KEY] = EvalSession(build(config))
+        except (ConfigError, ThresholdError, SettingsError) as exc:
+            raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
+    return config.stash[SESSION_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "supportbot_case" not in metafunc.fixturenames:
+        return
+    from pathlib import Path
+
+    from pytest_supportbot_evals.goldens import GoldenError, load_goldens
+
+    session = _session(metafunc.config)
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    options = marker.kwargs if marker else {}
+    paths = options.get("goldens")
+    if paths is None:
+        golden_paths = list(session.config.goldens)
+    else:
+        base = Path(str(metafunc.definition.path)).parent
+        golden_paths = [base / p for p in ([paths] if isinstance(paths, str | Path) else paths)]
+    try:
+        cases = load_goldens(golden_paths)
+    except GoldenError as exc:
+        raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
+    metafunc.parametrize("supportbot_case", cases, ids=[c.id for c in cases])
+
+
+@pytest.fixture(scope="session")
+def supportbot_config(pytestconfig: pytest.Config) -> EvalConfig:
+    """The frozen plugin configuration (options, ini, env)."""
+    return _session(pytestconfig).config
+
+
+@pytest.fixture(scope="session")
+def supportbot_collector(pytestconfig: pytest.Config) -> EvalSession:
+    """The session's collector of case results; the gate is computed from it at the end."""
+    return _session(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def supportbot_tracing(supportbot_config: EvalConfig) -> tuple[Any, Any]:
+    """(tracer provider, in-memory exporter): spans stay in memory during the run."""
+    from supportbot.tracing import memory_provider
+
+    return memory_provider(supportbot_config.settings.phoenix_project)
+
+
+@pytest.fixture(scope="session")
+def supportbot_bot(supportbot_config: EvalConfig, supportbot_tracing: tuple[Any, Any]) -> Any:
+    """The agent under test. Override to evaluate your own agent with the same gate."""
+    from supportbot.agent import SupportBot
+
+    return SupportBot(supportbot_config.settings, tracer_provider=supportbot_tracing[0])
+
+
+@pytest.fixture(scope="session")
+def supportbot_relevance_judge(supportbot_config: EvalConfig) -> Any:
+    """The retrieval_relevance LLM judge (phoenix-evals); override to swap the judge."""
+    from supportbot.judges import RetrievalRelevanceJudge
+
+    return RetrievalRelevanceJudge(supportbot_config.settings, supportbot_config.judge_method)
+
+
+@pytest.fixture(scope="session")
+def supportbot_record_mode(supportbot_config: EvalConfig) -> str:
+    return supportbot_config.record_mode
+
+
+@pytest.fixture
+def supportbot_cassette_dir(request: pytest.FixtureRequest, supportbot_config: EvalConfig) -> Any:
+    """Where this test's cassettes live: the marker's ``cassettes=`` or the ini setting."""
+    from pathlib import Path
+
+    marker = request.node.get_closest_marker(MARKER)
+    folder = marker.kwargs.get("cassettes") if marker else None
+    return Path(str(request.path)).parent / folder if folder else supportbot_config.cassette_dir
+
+
+@pytest.fixture
+def supportbot_result(
+    request: pytest.FixtureRequest,
+    supportbot_case: GoldenCase,
+    supportbot_bot: Any,
+    supportbot_tracing: tuple[Any, Any],
+    supportbot_relevance_judge: Any,
+    supportbot_record_mode: str,
+    supportbot_cassette_dir: Any,
+    supportbot_collector: EvalSession,
+) -> CaseResult:
+    """Run this test's golden case (replayed from its cassette) and record its verdicts."""
+    from pytest_supportbot_evals.gate import ThresholdError, parse_thresholds
+    from pytest_supportbot_evals.runner import run_case
+
+    marker = request.node.get_closest_marker(MARKER)
+    suite = (marker.kwargs.get("suite") if marker else None) or "supportbot"
+    if marker and marker.kwargs.get("thresholds") is not None:
+        items = [f"{k}={v}" for k, v in marker.kwargs["thresholds"].items()]
+        try:
+            supportbot_collector.suite_thresholds[suite] = parse_thresholds(
+                items, f"{MARKER} marker"
+            )
+        except ThresholdError as exc:
+            pytest.fail(str(exc), pytrace=False)
+    result = run_case(
+        supportbot_bot,
+        supportbot_tracing[1],
+        supportbot_relevance_judge,
+        supportbot_case,
+        supportbot_cassette_dir / f"{supportbot_case.id}.yaml",
+        supportbot_record_mode,
+        suite=suite,
+    )
+    supportbot_collector.add(result)
+    for verdict in result.verdicts:
+        request.node.user_properties.append(
+            (f"supportbot.{verdict.judge}", verdict.label or "error")
+        )
+    for check in result.checks:
+        request.node.user_properties.append((f"supportbot.check.{check.evaluator}", check.actual))
+    return result
+
+
+@pytest.fixture
+def supportbot_assert(supportbot_config: EvalConfig) -> Callable[[CaseResult], None]:
+    """Assert a case result: errors fail; missed expectations xfail (or fail, when strict)."""
+
+    def check(result: CaseResult) -> None:
+        if result.error is not None:
+            pytest.fail(result.error, pytrace=False)
+        failed = result.failed_checks()
+        if not failed:
+            return
+        message = "; ".join(
+            f"{c.evaluator}: expected {c.expected}, got {c.actual}"
+            + (f" ({c.detail})" if c.detail else "")
+            for c in failed
+        )
+        if supportbot_config.strict:
+            pytest.fail(message, pytrace=False)
+        pytest.xfail(f"counted against the gate: {message}")
+
+    return check
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    eval_session = session.config.stash.get(SESSION_KEY, None)
+    if eval_session is None or not eval_session.results:
+        return
+    eval_session.write_report()
+    eval_session.deliver_to_phoenix()
+    if eval_session.gate().gate == "fail" and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    eval_session = config.stash.get(SESSION_KEY, None)
+    if eval_session is None or not eval_session.results:
+        return
+    from pytest_supportbot_evals.report import summary_lines
+
+    terminalreporter.section("supportbot evals")
+    gate = eval_session.gate()
+    for line in summary_lines(gate, eval_session.results):
+        terminalreporter.write_line(
+            line, red=gate.gate == "fail" and line.startswith("supportbot gate")
+        )
+    if eval_session.delivery_note:
+        terminalreporter.write_line(eval_session.delivery_note)

@@ -1,0 +1,132 @@
+"""One eval session: the agent and judges it runs with, the results, and what happens at the end.
+
+Kept apart from the pytest hooks so it is plain, testable code: the hooks only feed it results
+and ask it for the gate, the report and the Phoenix delivery.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_supportbot_evals import report
+from pytest_supportbot_evals.config import EvalConfig
+from pytest_supportbot_evals.gate import GateResult, compute
+from pytest_supportbot_evals.runner import CaseResult
+from supportbot import prompts
+
+ANNOTATION_PREFIX = "supportbot-evals"
+GOLDEN_ANNOTATION = "supportbot_golden"
+
+
+@dataclass
+class EvalSession:
+    config: EvalConfig
+    results: list[CaseResult] = field(default_factory=list)
+    suite_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
+    delivery_note: str | None = None
+    _gate: GateResult | None = None
+
+    def add(self, result: CaseResult) -> None:
+        self.results.append(result)
+
+    def gate(self) -> GateResult:
+        if self._gate is None:
+            thresholds = {"supportbot": self.config.thresholds, **self.suite_thresholds}
+            self._gate = compute(self.results, thresholds)
+        return self._gate
+
+    def meta(self) -> dict[str, Any]:
+        s = self.config.settings
+        return {
+            "model": s.model,
+            "judge_model": s.effective_judge_model,
+            "judge_method": self.config.judge_method,
+            "record_mode": self.config.record_mode,
+            "agent_prompts": prompts.prompt_hashes(),
+            "judge_prompt": prompts.prompt_hashes(prompts.JUDGE_PROMPTS),
+            "git_commit": git_commit(),
+        }
+
+    def write_report(self) -> None:
+        if self.config.report_path is not None:
+            data = report.build_report(self.gate(), self.results, self.meta())
+            report.write_json(self.config.report_path, data)
+
+    def deliver_to_phoenix(self) -> None:
+        """Queue every span and verdict in the spool, then flush it; note what is pending."""
+        endpoint = self.config.phoenix_endpoint
+        if not endpoint or not self.results:
+            return
+        from supportbot.phoenix_sink import PhoenixSink
+
+        sink = PhoenixSink(
+            endpoint, self.config.spool_path, api_key=self.config.settings.phoenix_api_key
+        )
+        sink.add_spans([span for r in self.results for span in r.spans])
+        sink.add_annotations(self.annotations())
+        delivery = sink.flush()
+        self.delivery_note = delivery.describe(endpoint, self.config.spool_path)
+
+    def annotations(self) -> list[dict[str, Any]]:
+        from supportbot.phoenix_sink import span_annotation
+
+        meta = self.meta()
+        base = {"git_commit": meta["git_commit"], "model": meta["model"]}
+        items = []
+        for r in self.results:
+            identifier = f"{ANNOTATION_PREFIX}:{r.suite}:{r.case_id}:{r.repetition}"
+            golden = {**base, "golden_id": r.case_id, "suite": r.suite}
+            for v in r.verdicts:
+                items.append(
+                    span_annotation(
+                        span_id=v.span_id,
+                        name=v.judge,
+                        annotator_kind=v.annotator_kind,
+                        label=v.label,
+                        score=v.score,
+                        explanation=v.explanation
+                        or (f"judge failed: {v.error}" if v.error else None),
+                        identifier=identifier,
+                        metadata={
+                            **golden,
+                            "judge_model": v.model,
+                            "evaluator": v.judge,
+                            "prompt_hash": meta["judge_prompt"].get(f"judge_{v.judge}"),
+                        },
+                    )
+                )
+            if r.span_id and r.error is None:
+                failed = r.failed_checks()
+                items.append(
+                    span_annotation(
+                        span_id=r.span_id,
+                        name=GOLDEN_ANNOTATION,
+                        annotator_kind="CODE",
+                        label="pass" if not failed else "fail",
+                        score=0.0 if failed else 1.0,
+                        explanation="; ".join(
+                            f"{c.evaluator}: expected {c.expected}, got {c.actual}" for c in failed
+                        )
+                        or "all expectations held",
+                        identifier=identifier,
+                        metadata={**golden, "prompt_hashes": meta["agent_prompts"]},
+                    )
+                )
+        return items
+
+
+@functools.cache
+def git_commit() -> str | None:
+    if os.environ.get("GITHUB_SHA"):
+        return os.environ["GITHUB_SHA"]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

@@ -1,0 +1,160 @@
+"""The two judges of the tutorial, applied to a SupportBot trace's child spans.
+
+* ``tool_result`` (CODE) on ``lookupOrderStatus`` TOOL spans: ``success`` 1 / ``error`` 0.
+* ``retrieval_relevance`` (LLM, phoenix-evals ``ClassificationEvaluator``) on RETRIEVER spans:
+  ``relevant`` 1 / ``irrelevant`` 0.
+
+A judge never raises: a judge that failed (server error, reply cut off mid-JSON, a label outside
+the choices) gives a ``Verdict`` with ``error`` set and no label, so one bad reply costs one
+verdict, not the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from supportbot import prompts
+from supportbot.llm import client_kwargs, step_headers
+from supportbot.settings import Settings
+from supportbot.spans import SpanView
+
+TOOL_RESULT = "tool_result"
+RETRIEVAL_RELEVANCE = "retrieval_relevance"
+JUDGE_NAMES = (TOOL_RESULT, RETRIEVAL_RELEVANCE)
+#: How phoenix-evals is asked for structured output. ``auto``: JSON-schema response format,
+#: falling back to tool calling when the server answers 400 (OpenAI, llama.cpp's own server).
+#: ``tool_calling``: a forced function call (servers that reject ``json_schema`` with a 500,
+#: such as llama-cpp-python's). Both are phoenix-evals' own code paths.
+JUDGE_METHODS = ("auto", "tool_calling")
+_RELEVANCE_CHOICES = {
+    "relevant": (1.0, "The context contains information that directly helps answer the query."),
+    "irrelevant": (0.0, "The context does not contain useful information for the query."),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's verdict on one span; ``label`` is None when the judge itself failed."""
+
+    judge: str
+    span_id: str
+    trace_id: str
+    label: str | None
+    score: float | None
+    explanation: str
+    annotator_kind: str
+    model: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Judge = Callable[[SpanView], Verdict]
+
+
+def tool_result(span: SpanView) -> Verdict:
+    """CODE judge: did the order lookup return an order, or an error?"""
+    output = str(span.get("output.value", ""))
+    failed = (
+        span.status_code == "ERROR" or "error" in output.lower() or "not found" in output.lower()
+    )
+    if failed:
+        try:
+            detail = json.loads(output).get("error", output)
+        except (json.JSONDecodeError, AttributeError):
+            detail = output
+        label, score, explanation = "error", 0.0, f"The tool reported an error: {detail}"[:500]
+    else:
+        label, score, explanation = "success", 1.0, "The tool returned the order's details."
+    return Verdict(TOOL_RESULT, span.span_id, span.trace_id, label, score, explanation, "CODE")
+
+
+class RetrievalRelevanceJudge:
+    """LLM judge: was the retrieved context relevant to the query? (phoenix-evals)"""
+
+    name = RETRIEVAL_RELEVANCE
+
+    def __init__(self, settings: Settings, method: str = "auto") -> None:
+        if method not in JUDGE_METHODS:
+            raise ValueError(f"Unknown judge method {method!r}; use one of {JUDGE_METHODS}.")
+        from phoenix.evals import LLM, ClassificationEvaluator
+
+        self.model = settings.effective_judge_model
+        self.method = method
+        self.prompt_hash = prompts.digest(prompts.load("judge_retrieval_relevance"))
+        llm = LLM(
+            provider="openai",
+            model=self.model,
+            client="openai",
+            default_headers=step_headers(f"judge:{RETRIEVAL_RELEVANCE}"),
+            # phoenix-evals sets max_retries itself (its rate limiter retries).
+            **{k: v for k, v in client_kwargs(settings).items() if k != "max_retries"},
+        )
+        choices: Any = (
+            _RELEVANCE_CHOICES
+            if method == "tool_calling"
+            else {label: score for label, (score, _) in _RELEVANCE_CHOICES.items()}
+        )
+        self._evaluator = ClassificationEvaluator(
+            name=RETRIEVAL_RELEVANCE,
+            llm=llm,
+            prompt_template=prompts.load("judge_retrieval_relevance"),
+            choices=choices,
+            temperature=settings.temperature,
+            seed=settings.seed,
+            max_tokens=settings.max_tokens,
+        )
+
+    def __call__(self, span: SpanView) -> Verdict:
+        context = "\n\n".join(doc["content"] for doc in span.documents)
+        judge_input = (
+            f"Query: {span.get('input.value', '')}\n\n"
+            f"Retrieved Context:\n{context or '(nothing was retrieved)'}"
+        )
+        try:
+            score = self._evaluator.evaluate({"input": judge_input})[0]
+        except Exception as exc:  # one failed judgement must not end the run
+            return Verdict(
+                RETRIEVAL_RELEVANCE,
+                span.span_id,
+                span.trace_id,
+                None,
+                None,
+                "",
+                "LLM",
+                self.model,
+                error=_short_error(exc),
+            )
+        return Verdict(
+            RETRIEVAL_RELEVANCE,
+            span.span_id,
+            span.trace_id,
+            score.label,
+            float(score.score) if score.score is not None else None,
+            score.explanation or "",
+            "LLM",
+            self.model,
+        )
+
+
+def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:
+    """Which judges apply to a span: tool_result to the order tool, relevance to retrievers."""
+    if span.kind == "TOOL" and span.name == "lookupOrderStatus":
+        return [tool_result]
+    if span.kind == "RETRIEVER" and relevance is not None:
+        return [relevance]
+    return []
+
+
+def judge_spans(spans: Iterable[SpanView], relevance: Judge | None) -> list[Verdict]:
+    """Apply every applicable judge to every span, in span order."""
+    return [judge(span) for span in spans for judge in judges_for(span, relevance)]
+
+
+def _short_error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."

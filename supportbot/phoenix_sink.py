@@ -1,0 +1,179 @@
+"""Deliver spans and span annotations to Phoenix through a spool: nothing is lost, nothing doubled.
+
+Spans go as OTLP/HTTP protobuf to ``/v1/traces``; annotations through phoenix-client's
+``spans.log_span_annotations`` in batches, each with an ``identifier`` so that delivering the
+same annotation twice (a retry after a lost response) updates instead of duplicating. Phoenix
+ingests spans asynchronously, so an annotation may briefly 404 for a span it has not stored yet:
+that is retried with back-off, then left in the spool for the next run.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from supportbot.spool import Record, Spool
+from supportbot.tracing import base_url, traces_url
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 100
+DEFAULT_SPOOL = Path(".supportbot") / "phoenix-spool.jsonl"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one flush: what went through and what still waits in the spool."""
+
+    delivered: int
+    pending: int
+    requests: int
+    error: str | None = None
+
+    def describe(self, endpoint: str, spool: Path) -> str:
+        if self.pending == 0:
+            return f"Phoenix {endpoint}: all delivered ({self.delivered} batches)."
+        return (
+            f"Phoenix {endpoint}: {self.pending} batch(es) pending in {spool} "
+            f"({self.error or 'not yet accepted'}); they are sent on the next run, or now with "
+            "`supportbot deliver`."
+        )
+
+
+class PhoenixSink:
+    def __init__(
+        self,
+        endpoint: str,
+        spool_path: Path = DEFAULT_SPOOL,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        ingest_wait: float = 20.0,
+    ) -> None:
+        self.endpoint = base_url(endpoint)
+        self.spool = Spool(spool_path)
+        self._api_key = api_key
+        self._timeout = timeout
+        self._ingest_wait = ingest_wait
+        self._requests = 0
+        self._error: str | None = None
+        self._client: Any = None
+
+    # -- enqueue -----------------------------------------------------------------------------
+
+    def add_spans(self, spans: Sequence[Any]) -> None:
+        """Queue finished OpenTelemetry spans (``ReadableSpan``) for export."""
+        if not spans:
+            return
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+        data = encode_spans(spans).SerializeToString()
+        self.spool.append("spans", base64.b64encode(data).decode("ascii"))
+
+    def add_annotations(self, annotations: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(annotations), BATCH_SIZE):
+            self.spool.append("annotations", list(annotations[start : start + BATCH_SIZE]))
+
+    # -- deliver -----------------------------------------------------------------------------
+
+    def flush(self) -> Delivery:
+        """Send everything in the spool, in order; keep what Phoenix did not accept."""
+        self._requests, self._error = 0, None
+        delivered, pending = self.spool.drain(self._deliver)
+        return Delivery(delivered, pending, self._requests, self._error)
+
+    def _deliver(self, record: Record) -> bool:
+        import httpx
+
+        try:
+            if record["kind"] == "spans":
+                self._post_spans(base64.b64decode(record["payload"]))
+            elif record["kind"] == "annotations":
+                self._post_annotations(record["payload"])
+            return True
+        except httpx.HTTPStatusError as exc:
+            self._error = f"HTTP {exc.response.status_code} from {exc.request.url.path}"
+        except httpx.HTTPError as exc:
+            self._error = f"{type(exc).__name__}: Phoenix is unreachable at {self.endpoint}"
+        except Exception as exc:
+            self._error = f"{type(exc).__name__}: {exc}"[:300]
+        log.warning("Phoenix delivery deferred: %s", self._error)
+        return False
+
+    def _headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def _post_spans(self, data: bytes) -> None:
+        import httpx
+
+        self._requests += 1
+        response = httpx.post(
+            traces_url(self.endpoint),
+            content=data,
+            timeout=self._timeout,
+            headers={"content-type": "application/x-protobuf", **self._headers()},
+        )
+        response.raise_for_status()
+
+    def _post_annotations(self, annotations: list[dict[str, Any]]) -> None:
+        import httpx
+
+        client = self._phoenix()
+        deadline = time.monotonic() + self._ingest_wait
+        delay = 0.25
+        while True:
+            self._requests += 1
+            try:
+                client.spans.log_span_annotations(span_annotations=annotations, sync=True)
+                return
+            except httpx.HTTPStatusError as exc:
+                # 404: a span not ingested yet (Phoenix writes spans asynchronously).
+                retryable = exc.response.status_code in (404, 429, 500, 502, 503, 504)
+                if not retryable or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 4.0)
+
+    def _phoenix(self) -> Any:
+        if self._client is None:
+            import httpx
+            from phoenix.client import Client
+
+            http = httpx.Client(
+                base_url=self.endpoint, timeout=self._timeout, headers=self._headers()
+            )
+            self._client = Client(base_url=self.endpoint, api_key=self._api_key, http_client=http)
+        return self._client
+
+
+def span_annotation(
+    *,
+    span_id: str,
+    name: str,
+    annotator_kind: str,
+    label: str | None,
+    score: float | None,
+    explanation: str | None,
+    identifier: str,
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """A ``SpanAnnotationData`` dict as phoenix-client and Phoenix's REST API take it."""
+    result: dict[str, Any] = {}
+    if label is not None:
+        result["label"] = label
+    if score is not None:
+        result["score"] = score
+    if explanation:
+        result["explanation"] = explanation
+    return {
+        "span_id": span_id,
+        "name": name,
+        "annotator_kind": annotator_kind,
+        "result": result,
+        "identifier": identifier,
+        "metadata": metadata,
+    }

@@ -1,0 +1,108 @@
+"""SupportBot settings: one frozen object, built from the environment with strict parsing.
+
+A typo in a variable's value is an error that names the variable, never a silent default:
+a regression gate that quietly ran against the wrong model would be worse than none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_PROJECT = "support-bot"
+#: Sent as the API key when none is configured. Local OpenAI-compatible servers need no key,
+#: but the SDK refuses an empty one; this value is deliberately not key-shaped.
+NO_KEY_PLACEHOLDER = "no-key-configured"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the setting and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how SupportBot talks to its LLM, its judge and Phoenix."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    model: str = DEFAULT_MODEL
+    judge_model: str | None = None
+    temperature: float = 0.0
+    seed: int = 42
+    max_tokens: int = 256
+    top_k: int = 2
+    request_timeout: float = 120.0
+    max_retries: int = 2
+    structured_output: str = "json_object"
+    phoenix_endpoint: str | None = None
+    phoenix_project: str = DEFAULT_PROJECT
+    phoenix_api_key: str | None = None
+
+    @property
+    def effective_judge_model(self) -> str:
+        return self.judge_model or self.model
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from environment variables (see README, "Configuration")."""
+        env = os.environ if env is None else env
+        return cls(
+            api_key=_text(env, "OPENAI_API_KEY"),
+            base_url=_text(env, "OPENAI_BASE_URL"),
+            model=_text(env, "SUPPORTBOT_MODEL") or DEFAULT_MODEL,
+            judge_model=_text(env, "SUPPORTBOT_JUDGE_MODEL"),
+            temperature=_number(env, "SUPPORTBOT_TEMPERATURE", 0.0, low=0.0, high=2.0),
+            seed=int(_number(env, "SUPPORTBOT_SEED", 42, integer=True)),
+            max_tokens=int(_number(env, "SUPPORTBOT_MAX_TOKENS", 256, integer=True, low=1)),
+            top_k=int(_number(env, "SUPPORTBOT_TOP_K", 2, integer=True, low=1, high=20)),
+            request_timeout=_number(env, "SUPPORTBOT_TIMEOUT", 120.0, low=0.1),
+            max_retries=int(_number(env, "SUPPORTBOT_MAX_RETRIES", 2, integer=True, low=0)),
+            structured_output=_choice(
+                env, "SUPPORTBOT_STRUCTURED_OUTPUT", ("json_object", "json_schema")
+            ),
+            phoenix_endpoint=_text(env, "PHOENIX_COLLECTOR_ENDPOINT"),
+            phoenix_project=_text(env, "PHOENIX_PROJECT_NAME") or DEFAULT_PROJECT,
+            phoenix_api_key=_text(env, "PHOENIX_API_KEY"),
+        )
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = _text(env, name) or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} is not one of {choices}; unset it or pick one.")
+    return value
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    integer: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    kind = "a whole number" if integer else "a number"
+    try:
+        value = float(int(raw)) if integer else float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not {kind}; unset it or give {kind}.") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise SettingsError(f"{name}={raw!r} is out of range; it must be {bounds}.")
+    return value
