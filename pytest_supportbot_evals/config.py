@@ -16,20 +16,7 @@ from typing import Any
 from pytest_supportbot_evals.cassettes import RECORD_MODES
 from pytest_supportbot_evals.gate import parse_thresholds
 from supportbot.judges import JUDGE_METHODS
-from supportbot.phoenix_sink import DEFAULT_SPOOL
 from supportbot.settings import Settings
-
-# (name, help, default) for ini keys; kept here so plugin.py stays a thin list of hooks.
-INI_KEYS: tuple[tuple[str, str, Any], ...] = (
-    ("supportbot_goldens", "Golden YAML files or folders (relative to rootdir).", "tests/goldens"),
-    ("supportbot_cassettes", "Folder of one cassette per golden case.", "cassettes"),
-    ("supportbot_model", "Model name the cassettes were recorded with.", ""),
-    ("supportbot_judge_model", "Judge model name (default: the agent's model).", ""),
-    ("supportbot_judge_method", f"Judge structured-output path: {JUDGE_METHODS}.", "auto"),
-    ("supportbot_max_tokens", "max_tokens sent with every LLM call.", ""),
-    ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
-    ("supportbot_spool", "Spool file of Phoenix deliveries not yet accepted.", str(DEFAULT_SPOOL)),
-)
 
 
 class ConfigError(ValueError):

@@ -22,12 +22,25 @@ if TYPE_CHECKING:
     from pytest_supportbot_evals.session import EvalSession
 
 MARKER = "supportbot_eval"
+# (name, help, default) of the ini keys; literal here so that registering them imports nothing.
+INI_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("supportbot_goldens", "Golden YAML files or folders (relative to rootdir).", "tests/goldens"),
+    ("supportbot_cassettes", "Folder of one cassette per golden case.", "cassettes"),
+    ("supportbot_model", "Model name the cassettes were recorded with.", ""),
+    ("supportbot_judge_model", "Judge model name (default: the agent's model).", ""),
+    ("supportbot_judge_method", "Judge structured-output path: auto or tool_calling.", "auto"),
+    ("supportbot_max_tokens", "max_tokens sent with every LLM call.", ""),
+    ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
+    (
+        "supportbot_spool",
+        "Spool of Phoenix deliveries not yet accepted.",
+        ".supportbot/phoenix-spool.jsonl",
+    ),
+)
 SESSION_KEY = pytest.StashKey["EvalSession"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from pytest_supportbot_evals.config import INI_KEYS  # light: no SDK imports
-
     group = parser.getgroup(
         "supportbot-evals", "LLM eval regression gate (pytest-supportbot-evals)"
     )
@@ -256,10 +269,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     eval_session = session.config.stash.get(SESSION_KEY, None)
     if eval_session is None or not eval_session.results:
         return
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: the controller gates
+        worker_output.update(eval_session.to_worker_output())
+        return
     eval_session.write_report()
     eval_session.deliver_to_phoenix()
     if eval_session.gate().gate == "fail" and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: gather a worker's results for the one session gate."""
+    output = getattr(node, "workeroutput", {})
+    if "supportbot_results" in output:
+        _session(node.config).add_worker_output(output)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

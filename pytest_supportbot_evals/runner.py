@@ -56,6 +56,28 @@ class CaseResult:
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        """The inverse of ``to_dict`` (spans excepted): results cross pytest-xdist as JSON."""
+        return cls(
+            case_id=data["id"],
+            query=data["query"],
+            suite=data["suite"],
+            repetition=data["repetition"],
+            response=data["response"],
+            category=data["category"],
+            span_id=data["span_id"],
+            trace_id=data["trace_id"],
+            error=data["error"],
+            stale_cassette=data["stale_cassette"],
+            unplayed=data["unplayed"],
+            verdicts=[Verdict(**v) for v in data["verdicts"]],
+            checks=[
+                Check(c["evaluator"], c["expected"], c["actual"], c["detail"])
+                for c in data["checks"]
+            ],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.case_id,

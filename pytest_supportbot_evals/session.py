@@ -7,6 +7,7 @@ and ask it for the gate, the report and the Phoenix delivery.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -27,11 +28,35 @@ class EvalSession:
     config: EvalConfig
     results: list[CaseResult] = field(default_factory=list)
     suite_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Spans of results that pytest-xdist workers ran, already OTLP-encoded.
+    encoded_spans: list[str] = field(default_factory=list)
     delivery_note: str | None = None
     _gate: GateResult | None = None
 
     def add(self, result: CaseResult) -> None:
         self.results.append(result)
+
+    def to_worker_output(self) -> dict[str, str]:
+        """What an xdist worker hands to the controller, which computes the one gate."""
+        from supportbot.phoenix_sink import encode_spans
+
+        spans = [span for r in self.results for span in r.spans]
+        return {
+            "supportbot_results": json.dumps([r.to_dict() for r in self.results]),
+            "supportbot_thresholds": json.dumps(self.suite_thresholds),
+            "supportbot_spans": encode_spans(spans)
+            if spans and self.config.phoenix_endpoint
+            else "",
+        }
+
+    def add_worker_output(self, output: dict[str, str]) -> None:
+        self.results.extend(
+            CaseResult.from_dict(d) for d in json.loads(output["supportbot_results"])
+        )
+        self.suite_thresholds.update(json.loads(output["supportbot_thresholds"]))
+        if output.get("supportbot_spans"):
+            self.encoded_spans.append(output["supportbot_spans"])
+        self._gate = None
 
     def gate(self) -> GateResult:
         if self._gate is None:
@@ -67,6 +92,8 @@ class EvalSession:
             endpoint, self.config.spool_path, api_key=self.config.settings.phoenix_api_key
         )
         sink.add_spans([span for r in self.results for span in r.spans])
+        for encoded in self.encoded_spans:
+            sink.add_encoded_spans(encoded)
         sink.add_annotations(self.annotations())
         delivery = sink.flush()
         self.delivery_note = delivery.describe(endpoint, self.config.spool_path)

@@ -63,7 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=cmd_evaluate)
     deliver = sub.add_parser("deliver", help="send what waits in the Phoenix spool")
     deliver.set_defaults(run=cmd_deliver)
+    serve = sub.add_parser("serve", help="run a local Phoenix or LLM server until Ctrl-C")
+    serve.add_argument("service", choices=("phoenix", "llm"))
+    serve.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    serve.set_defaults(run=lambda args, _settings: _serve(args))
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from supportbot.serve import serve
+
+    return serve(args.service, args.port)
 
 
 def _sink(args: argparse.Namespace, settings: Settings) -> PhoenixSink | None:

@@ -67,12 +67,12 @@ class PhoenixSink:
 
     def add_spans(self, spans: Sequence[Any]) -> None:
         """Queue finished OpenTelemetry spans (``ReadableSpan``) for export."""
-        if not spans:
-            return
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+        if spans:
+            self.add_encoded_spans(encode_spans(spans))
 
-        data = encode_spans(spans).SerializeToString()
-        self.spool.append("spans", base64.b64encode(data).decode("ascii"))
+    def add_encoded_spans(self, encoded: str) -> None:
+        """Queue spans already encoded by ``encode_spans`` (e.g. sent by an xdist worker)."""
+        self.spool.append("spans", encoded)
 
     def add_annotations(self, annotations: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(annotations), BATCH_SIZE):
@@ -148,6 +148,13 @@ class PhoenixSink:
             )
             self._client = Client(base_url=self.endpoint, api_key=self._api_key, http_client=http)
         return self._client
+
+
+def encode_spans(spans: Sequence[Any]) -> str:
+    """OTLP protobuf of ``ReadableSpan`` objects, base64 text (spool- and JSON-safe)."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as encode
+
+    return base64.b64encode(encode(spans).SerializeToString()).decode("ascii")
 
 
 def span_annotation(

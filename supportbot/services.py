@@ -292,12 +292,16 @@ class LlmServer(_Server):
         model: Path | None = None,
         server: Path | None = None,
         parallel: int = 1,
+        threads: int = 1,
         ctx_size: int = 4096,
         extra_args: tuple[str, ...] = (),
     ) -> None:
         super().__init__(port, timeout)
         self.model, self.server = model, server
         self.parallel, self.ctx_size, self.extra_args = parallel, ctx_size, extra_args
+        # One thread by default: llama.cpp's threads spin on barriers, and with as many
+        # threads as cores any other busy process (a test run) slows it down tenfold.
+        self.threads = threads
 
     @property
     def base_url(self) -> str:
@@ -321,5 +325,7 @@ class LlmServer(_Server):
             "--",
             "--parallel",
             str(self.parallel),
+            "--threads",
+            str(self.threads),
             *self.extra_args,
         ]

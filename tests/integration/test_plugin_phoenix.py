@@ -1,0 +1,112 @@
+"""The plugin end to end against a real Phoenix: every verdict lands on the span it judged,
+and verdicts survive a Phoenix that is down (spool) and arrive exactly once afterwards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, annotations_by_name
+
+TUTORIAL = "tutorial-"
+
+
+def run_suite(tmp_path, phoenix_url, *extra):
+    report = tmp_path / "report.json"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/evals",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        TUTORIAL,
+        f"--supportbot-phoenix={phoenix_url}",
+        f"--supportbot-report={report}",
+        "-o",
+        f"supportbot_spool={tmp_path / 'spool.jsonl'}",
+        "-o",
+        "supportbot_thresholds=",
+        *extra,
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert report.exists(), done.stdout + done.stderr
+    return done, json.loads(report.read_text())
+
+
+def expected_annotations(report):
+    """(span_id, annotation name, label) for every verdict and golden check in the report."""
+    expected = []
+    for case in report["cases"]:
+        for verdict in case["verdicts"]:
+            expected.append((verdict["span_id"], verdict["judge"], verdict["label"]))
+        expected.append(
+            (case["span_id"], "supportbot_golden", "pass" if case["passed"] else "fail")
+        )
+    return expected
+
+
+def assert_each_annotation_once(client, project, expected):
+    span_ids = sorted({span_id for span_id, _, _ in expected})
+    found = annotations_by_name(client, project, span_ids)
+    for span_id, name, label in expected:
+        matches = [a for a in found.get(name, []) if a["span_id"] == span_id]
+        assert len(matches) == 1, (span_id, name, matches)
+        assert matches[0]["result"].get("label") == label
+
+
+def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, project, tmp_path):
+    done, report = run_suite(tmp_path, phoenix.url)
+    assert "all delivered" in done.stdout, done.stdout
+    expected = expected_annotations(report)
+    assert {name for _, name, _ in expected} >= {"tool_result", "supportbot_golden"}
+    assert_each_annotation_once(phoenix_client, project, expected)
+
+    spans = {
+        s["context"]["span_id"]: s
+        for s in phoenix_client.spans.get_spans(project_identifier=project, limit=500)
+    }
+    judged_span_names = {"tool_result": "lookupOrderStatus", "retrieval_relevance": "faq-retrieval"}
+    for case in report["cases"]:
+        assert spans[case["span_id"]]["name"] == "support-agent"
+        for verdict in case["verdicts"]:
+            span = spans[verdict["span_id"]]
+            assert span["name"] == judged_span_names[verdict["judge"]]
+            assert span["context"]["trace_id"] == case["trace_id"]
+    annotation = annotations_by_name(phoenix_client, project, [report["cases"][0]["span_id"]])
+    metadata = annotation["supportbot_golden"][0]["metadata"]
+    assert metadata["golden_id"] == report["cases"][0]["id"]
+    assert set(metadata) >= {"git_commit", "model", "prompt_hashes"}
+
+
+def test_phoenix_down_then_back_delivers_every_verdict_exactly_once(
+    phoenix, phoenix_client, project, tmp_path
+):
+    phoenix.stop()
+    try:
+        done, report = run_suite(tmp_path, phoenix.url)
+    finally:
+        phoenix.start()
+    assert report["gate"] == "pass" and done.returncode == 0, done.stdout
+    assert "pending" in done.stdout and "spool.jsonl" in done.stdout
+    assert (tmp_path / "spool.jsonl").exists()
+
+    deliver = [
+        sys.executable,
+        "-m",
+        "supportbot.cli",
+        "--phoenix",
+        phoenix.url,
+        "--spool",
+        str(tmp_path / "spool.jsonl"),
+        "deliver",
+    ]
+    first = subprocess.run(deliver, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert not (tmp_path / "spool.jsonl").exists()
+    second = subprocess.run(deliver, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "all delivered (0 batches)" in second.stdout
+    assert_each_annotation_once(phoenix_client, project, expected_annotations(report))
