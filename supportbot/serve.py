@@ -6,6 +6,7 @@ server's temporary working dir included).
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -25,9 +26,7 @@ def serve(kind: str, port: int | None = None) -> int:
             print(f"LLM server is up at {server.base_url}")  # type: ignore[attr-defined]
             print(f"  export OPENAI_BASE_URL={server.base_url}")  # type: ignore[attr-defined]
         print(f"  log: {server.log_path}   (Ctrl-C stops it)", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     print("stopped", file=sys.stderr)
     return 0
