@@ -15,7 +15,8 @@ from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Judge, Verdict, 
 from supportbot.spans import SpanView
 
 #: The evaluators a golden can set expectations for (see ``goldens.EXPECTATIONS``).
-EVALUATORS = ("category", "order_lookup", "tool_result", "retrieval_relevance")
+#: ``retrieval_hit`` is a code check: the golden's ``faq_id`` is among the retrieved documents.
+EVALUATORS = ("category", "order_lookup", "retrieval_hit", "tool_result", "retrieval_relevance")
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,11 @@ def expectation_checks(
             checks.append(Check("order_lookup", expected, _lookup_outcome(category, tool)))
         elif evaluator in (TOOL_RESULT, RETRIEVAL_RELEVANCE):
             checks.append(_verdict_check(evaluator, expected, verdicts, category))
+    if case.faq_id:
+        retriever = next((s for s in spans if s.kind == "RETRIEVER"), None)
+        retrieved = [doc["id"] for doc in retriever.documents] if retriever else []
+        actual = ("hit" if case.faq_id in retrieved else "miss") if retriever else "not_retrieved"
+        checks.append(Check("retrieval_hit", "hit", actual, f"retrieved {retrieved}"))
     return checks
 
 

@@ -4,8 +4,10 @@ Flow (as in the tutorial): an LLM classifies the query as ``order_status`` or ``
 questions go through the ``lookupOrderStatus`` tool and an LLM summary; FAQ questions go through
 ``faq-retrieval`` and an LLM answer grounded in what was retrieved. Every step is a span.
 
-One deliberate difference: the order id is taken from the query by code (``ORD-\\d{5}``), not by
-an LLM tool call, so the TOOL span exists exactly when an id was given, whatever the model.
+Two deliberate differences: the order id is taken from the query by code (``ORD-\\d{5}``), not
+by an LLM tool call, so the TOOL span exists exactly when an id was given, whatever the model;
+and a query naming an order id is routed to the order path even when the LLM said otherwise
+(``route``), recorded on the span as ``classification.source = order_id_rule``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace as trace_api
@@ -45,6 +47,8 @@ class Classification:
     confidence: float
     reasoning: str
     fallback: bool = False
+    #: ``llm``, ``fallback`` (unparseable reply) or ``order_id_rule`` (see ``route``).
+    source: str = "llm"
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,13 @@ class SupportBot:
                 attributes["session.id"] = session_id
             with self._tracer.start_as_current_span("support-agent", attributes=attributes) as span:
                 context = span.get_span_context()
-                classification = self._classify(query)
+                classification = route(query, self._classify(query))
                 span.set_attributes(
                     {
                         "classification.category": classification.category,
                         "classification.confidence": classification.confidence,
                         "classification.fallback": classification.fallback,
+                        "classification.source": classification.source,
                     }
                 )
                 if classification.category == "order_status":
@@ -238,6 +243,17 @@ def classification_format(kind: str) -> dict[str, Any]:
     }
 
 
+def route(query: str, classification: Classification) -> Classification:
+    """A query naming an order id (``ORD-12345``) is an order question, whatever the LLM said.
+
+    A guardrail, not a replacement: the LLM still classifies everything else, and the span
+    records which of the two decided (``classification.source``).
+    """
+    if classification.category != "order_status" and ORDER_ID.search(query):
+        return replace(classification, category="order_status", source="order_id_rule")
+    return classification
+
+
 def parse_classification(raw: str) -> Classification:
     """Read the classifier's JSON; anything unusable falls back to ``faq`` with confidence 0.
 
@@ -250,7 +266,7 @@ def parse_classification(raw: str) -> Classification:
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict) or data.get("category") not in CATEGORIES:
-        return Classification(FALLBACK_CATEGORY, 0.0, f"unparseable: {raw[:200]}", True)
+        return Classification(FALLBACK_CATEGORY, 0.0, f"unparseable: {raw[:200]}", True, "fallback")
     try:
         confidence = min(max(float(data.get("confidence", 0.5)), 0.0), 1.0)
     except (TypeError, ValueError):

@@ -13,7 +13,8 @@ import threading
 
 
 def serve(kind: str, port: int | None = None) -> int:
-    from supportbot.services import LlmServer, PhoenixServer
+    from supportbot.llm_server import LlmServer
+    from supportbot.services import PhoenixServer
 
     server = PhoenixServer(port=port) if kind == "phoenix" else LlmServer(port=port)
     stop = threading.Event()

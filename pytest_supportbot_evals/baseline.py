@@ -1,0 +1,176 @@
+"""Compare a run with a committed baseline: per evaluator, a regression verdict from a proper test.
+
+The same goldens run before and after a change are *paired* observations, so the test is the
+exact McNemar test on the per-golden flips (pass→fail against fail→pass): a binomial test of the
+flips, from scipy. A significant excess of pass→fail flips is ``regressed`` and fails the gate;
+of fail→pass, ``improved``; no flips, ``unchanged``; anything else ``inconclusive``, with how many
+more paired cases at the same flip pattern would decide it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_supportbot_evals.runner import EVALUATORS, CaseResult
+
+BASELINE_VERSION = 1
+ALPHA = 0.05
+#: What must match for a comparison to be like for like, and what a mismatch means.
+FINGERPRINT = {
+    "judge_model": "the judge model changed",
+    "judge_prompt": "the judge prompt changed",
+    "goldens": "the golden set changed",
+    "model": "the agent's model changed",
+}
+
+
+class BaselineError(ValueError):
+    """The baseline file cannot be used; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    suite: str
+    evaluator: str
+    baseline: tuple[int, int]
+    now: tuple[int, int]
+    pass_to_fail: list[str]
+    fail_to_pass: list[str]
+    verdict: str
+    p_value: float | None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "evaluator": self.evaluator,
+            "baseline": {"passed": self.baseline[0], "total": self.baseline[1]},
+            "now": {"passed": self.now[0], "total": self.now[1]},
+            "pass_to_fail": self.pass_to_fail,
+            "fail_to_pass": self.fail_to_pass,
+            "verdict": self.verdict,
+            "p_value": None if self.p_value is None else round(self.p_value, 5),
+            "note": self.note,
+        }
+
+
+def outcomes(results: Iterable[CaseResult]) -> dict[str, dict[str, bool]]:
+    """``{"suite:evaluator": {"case#repetition": passed}}`` for every check of every case."""
+    table: dict[str, dict[str, bool]] = {}
+    for result in results:
+        for check in result.checks:
+            key = f"{result.suite}:{check.evaluator}"
+            table.setdefault(key, {})[f"{result.case_id}#{result.repetition}"] = check.passed
+    return table
+
+
+def build(results: Iterable[CaseResult], fingerprint: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "version": BASELINE_VERSION,
+        "fingerprint": dict(fingerprint),
+        "outcomes": outcomes(results),
+    }
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(
+            f"baseline {path} does not exist; create it with --supportbot-update-baseline."
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BaselineError(
+            f"baseline {path} cannot be read ({exc}); regenerate it with "
+            "--supportbot-update-baseline."
+        ) from None
+    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION:
+        raise BaselineError(
+            f"baseline {path} is not a version {BASELINE_VERSION} baseline; regenerate it with "
+            "--supportbot-update-baseline."
+        )
+    return data
+
+
+def mismatches(baseline: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> list[str]:
+    """Why this comparison is not like for like (empty when it is)."""
+    old = baseline.get("fingerprint", {})
+    notes = [why for key, why in FINGERPRINT.items() if old.get(key) != fingerprint.get(key)]
+    changed = sorted(
+        name
+        for name, digest in fingerprint.get("agent_prompts", {}).items()
+        if old.get("agent_prompts", {}).get(name) != digest
+    )
+    if changed:
+        notes.append(f"agent prompt(s) changed: {', '.join(changed)} (the change under test?)")
+    return notes
+
+
+def compare(baseline: Mapping[str, Any], results: Iterable[CaseResult]) -> list[Comparison]:
+    now = outcomes(results)
+    comparisons = []
+    for key in sorted(set(now) | set(baseline.get("outcomes", {})), key=_order):
+        before, after = baseline.get("outcomes", {}).get(key, {}), now.get(key, {})
+        paired = sorted(set(before) & set(after))
+        worse = [case for case in paired if before[case] and not after[case]]
+        better = [case for case in paired if after[case] and not before[case]]
+        verdict, p_value, note = decide(len(worse), len(better), len(paired))
+        unpaired = len(set(before) ^ set(after))
+        if unpaired:
+            note = (
+                note + "; " if note else ""
+            ) + f"{unpaired} case(s) not in both runs: not compared"
+        suite, evaluator = key.split(":", 1)
+        comparisons.append(
+            Comparison(
+                suite,
+                evaluator,
+                (sum(before.values()), len(before)),
+                (sum(after.values()), len(after)),
+                [c.removesuffix("#0") for c in worse],
+                [c.removesuffix("#0") for c in better],
+                verdict,
+                p_value,
+                note,
+            )
+        )
+    return comparisons
+
+
+def decide(worse: int, better: int, paired: int) -> tuple[str, float | None, str]:
+    """Exact McNemar test on the discordant pairs: (verdict, p-value, note)."""
+    if worse == better == 0:
+        return "unchanged", None, ""
+    from scipy.stats import binomtest
+
+    flips = worse + better
+    p_worse = binomtest(worse, flips, 0.5, alternative="greater").pvalue
+    p_better = binomtest(better, flips, 0.5, alternative="greater").pvalue
+    if p_worse < ALPHA:
+        return "regressed", float(p_worse), ""
+    if p_better < ALPHA:
+        return "improved", float(p_better), ""
+    if worse == better:
+        return "inconclusive", float(min(p_worse, p_better)), "flips balance out"
+    bigger, smaller = max(worse, better), min(worse, better)
+    for factor in range(2, 101):
+        if binomtest(bigger * factor, flips * factor, 0.5, alternative="greater").pvalue < ALPHA:
+            more = paired * (factor - 1)
+            return (
+                "inconclusive",
+                float(min(p_worse, p_better)),
+                (
+                    f"about {more} more paired case runs with the same flip rate would decide it "
+                    f"(e.g. --supportbot-repeat {factor})"
+                ),
+            )
+    return "inconclusive", float(min(p_worse, p_better)), f"{bigger} vs {smaller} flips: too close"
+
+
+def _order(key: str) -> tuple[str, int]:
+    suite, evaluator = key.split(":", 1)
+    return suite, EVALUATORS.index(evaluator) if evaluator in EVALUATORS else 99
