@@ -6,6 +6,7 @@ a regression gate that quietly ran against the wrong model would be worse than n
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -102,6 +103,8 @@ def _number(
         value = float(int(raw)) if integer else float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not {kind}; unset it or give {kind}.") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name}={raw!r} is not a finite number; unset it or give {kind}.")
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise SettingsError(f"{name}={raw!r} is out of range; it must be {bounds}.")

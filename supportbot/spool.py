@@ -37,8 +37,14 @@ class Spool:
 
     def append(self, kind: str, payload: Any) -> None:
         line = json.dumps({"id": uuid.uuid4().hex, "kind": kind, "payload": payload})
-        with self._locked(), open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        with self._locked(), open(self.path, "ab+") as handle:
+            # A crash mid-append can leave a last line without its newline: start a fresh
+            # line, so that only the cut record is set aside, never the next good one.
+            if handle.seek(0, os.SEEK_END) > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    line = "\n" + line
+            handle.write((line + "\n").encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
 
