@@ -179,7 +179,8 @@ def use_cassette(
 
         def can_play(request: Any) -> bool:
             playable = original(request)
-            if not playable and cassette.write_protected:
+            # The same test vcrpy makes before refusing a request (ignored hosts pass through).
+            if not playable and cassette.write_protected and cassette.filter_request(request):
                 use.misses.append(request)
             return playable
 

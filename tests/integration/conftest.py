@@ -16,7 +16,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes"
-PHOENIX_HOSTS = ("127.0.0.1",)
+#: Phoenix is reached as "localhost" inside cassette blocks and passed through by vcrpy; the
+#: recorded LLM requests went to 127.0.0.1, which must stay matched (vcrpy drops ignored hosts
+#: from a cassette when it loads it).
+PHOENIX_HOSTS = ("localhost",)
 
 
 def recorded_settings() -> dict[str, str]:
@@ -38,10 +41,15 @@ def phoenix():
 
 
 @pytest.fixture
-def phoenix_client(phoenix):
+def phoenix_url(phoenix) -> str:
+    return f"http://localhost:{phoenix.port}"
+
+
+@pytest.fixture
+def phoenix_client(phoenix_url):
     from phoenix.client import Client
 
-    return Client(base_url=phoenix.url)
+    return Client(base_url=phoenix_url)
 
 
 @pytest.fixture

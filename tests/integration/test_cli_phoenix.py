@@ -27,16 +27,16 @@ def wait_for_spans(client, project, names, timeout=30.0):
 
 
 def test_ask_then_evaluate_annotates_tool_and_retriever_spans(
-    phoenix, phoenix_client, project, replay_env, tmp_path, capsys
+    phoenix_url, phoenix_client, project, replay_env, tmp_path, capsys
 ):
     cassette = merged_cassette(tmp_path, ["tutorial-order-not-found", "tutorial-refund"])
     with use_cassette(cassette, "none", ignore_hosts=PHOENIX_HOSTS) as use:
-        assert main(["--phoenix", phoenix.url, "ask", NOT_FOUND]) == 0
-        assert main(["--phoenix", phoenix.url, "ask", REFUND]) == 0
+        assert main(["--phoenix", phoenix_url, "ask", NOT_FOUND]) == 0
+        assert main(["--phoenix", phoenix_url, "ask", REFUND]) == 0
         out = capsys.readouterr().out
         assert re.search(r"span id: [0-9a-f]{16}", out)
         spans = wait_for_spans(phoenix_client, project, {"lookupOrderStatus", "faq-retrieval"})
-        assert main(["--phoenix", phoenix.url, "evaluate"]) == 0
+        assert main(["--phoenix", phoenix_url, "evaluate"]) == 0
     assert not use.misses
     out = capsys.readouterr().out
     assert "tool_result" in out and "retrieval_relevance" in out
@@ -60,18 +60,18 @@ def test_ask_then_evaluate_annotates_tool_and_retriever_spans(
 
     # A rerun updates instead of duplicating (same identifier).
     with use_cassette(merged_cassette(tmp_path, ["tutorial-refund"]), "none", PHOENIX_HOSTS):
-        assert main(["--phoenix", phoenix.url, "evaluate"]) == 0
+        assert main(["--phoenix", phoenix_url, "evaluate"]) == 0
     again = annotations_by_name(phoenix_client, project, ids)
     assert len(again["tool_result"]) == 1 and len(again["retrieval_relevance"]) == 1
 
 
 def test_chat_feedback_is_kept_while_phoenix_is_down_and_delivered_later(
-    phoenix, phoenix_client, project, replay_env, tmp_path, capsys, monkeypatch
+    phoenix_url, phoenix_client, project, replay_env, tmp_path, capsys, monkeypatch
 ):
     spool = tmp_path / "spool.jsonl"
     cassette = merged_cassette(tmp_path, ["tutorial-order-not-found", "tutorial-refund"])
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{NOT_FOUND}\ny\n{REFUND}\nn\n"))
-    down = "http://127.0.0.1:9"  # nothing listens on the discard port
+    down = "http://localhost:9"  # nothing listens on the discard port
     with use_cassette(cassette, "none", ignore_hosts=PHOENIX_HOSTS) as use:
         assert main(["--phoenix", down, "--spool", str(spool), "chat"]) == 0
     assert not use.misses
@@ -81,7 +81,7 @@ def test_chat_feedback_is_kept_while_phoenix_is_down_and_delivered_later(
     span_ids = re.findall(r"span ([0-9a-f]{16})\]", out)
     assert len(span_ids) == 2
 
-    assert main(["--phoenix", phoenix.url, "--spool", str(spool), "deliver"]) == 0
+    assert main(["--phoenix", phoenix_url, "--spool", str(spool), "deliver"]) == 0
     assert not spool.exists()
     wait_for_spans(phoenix_client, project, {"support-agent"})
     found = annotations_by_name(phoenix_client, project, span_ids)["user_feedback"]
