@@ -95,8 +95,14 @@ class SupportBot:
 
         return TracerProvider()  # no exporter: spans are made (span ids exist) and dropped
 
-    def handle(self, query: str, session_id: str | None = None) -> AgentResult:
-        """Answer one customer query; the result carries the root span's id for feedback."""
+    def handle(
+        self, query: str, session_id: str | None = None, *, seed: int | None = None
+    ) -> AgentResult:
+        """Answer one customer query; the result carries the root span's id for feedback.
+
+        ``seed`` overrides the settings' seed for this query's LLM calls (repetitions).
+        """
+        seed = self.settings.seed if seed is None else seed
         query = query.strip()
         if not query:
             raise EmptyQueryError("The query is empty; type a question for SupportBot.")
@@ -107,7 +113,7 @@ class SupportBot:
                 attributes["session.id"] = session_id
             with self._tracer.start_as_current_span("support-agent", attributes=attributes) as span:
                 context = span.get_span_context()
-                classification = route(query, self._classify(query))
+                classification = route(query, self._classify(query, seed))
                 span.set_attributes(
                     {
                         "classification.category": classification.category,
@@ -117,9 +123,9 @@ class SupportBot:
                     }
                 )
                 if classification.category == "order_status":
-                    response = self._answer_order(query)
+                    response = self._answer_order(query, seed)
                 else:
-                    response = self._answer_faq(query)
+                    response = self._answer_faq(query, seed)
                 span.set_attribute("output.value", response)
                 span.set_status(Status(StatusCode.OK))
         return AgentResult(
@@ -138,23 +144,24 @@ class SupportBot:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _classify(self, query: str) -> Classification:
+    def _classify(self, query: str, seed: int) -> Classification:
         raw = self._chat(
             "classify",
             prompts.render("classify"),
             query,
+            seed,
             response_format=classification_format(self.settings.structured_output),
         )
         return parse_classification(raw)
 
-    def _answer_order(self, query: str) -> str:
+    def _answer_order(self, query: str, seed: int) -> str:
         match = ORDER_ID.search(query)
         if match is None:
-            return self._chat("order_missing_id", prompts.render("order_missing_id"), query)
+            return self._chat("order_missing_id", prompts.render("order_missing_id"), query, seed)
         order_id = match.group(0).upper()
         result = self._lookup_order(order_id)
         system = prompts.render("order_answer", order_id=order_id, lookup_result=json.dumps(result))
-        return self._chat("order_answer", system, query)
+        return self._chat("order_answer", system, query, seed)
 
     def _lookup_order(self, order_id: str) -> dict[str, Any]:
         parameters = json.dumps({"orderId": order_id})
@@ -174,10 +181,10 @@ class SupportBot:
                 span.set_status(Status(StatusCode.ERROR, "Order not found"))
         return result
 
-    def _answer_faq(self, query: str) -> str:
+    def _answer_faq(self, query: str, seed: int) -> str:
         hits = self._retrieve(query)
         context = "\n\n".join(hit.content for hit in hits) or "(no matching FAQ entries)"
-        return self._chat("faq_answer", prompts.render("faq_answer", context=context), query)
+        return self._chat("faq_answer", prompts.render("faq_answer", context=context), query, seed)
 
     def _retrieve(self, query: str) -> list[FaqHit]:
         attributes = {KIND: "RETRIEVER", "input.value": query}
@@ -199,7 +206,13 @@ class SupportBot:
         return hits
 
     def _chat(
-        self, step: str, system: str, user: str, *, response_format: dict[str, Any] | None = None
+        self,
+        step: str,
+        system: str,
+        user: str,
+        seed: int,
+        *,
+        response_format: dict[str, Any] | None = None,
     ) -> str:
         s = self.settings
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
@@ -207,7 +220,7 @@ class SupportBot:
             model=s.model,
             messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
             temperature=s.temperature,
-            seed=s.seed,
+            seed=seed,
             max_tokens=s.max_tokens,
             extra_headers=step_headers(step),
             **extra,

@@ -53,10 +53,11 @@ class Verdict:
         return asdict(self)
 
 
-Judge = Callable[[SpanView], Verdict]
+#: A judge takes a span and, optionally, a seed for its LLM call (repetitions).
+Judge = Callable[..., Verdict]
 
 
-def tool_result(span: SpanView) -> Verdict:
+def tool_result(span: SpanView, seed: int | None = None) -> Verdict:
     """CODE judge: did the order lookup return an order, or an error?"""
     output = str(span.get("output.value", ""))
     failed = (
@@ -81,7 +82,7 @@ class RetrievalRelevanceJudge:
     def __init__(self, settings: Settings, method: str = "auto") -> None:
         if method not in JUDGE_METHODS:
             raise ValueError(f"Unknown judge method {method!r}; use one of {JUDGE_METHODS}.")
-        from phoenix.evals import LLM, ClassificationEvaluator
+        from phoenix.evals import LLM
 
         self.model = settings.effective_judge_model
         self.method = method
@@ -94,29 +95,39 @@ class RetrievalRelevanceJudge:
             # phoenix-evals sets max_retries itself (its rate limiter retries).
             **{k: v for k, v in client_kwargs(settings).items() if k != "max_retries"},
         )
-        choices: Any = (
+        self._llm, self._settings = llm, settings
+        self._choices: Any = (
             _RELEVANCE_CHOICES
             if method == "tool_calling"
             else {label: score for label, (score, _) in _RELEVANCE_CHOICES.items()}
         )
-        self._evaluator = ClassificationEvaluator(
-            name=RETRIEVAL_RELEVANCE,
-            llm=llm,
-            prompt_template=prompts.load("judge_retrieval_relevance"),
-            choices=choices,
-            temperature=settings.temperature,
-            seed=settings.seed,
-            max_tokens=settings.max_tokens,
-        )
+        self._evaluators: dict[int, Any] = {}
 
-    def __call__(self, span: SpanView) -> Verdict:
+    def _evaluator(self, seed: int) -> Any:
+        """One phoenix-evals evaluator per seed (repetitions sample the judge with new seeds)."""
+        if seed not in self._evaluators:
+            from phoenix.evals import ClassificationEvaluator
+
+            self._evaluators[seed] = ClassificationEvaluator(
+                name=RETRIEVAL_RELEVANCE,
+                llm=self._llm,
+                prompt_template=prompts.load("judge_retrieval_relevance"),
+                choices=self._choices,
+                temperature=self._settings.temperature,
+                seed=seed,
+                max_tokens=self._settings.max_tokens,
+            )
+        return self._evaluators[seed]
+
+    def __call__(self, span: SpanView, seed: int | None = None) -> Verdict:
         context = "\n\n".join(doc["content"] for doc in span.documents)
         judge_input = (
             f"Query: {span.get('input.value', '')}\n\n"
             f"Retrieved Context:\n{context or '(nothing was retrieved)'}"
         )
         try:
-            score = self._evaluator.evaluate({"input": judge_input})[0]
+            seed = self._settings.seed if seed is None else seed
+            score = self._evaluator(seed).evaluate({"input": judge_input})[0]
         except Exception as exc:  # one failed judgement must not end the run
             return Verdict(
                 RETRIEVAL_RELEVANCE,
@@ -150,9 +161,11 @@ def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:
     return []
 
 
-def judge_spans(spans: Iterable[SpanView], relevance: Judge | None) -> list[Verdict]:
+def judge_spans(
+    spans: Iterable[SpanView], relevance: Judge | None, seed: int | None = None
+) -> list[Verdict]:
     """Apply every applicable judge to every span, in span order."""
-    return [judge(span) for span in spans for judge in judges_for(span, relevance)]
+    return [judge(span, seed) for span in spans for judge in judges_for(span, relevance)]
 
 
 def _short_error(exc: BaseException) -> str:

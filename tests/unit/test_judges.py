@@ -105,7 +105,7 @@ def test_judges_for_picks_judges_by_span_kind_and_name():
 def test_judge_spans_applies_judges_in_span_order():
     seen = []
 
-    def relevance(span):
+    def relevance(span, seed=None):
         seen.append(span.name)
         return Verdict(RETRIEVAL_RELEVANCE, span.span_id, span.trace_id, "relevant", 1.0, "", "LLM")
 
