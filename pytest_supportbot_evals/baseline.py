@@ -59,12 +59,12 @@ class Comparison:
 
 
 def outcomes(results: Iterable[CaseResult]) -> dict[str, dict[str, bool]]:
-    """``{"suite:evaluator": {"case#repetition": passed}}`` for every check of every case."""
+    """``{"suite:evaluator": {"case id[@repetition]": passed}}`` for every check of every case."""
     table: dict[str, dict[str, bool]] = {}
     for result in results:
         for check in result.checks:
             key = f"{result.suite}:{check.evaluator}"
-            table.setdefault(key, {})[f"{result.case_id}#{result.repetition}"] = check.passed
+            table.setdefault(key, {})[result.run_id] = check.passed
     return table
 
 

@@ -81,10 +81,9 @@ class Calibration:
         )
         columns = (*self.labels, NO_VERDICT)
         rows = [f"    human \\ judge  {'  '.join(f'{c:>12}' for c in columns)}"]
-        rows += [
-            f"    {label:<14} {'  '.join(f'{self.confusion[label].get(c, 0):>12}' for c in columns)}"
-            for label in self.labels
-        ]
+        for label in self.labels:
+            counts = "  ".join(f"{self.confusion[label].get(c, 0):>12}" for c in columns)
+            rows.append(f"    {label:<14} {counts}")
         return [head, *rows]
 
 

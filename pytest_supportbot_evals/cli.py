@@ -37,8 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tests", default=EVAL_TESTS, help=f"eval test file (default {EVAL_TESTS})"
     )
     record.add_argument("--workers", type=int, default=1, help="parallel pytest-xdist workers")
+    record.add_argument("--cassettes", type=Path, help="cassette folder (default: ini setting)")
+    record.add_argument("--repeat", type=int, default=1, help="repetitions per golden")
     record.add_argument("--goldens", type=Path, default=Path("tests/goldens"), help="golden folder")
     record.set_defaults(run=cmd_record)
+    merge = sub.add_parser("merge", help="merge shard reports into one report and one gate")
+    merge.add_argument("reports", nargs="+", type=Path, help="JSON reports of the shards")
+    merge.add_argument("--report", type=Path, required=True, help="merged JSON report to write")
+    merge.add_argument("--baseline", type=Path, help="baseline to compare with")
+    merge.add_argument("--markdown", type=Path, help="write the summary as Markdown too")
+    merge.set_defaults(run=cmd_merge)
     check = sub.add_parser("check-secrets", help="scan cassettes, reports and spools for secrets")
     check.add_argument("paths", nargs="*", type=Path, help=f"default: {' '.join(DEFAULT_SCAN)}")
     check.set_defaults(run=cmd_check_secrets)
@@ -64,6 +72,37 @@ def cmd_check_secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """One gate over shard reports, computed exactly as an unsharded run computes it."""
+    from pytest_supportbot_evals import report
+    from pytest_supportbot_evals.analysis import analyse, fingerprint
+    from pytest_supportbot_evals.runner import CaseResult
+
+    shards = [json.loads(path.read_text(encoding="utf-8")) for path in args.reports]
+    metas = {json.dumps(shard["meta"].get("goldens")) for shard in shards}
+    if len(metas) > 1:
+        raise ValueError("the shard reports come from different golden sets; re-run the shards")
+    results = [CaseResult.from_dict(case) for shard in shards for case in shard["cases"]]
+    thresholds: dict[str, dict[str, float]] = {}
+    for shard in shards:
+        for stat in shard["evaluators"].values():
+            if stat["threshold"] is not None:
+                thresholds.setdefault(stat["suite"], {})[stat["evaluator"]] = stat["threshold"]
+    meta = shards[0]["meta"]
+    analysis = analyse(
+        results,
+        thresholds,
+        run_fingerprint=fingerprint(meta, meta.get("goldens", "")),
+        baseline_path=args.baseline,
+        min_kappa=meta.get("min_kappa", 0.4),
+    )
+    report.write_json(args.report, report.build_report(analysis, results, meta))
+    if args.markdown:
+        report.write_text(args.markdown, report.markdown(analysis))
+    print("\n".join(report.summary_lines(analysis, results)))
+    return 0 if analysis.verdict == "pass" else 1
+
+
 @contextmanager
 def llm_endpoint() -> Iterator[dict[str, str]]:
     """Environment for the LLM to record against; starts the local server when needed."""
@@ -81,10 +120,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     from pytest_supportbot_evals.goldens import load_goldens
 
     known = {case.id for case in load_goldens([args.goldens])}
-    unknown = sorted(set(args.ids) - known)
+    unknown = sorted({run_id.partition("@")[0] for run_id in args.ids} - known)
     if unknown:
         raise ValueError(f"no golden case with id {', '.join(unknown)} in {args.goldens}")
-    targets = [f"{args.tests}::test_golden[{case_id}]" for case_id in args.ids] or [args.tests]
+    repeat = max([args.repeat, *(int(i.partition("@")[2] or 0) + 1 for i in args.ids)])
+    targets = [f"{args.tests}::test_golden[{run_id}]" for run_id in args.ids] or [args.tests]
     with tempfile.TemporaryDirectory() as tmp, llm_endpoint() as env:
         report = Path(tmp) / "record-report.json"
         command = [
@@ -97,9 +137,12 @@ def cmd_record(args: argparse.Namespace) -> int:
             "no:cacheprovider",
             f"--supportbot-record-mode={args.mode}",
             f"--supportbot-report={report}",
+            f"--supportbot-repeat={repeat}",
         ]
         if args.model:
             command.append(f"--supportbot-model={args.model}")
+        if args.cassettes:
+            command += ["-o", f"supportbot_cassettes={args.cassettes}"]
         if args.workers > 1:
             command += ["-n", str(args.workers)]
         print("recording:", " ".join(command[1:]), file=sys.stderr)

@@ -36,6 +36,12 @@ class EvalConfig:
     strict: bool
     judge_method: str
     settings: Settings
+    baseline_path: Path | None = None
+    update_baseline: bool = False
+    repeat: int = 1
+    shard: tuple[int, int] | None = None
+    markdown_path: Path | None = None
+    min_kappa: float = 0.4
 
     @property
     def replaying(self) -> bool:
@@ -76,6 +82,12 @@ def build(pytest_config: Any) -> EvalConfig:
     )
     endpoint = opt("supportbot_phoenix") or os.environ.get("PHOENIX_COLLECTOR_ENDPOINT") or None
     report = opt("supportbot_report")
+    baseline = opt("supportbot_baseline") or ini("supportbot_baseline")
+    markdown = opt("supportbot_markdown")
+    repeat = opt("supportbot_repeat") or 1
+    if repeat < 1:
+        raise ConfigError(f"--supportbot-repeat={repeat}: give a whole number of at least 1.")
+    min_kappa = _fraction(ini("supportbot_min_judge_kappa"), "ini supportbot_min_judge_kappa", -1.0)
     goldens = tuple(
         root / p for p in (opt("supportbot_goldens") or ini("supportbot_goldens")).split(",")
     )
@@ -91,4 +103,34 @@ def build(pytest_config: Any) -> EvalConfig:
         strict=bool(opt("supportbot_strict")),
         judge_method=judge_method,
         settings=settings,
+        baseline_path=root / baseline if baseline else None,
+        update_baseline=bool(opt("supportbot_update_baseline")),
+        repeat=repeat,
+        shard=_shard(opt("supportbot_shard")),
+        markdown_path=Path(markdown) if markdown else None,
+        min_kappa=min_kappa,
     )
+
+
+def _fraction(raw: str, where: str, low: float = 0.0) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{where}={raw!r} is not a number.") from None
+    if not low <= value <= 1.0:
+        raise ConfigError(f"{where}={raw!r} is out of range; use {low} to 1.")
+    return value
+
+
+def _shard(raw: str | None) -> tuple[int, int] | None:
+    """``I/N`` (1-based): this run takes every N-th golden run, starting with the I-th."""
+    if not raw:
+        return None
+    index, _, total = raw.partition("/")
+    try:
+        shard = int(index), int(total)
+    except ValueError:
+        shard = (0, 0)
+    if not 1 <= shard[0] <= shard[1]:
+        raise ConfigError(f"--supportbot-shard={raw!r}: use I/N with 1 <= I <= N, e.g. 2/4.")
+    return shard

@@ -112,7 +112,7 @@ def compute(
     errored: list[str] = []
     for result in results:
         if result.error is not None:
-            errored.append(result.case_id)
+            errored.append(result.run_id)
         for check in result.checks:
             tally = counts.setdefault((result.suite, check.evaluator), [0, 0])
             tally[0] += check.passed

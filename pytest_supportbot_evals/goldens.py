@@ -43,6 +43,13 @@ class GoldenCase:
     faq_id: str | None = None
     tags: tuple[str, ...] = ()
     source: str = ""
+    #: Which repetition of the case this is (``--supportbot-repeat``); 0 is the first.
+    repetition: int = 0
+
+    @property
+    def run_id(self) -> str:
+        """The test id and cassette name: the golden id, plus ``@N`` for repetition N > 0."""
+        return self.id if self.repetition == 0 else f"{self.id}@{self.repetition}"
 
     @property
     def category(self) -> str:

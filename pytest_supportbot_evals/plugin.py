@@ -36,6 +36,8 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
         "Spool of Phoenix deliveries not yet accepted.",
         ".supportbot/phoenix-spool.jsonl",
     ),
+    ("supportbot_baseline", "Committed baseline JSON to compare each run with.", ""),
+    ("supportbot_min_judge_kappa", "Cohen's kappa below which a judge is untrusted.", "0.4"),
 )
 SESSION_KEY = pytest.StashKey["EvalSession"]()
 
@@ -97,6 +99,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="supportbot_strict",
         help="A golden whose expectations miss fails, instead of xfail under the gate.",
     )
+    for flag, help_text, extra in (
+        ("--supportbot-baseline", "Compare with this baseline JSON (default: ini).", {}),
+        (
+            "--supportbot-update-baseline",
+            "Write this run as the new baseline.",
+            {"action": "store_true"},
+        ),
+        (
+            "--supportbot-repeat",
+            "Run each golden N times (own seed and cassette each).",
+            {"type": int, "metavar": "N"},
+        ),
+        (
+            "--supportbot-shard",
+            "Run shard I of N; merge reports with supportbot-evals merge.",
+            {"metavar": "I/N"},
+        ),
+        (
+            "--supportbot-markdown",
+            "Write the summary as a Markdown table to PATH.",
+            {"metavar": "PATH"},
+        ),
+    ):
+        dest = flag.removeprefix("--").replace("-", "_")
+        group.addoption(flag, dest=dest, help=help_text, **extra)  # type: ignore[arg-type]
     for name, help_text, default in INI_KEYS:
         parser.addini(name, help_text, default=default)
     parser.addini("supportbot_thresholds", "NAME=VALUE pass-rate thresholds.", type="linelist")
@@ -144,7 +171,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = load_goldens(golden_paths)
     except GoldenError as exc:
         raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
-    metafunc.parametrize("supportbot_case", cases, ids=[c.id for c in cases])
+    from dataclasses import replace
+
+    runs = [replace(c, repetition=r) for c in cases for r in range(session.config.repeat)]
+    session.note_goldens(cases)
+    metafunc.parametrize("supportbot_case", runs, ids=[run.run_id for run in runs])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--supportbot-shard I/N``: keep every N-th golden run; other tests are untouched."""
+    shard = config.getoption("supportbot_shard")
+    if not shard:
+        return
+    index, total = _session(config).config.shard or (1, 1)
+    golden_runs = [i for i in items if "supportbot_case" in getattr(i, "fixturenames", ())]
+    drop = {id(item) for n, item in enumerate(golden_runs) if n % total != index - 1}
+    if drop:
+        config.hook.pytest_deselected(items=[i for i in items if id(i) in drop])
+        items[:] = [i for i in items if id(i) not in drop]
 
 
 @pytest.fixture(scope="session")
@@ -211,7 +255,7 @@ def supportbot_result(
 ) -> CaseResult:
     """Run this test's golden case (replayed from its cassette) and record its verdicts."""
     from pytest_supportbot_evals.gate import ThresholdError, parse_thresholds
-    from pytest_supportbot_evals.runner import run_case
+    from pytest_supportbot_evals.runner import cassette_path, run_case
 
     marker = request.node.get_closest_marker(MARKER)
     suite = (marker.kwargs.get("suite") if marker else None) or "supportbot"
@@ -228,7 +272,7 @@ def supportbot_result(
         supportbot_tracing[1],
         supportbot_relevance_judge,
         supportbot_case,
-        supportbot_cassette_dir / f"{supportbot_case.id}.yaml",
+        cassette_path(supportbot_cassette_dir, supportbot_case),
         supportbot_record_mode,
         suite=suite,
     )
@@ -273,9 +317,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if worker_output is not None:  # a pytest-xdist worker: the controller gates
         worker_output.update(eval_session.to_worker_output())
         return
-    eval_session.write_report()
+    eval_session.baseline_note = eval_session.update_baseline()
+    eval_session.write_outputs()
     eval_session.deliver_to_phoenix()
-    if eval_session.gate().gate == "fail" and session.exitstatus == pytest.ExitCode.OK:
+    if eval_session.analysis().verdict == "fail" and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -294,10 +339,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     from pytest_supportbot_evals.report import summary_lines
 
     terminalreporter.section("supportbot evals")
-    gate = eval_session.gate()
-    for line in summary_lines(gate, eval_session.results):
-        terminalreporter.write_line(
-            line, red=gate.gate == "fail" and line.startswith("supportbot gate")
-        )
-    if eval_session.delivery_note:
-        terminalreporter.write_line(eval_session.delivery_note)
+    failed = eval_session.analysis().verdict == "fail"
+    for line in summary_lines(eval_session.analysis(), eval_session.results):
+        terminalreporter.write_line(line, red=failed and line.startswith("supportbot gate"))
+    for note in (eval_session.baseline_note, eval_session.delivery_note):
+        if note:
+            terminalreporter.write_line(note)

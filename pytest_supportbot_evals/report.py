@@ -13,66 +13,123 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals import secrets
-from pytest_supportbot_evals.gate import GateResult
+from pytest_supportbot_evals.analysis import Analysis
 from pytest_supportbot_evals.runner import CaseResult
 
 REPORT_VERSION = 1
 
 
-def summary_lines(gate: GateResult, results: Sequence[CaseResult]) -> list[str]:
-    """The table printed at the end of a run, then the gate and its reasons."""
-    header = ("evaluator", "passed/total", "rate", "threshold", "status")
-    rows = [
-        (
-            s.evaluator if s.suite == "supportbot" else f"{s.suite}:{s.evaluator}",
-            f"{s.passed}/{s.total}",
-            "-" if s.pass_rate is None else f"{s.pass_rate:.1%}",
-            "-" if s.threshold is None else f"{s.threshold:.1%}",
-            s.status,
+def _name(suite: str, evaluator: str) -> str:
+    return evaluator if suite == "supportbot" else f"{suite}:{evaluator}"
+
+
+def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
+    """One row per evaluator: figures, threshold status, and the baseline verdict."""
+    compared = {(c.suite, c.evaluator): c for c in analysis.comparisons}
+    untrusted = analysis.untrusted()
+    rows = []
+    for s in analysis.gate.stats:
+        c = compared.get((s.suite, s.evaluator))
+        status = s.status + (" (untrusted judge)" if s.evaluator in untrusted else "")
+        rows.append(
+            (
+                _name(s.suite, s.evaluator),
+                f"{s.passed}/{s.total}",
+                "-" if s.pass_rate is None else f"{s.pass_rate:.1%}",
+                "-" if s.threshold is None else f"{s.threshold:.1%}",
+                status,
+                f"{c.baseline[0]}/{c.baseline[1]} -> {c.now[0]}/{c.now[1]}" if c else "-",
+                c.verdict if c else "-",
+                f"-{len(c.pass_to_fail)} +{len(c.fail_to_pass)}" if c else "-",
+            )
         )
-        for s in gate.stats
-    ]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return rows
+
+
+HEADER = (
+    "evaluator",
+    "passed/total",
+    "rate",
+    "threshold",
+    "status",
+    "baseline -> now",
+    "verdict",
+    "flips",
+)
+
+
+def summary_lines(analysis: Analysis, results: Sequence[CaseResult]) -> list[str]:
+    """The table printed at the end of a run, then the gate, its reasons and warnings."""
+    rows = _rows(analysis)
+    widths = [max(len(str(r[i])) for r in [HEADER, *rows]) for i in range(len(HEADER))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*row) for row in rows]
-    lines.append(f"supportbot gate: {gate.gate.upper()} ({len(results)} case runs)")
-    lines += [f"  {reason}" for reason in gate.reasons()]
-    stale = sorted({r.case_id for r in results if r.stale_cassette})
+    lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row).rstrip() for row in rows]
+    lines.append(f"supportbot gate: {analysis.verdict.upper()} ({len(results)} case runs)")
+    lines += [f"  {reason}" for reason in analysis.reasons()]
+    for c in analysis.comparisons:
+        if c.pass_to_fail or c.fail_to_pass:
+            lines.append(
+                f"  {c.evaluator} flips: pass->fail {c.pass_to_fail or '-'}, "
+                f"fail->pass {c.fail_to_pass or '-'}"
+            )
+    lines += [f"  warning: {w}" for w in analysis.warnings()]
+    for calibration in analysis.calibrations:
+        lines += [f"  {line}" for line in calibration.lines()]
+    stale = sorted({r.run_id for r in results if r.stale_cassette})
     if stale:
         from pytest_supportbot_evals.cassettes import rerecord_command
 
         lines.append(f"  stale cassettes ({len(stale)}): {', '.join(stale)}")
         lines.append(f"  re-record them with: {rerecord_command(stale)}")
-    unplayed = {r.case_id: r.unplayed for r in results if r.unplayed}
+    unplayed = {r.run_id: r.unplayed for r in results if r.unplayed}
     if unplayed:
         listed = ", ".join(f"{k} ({v})" for k, v in sorted(unplayed.items()))
         lines.append(f"  recorded interactions no longer played: {listed}")
     return lines
 
 
+def markdown(analysis: Analysis) -> str:
+    """The summary as a Markdown table (GitHub job summary, PR comments)."""
+    lines = [
+        f"### supportbot evals: {analysis.verdict.upper()}",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in _rows(analysis)]
+    lines += [""] + [f"- {line}" for line in analysis.reasons() + analysis.warnings()]
+    for c in analysis.comparisons:
+        if c.pass_to_fail:
+            lines.append(f"- {c.evaluator} pass->fail: {', '.join(c.pass_to_fail)}")
+    return "\n".join(lines) + "\n"
+
+
 def build_report(
-    gate: GateResult, results: Sequence[CaseResult], meta: dict[str, Any]
+    analysis: Analysis, results: Sequence[CaseResult], meta: dict[str, Any]
 ) -> dict[str, Any]:
+    gate = analysis.gate
     return {
         "version": REPORT_VERSION,
-        "gate": gate.gate,
-        "reasons": gate.reasons(),
-        "evaluators": {
-            (s.evaluator if s.suite == "supportbot" else f"{s.suite}:{s.evaluator}"): s.to_dict()
-            for s in gate.stats
-        },
+        "gate": analysis.verdict,
+        "reasons": analysis.reasons(),
+        "evaluators": {_name(s.suite, s.evaluator): s.to_dict() for s in gate.stats},
         "errored": gate.errored,
+        **analysis.to_dict(),
         "meta": meta,
         "cases": [r.to_dict() for r in sorted(results, key=lambda r: (r.case_id, r.repetition))],
     }
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+def write_text(path: Path, text: str) -> None:
+    """Write atomically (temp file and rename), after a secrets scan."""
     secrets.ensure_clean(text, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    write_text(path, json.dumps(data, indent=2) + "\n")

@@ -48,11 +48,16 @@ class CaseResult:
     error: str | None = None
     stale_cassette: bool = False
     unplayed: int = 0
+    human_labels: dict[str, str] = field(default_factory=dict)
     spans: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def passed(self) -> bool:
         return self.error is None and all(c.passed for c in self.checks)
+
+    @property
+    def run_id(self) -> str:
+        return self.case_id if self.repetition == 0 else f"{self.case_id}@{self.repetition}"
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
@@ -72,6 +77,7 @@ class CaseResult:
             error=data["error"],
             stale_cassette=data["stale_cassette"],
             unplayed=data["unplayed"],
+            human_labels=data.get("human_labels", {}),
             verdicts=[Verdict(**v) for v in data["verdicts"]],
             checks=[
                 Check(c["evaluator"], c["expected"], c["actual"], c["detail"])
@@ -93,6 +99,7 @@ class CaseResult:
             "error": self.error,
             "stale_cassette": self.stale_cassette,
             "unplayed": self.unplayed,
+            "human_labels": self.human_labels,
             "checks": [
                 {
                     "evaluator": c.evaluator,
@@ -107,6 +114,11 @@ class CaseResult:
         }
 
 
+def cassette_path(folder: Path, case: GoldenCase) -> Path:
+    """One cassette per golden case and repetition: ``<id>.yaml``, ``<id>@2.yaml``, ..."""
+    return folder / f"{case.run_id}.yaml"
+
+
 def run_case(
     bot: Any,
     exporter: Any,
@@ -116,14 +128,26 @@ def run_case(
     record_mode: str,
     *,
     suite: str = "supportbot",
-    repetition: int = 0,
 ) -> CaseResult:
-    """Replay (or record) one golden case from its cassette and check its expectations."""
-    result = CaseResult(case.id, case.query, suite=suite, repetition=repetition)
+    """Replay (or record) one golden case from its cassette and check its expectations.
+
+    Repetition N > 0 runs with seed ``settings.seed + N``, so that it samples the model (and
+    the judge) anew; its requests differ, so it has its own cassette.
+    """
+    result = CaseResult(
+        case.id,
+        case.query,
+        suite=suite,
+        repetition=case.repetition,
+        human_labels=dict(case.human_label),
+    )
+    seed = None
+    if case.repetition:
+        seed = getattr(getattr(bot, "settings", None), "seed", 0) + case.repetition
     exporter.clear()
     with use_cassette(cassette, record_mode) as use:
         try:
-            answer = bot.handle(case.query)
+            answer = bot.handle(case.query) if seed is None else bot.handle(case.query, seed=seed)
             result.response, result.category = answer.response, answer.category
             result.span_id, result.trace_id = answer.span_id, answer.trace_id
         except Exception as exc:
@@ -131,12 +155,12 @@ def run_case(
         result.spans = list(exporter.get_finished_spans())
         views = [SpanView.from_otel(span) for span in result.spans]
         if result.error is None:
-            result.verdicts = judge_spans(views, relevance)
+            result.verdicts = judge_spans(views, relevance, seed)
     exporter.clear()
     result.unplayed = use.unplayed
     if use.misses:
         result.stale_cassette = True
-        result.error = explain_miss(use, case.id)
+        result.error = explain_miss(use, case.run_id)
         return result
     if result.error is None:
         result.checks = expectation_checks(case, result.category, views, result.verdicts)

@@ -13,9 +13,10 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_supportbot_evals import report
+from pytest_supportbot_evals import baseline, report
+from pytest_supportbot_evals.analysis import Analysis, analyse, fingerprint
 from pytest_supportbot_evals.config import EvalConfig
-from pytest_supportbot_evals.gate import GateResult, compute
+from pytest_supportbot_evals.goldens import GoldenCase, goldens_hash
 from pytest_supportbot_evals.runner import CaseResult
 from supportbot import prompts
 
@@ -31,7 +32,9 @@ class EvalSession:
     #: Spans of results that pytest-xdist workers ran, already OTLP-encoded.
     encoded_spans: list[str] = field(default_factory=list)
     delivery_note: str | None = None
-    _gate: GateResult | None = None
+    goldens: str = ""
+    baseline_note: str | None = None
+    _analysis: Analysis | None = None
 
     def add(self, result: CaseResult) -> None:
         self.results.append(result)
@@ -44,6 +47,7 @@ class EvalSession:
         return {
             "supportbot_results": json.dumps([r.to_dict() for r in self.results]),
             "supportbot_thresholds": json.dumps(self.suite_thresholds),
+            "supportbot_goldens": self.goldens,
             "supportbot_spans": encode_spans(spans)
             if spans and self.config.phoenix_endpoint
             else "",
@@ -54,15 +58,38 @@ class EvalSession:
             CaseResult.from_dict(d) for d in json.loads(output["supportbot_results"])
         )
         self.suite_thresholds.update(json.loads(output["supportbot_thresholds"]))
+        self.goldens = self.goldens or output.get("supportbot_goldens", "")
         if output.get("supportbot_spans"):
             self.encoded_spans.append(output["supportbot_spans"])
-        self._gate = None
+        self._analysis = None
 
-    def gate(self) -> GateResult:
-        if self._gate is None:
-            thresholds = {"supportbot": self.config.thresholds, **self.suite_thresholds}
-            self._gate = compute(self.results, thresholds)
-        return self._gate
+    def note_goldens(self, cases: list[GoldenCase]) -> None:
+        """Fingerprint the golden set the session runs (recorded in baselines)."""
+        self.goldens = goldens_hash(cases)
+
+    def analysis(self) -> Analysis:
+        if self._analysis is None:
+            self._analysis = analyse(
+                self.results,
+                {"supportbot": self.config.thresholds, **self.suite_thresholds},
+                run_fingerprint=fingerprint(self.meta(), self.goldens),
+                baseline_path=None if self.config.update_baseline else self.config.baseline_path,
+                min_kappa=self.config.min_kappa,
+            )
+        return self._analysis
+
+    def update_baseline(self) -> str | None:
+        """Write this run as the baseline (``--supportbot-update-baseline``); say what happened."""
+        path = self.config.baseline_path
+        if not self.config.update_baseline:
+            return None
+        if path is None:
+            return "no baseline written: set --supportbot-baseline or ini supportbot_baseline"
+        if self.analysis().gate.errored:
+            return f"baseline {path} NOT updated: some cases could not be evaluated"
+        data = baseline.build(self.results, fingerprint(self.meta(), self.goldens))
+        report.write_json(path, data)
+        return f"baseline written: {path}"
 
     def meta(self) -> dict[str, Any]:
         s = self.config.settings
@@ -74,12 +101,22 @@ class EvalSession:
             "agent_prompts": prompts.prompt_hashes(),
             "judge_prompt": prompts.prompt_hashes(prompts.JUDGE_PROMPTS),
             "git_commit": git_commit(),
+            "goldens": self.goldens,
+            "min_kappa": self.config.min_kappa,
         }
 
-    def write_report(self) -> None:
+    def write_outputs(self) -> None:
+        """The JSON report, the Markdown table, and GitHub's job summary, as configured."""
+        analysis = self.analysis()
         if self.config.report_path is not None:
-            data = report.build_report(self.gate(), self.results, self.meta())
+            data = report.build_report(analysis, self.results, self.meta())
             report.write_json(self.config.report_path, data)
+        markdown = report.markdown(analysis)
+        if self.config.markdown_path is not None:
+            report.write_text(self.config.markdown_path, markdown)
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
+                summary.write(markdown)
 
     def deliver_to_phoenix(self) -> None:
         """Queue every span and verdict in the spool, then flush it; note what is pending."""

@@ -83,7 +83,7 @@ class SupportBot:
             tracer_provider = self._default_provider()
         self.tracer_provider = tracer_provider
         self._tracer = tracer_provider.get_tracer("supportbot")
-        self.store = store or Store()
+        self.store = store or Store(faq_file=self.settings.faq_file)
         self.client = client or build_client(self.settings)
         tracing.instrument_openai()
 

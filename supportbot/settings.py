@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -38,6 +39,7 @@ class Settings:
     request_timeout: float = 120.0
     max_retries: int = 2
     structured_output: str = "json_object"
+    faq_file: Path | None = None
     phoenix_endpoint: str | None = None
     phoenix_project: str = DEFAULT_PROJECT
     phoenix_api_key: str | None = None
@@ -68,6 +70,7 @@ class Settings:
             structured_output=_choice(
                 env, "SUPPORTBOT_STRUCTURED_OUTPUT", ("json_object", "json_schema")
             ),
+            faq_file=_existing_file(env, "SUPPORTBOT_FAQ_DATA"),
             phoenix_endpoint=_text(env, "PHOENIX_COLLECTOR_ENDPOINT"),
             phoenix_project=_text(env, "PHOENIX_PROJECT_NAME") or DEFAULT_PROJECT,
             phoenix_api_key=_text(env, "PHOENIX_API_KEY"),
@@ -77,6 +80,15 @@ class Settings:
 def _text(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    value = _text(env, name)
+    if value is None:
+        return None
+    if not Path(value).is_file():
+        raise SettingsError(f"{name}={value!r}: no such file; give the path of a FAQ JSON file.")
+    return Path(value)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

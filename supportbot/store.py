@@ -43,14 +43,20 @@ class FaqHit:
 class Store:
     """Orders and FAQ in one SQLite database (in memory unless a path is given)."""
 
-    def __init__(self, path: str | Path = ":memory:", data_dir: Path = DATA_DIR) -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        data_dir: Path = DATA_DIR,
+        faq_file: Path | None = None,
+    ) -> None:
+        """``faq_file`` replaces the packaged knowledge base (your own FAQ, or an experiment)."""
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.row_factory = sqlite3.Row
-        self._load(data_dir)
+        self._load(data_dir / "orders.json", faq_file or data_dir / "faq.json")
 
-    def _load(self, data_dir: Path) -> None:
-        orders = _read_json(data_dir / "orders.json")
-        faq = _read_json(data_dir / "faq.json")
+    def _load(self, orders_file: Path, faq_file: Path) -> None:
+        orders = _read_json(orders_file)
+        faq = _read_json(faq_file)
         with self._db:
             self._db.executescript(
                 """
