@@ -38,6 +38,9 @@ class CassetteUse:
     path: Path
     misses: list[Any] = field(default_factory=list)
     cassette: Any = None
+    #: Set when a recording went wrong (server error, crash): the cassette is then not written,
+    #: so the previous recording stays intact.
+    discard: bool = False
 
     @property
     def unplayed(self) -> int:
@@ -186,6 +189,8 @@ def use_cassette(
 
         cassette.can_play_response_for = can_play
         yield use
+        if use.discard:
+            cassette.dirty = False  # vcrpy writes only a dirty cassette
 
 
 def explain_miss(use: CassetteUse, case_id: str) -> str:

@@ -156,6 +156,13 @@ def run_case(
         views = [SpanView.from_otel(span) for span in result.spans]
         if result.error is None:
             result.verdicts = judge_spans(views, relevance, seed)
+        failed_calls = [v.error for v in result.verdicts if v.error and _is_transport(v.error)]
+        if record_mode != "none" and (result.error or failed_calls):
+            use.discard = True
+            result.error = (
+                f"{result.error or 'The judge call failed: ' + str(failed_calls[0])}\n"
+                f"Nothing was written: {cassette} keeps its previous recording."
+            )
     exporter.clear()
     result.unplayed = use.unplayed
     if use.misses:
@@ -165,6 +172,22 @@ def run_case(
     if result.error is None:
         result.checks = expectation_checks(case, result.category, views, result.verdicts)
     return result
+
+
+#: Judge errors that mean the server failed (not that the model's reply was unusable).
+_TRANSPORT_ERRORS = (
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIStatusError",
+    "InternalServerError",
+    "RateLimitError",
+    "BadRequestError",
+    "NotFoundError",
+)
+
+
+def _is_transport(error: str) -> bool:
+    return error.split(":", 1)[0] in _TRANSPORT_ERRORS or "ValueError: OpenAI model" in error
 
 
 def expectation_checks(
