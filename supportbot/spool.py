@@ -56,10 +56,13 @@ class Spool:
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
-                # A line cut off by a crash mid-append: keep the rest, say where.
-                records.append({"id": f"corrupt-{number}", "kind": "corrupt", "payload": line})
+                record = None
+            if not (isinstance(record, dict) and {"kind", "payload"} <= record.keys()):
+                # A line cut off by a crash mid-append, or edited: set aside, never lost.
+                record = {"id": f"corrupt-{number}", "kind": "corrupt", "payload": line}
+            records.append(record)
         return records
 
     def drain(self, deliver: Callable[[Record], bool]) -> tuple[int, int]:
