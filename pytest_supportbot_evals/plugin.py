@@ -40,6 +40,7 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ("supportbot_min_judge_kappa", "Cohen's kappa below which a judge is untrusted.", "0.4"),
 )
 SESSION_KEY = pytest.StashKey["EvalSession"]()
+USAGE_ERRORS = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -154,6 +155,16 @@ def _session(config: pytest.Config) -> EvalSession:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "supportbot_case" not in metafunc.fixturenames:
         return
+    try:
+        _parametrize(metafunc)
+    except pytest.UsageError as exc:
+        # Raised here, pytest would report a collection error with a traceback; raised from
+        # pytest_collection_modifyitems it is a plain "ERROR: ..." line and exit status 4.
+        metafunc.config.stash.setdefault(USAGE_ERRORS, []).append(str(exc))
+        metafunc.parametrize("supportbot_case", [])
+
+
+def _parametrize(metafunc: pytest.Metafunc) -> None:
     from pathlib import Path
 
     from pytest_supportbot_evals.goldens import GoldenError, load_goldens
@@ -179,7 +190,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--supportbot-shard I/N``: keep every N-th golden run; other tests are untouched."""
+    """Report bad goldens or settings as one usage error; apply ``--supportbot-shard I/N``."""
+    errors = config.stash.get(USAGE_ERRORS, [])
+    if errors:
+        raise pytest.UsageError("\n".join(dict.fromkeys(errors)))
     shard = config.getoption("supportbot_shard")
     if not shard:
         return

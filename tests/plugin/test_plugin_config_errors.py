@@ -1,0 +1,133 @@
+"""Bad settings and bad golden files: one clear error naming the setting, file, case and field.
+
+Each case is checked twice: that the message names what is wrong (holds today), and that it is
+reported as a usage error (exit status 4) without a traceback.
+"""
+
+import re
+
+import pytest
+from plugin_helpers import output_of, traceback_frames
+
+# (id, command-line args, ini extras, env, texts the error must contain)
+BAD_SETTINGS = [
+    ("unknown-evaluator", ["--supportbot-threshold", "nosuch=0.5"], {}, {},
+     ["--supportbot-threshold", "unknown evaluator 'nosuch'"]),
+    ("not-a-number", ["--supportbot-threshold", "tool_result=abc"], {}, {},
+     ["--supportbot-threshold", "'abc'", "is not a number"]),
+    ("out-of-range", ["--supportbot-threshold", "tool_result=7"], {}, {},
+     ["--supportbot-threshold", "'tool_result=7' is out of range"]),
+    ("record-mode", ["--supportbot-record-mode=bogus"], {}, {},
+     ["--supportbot-record-mode='bogus'", "none"]),
+    ("ini-threshold", [], {"supportbot_thresholds": ["category=high"]}, {},
+     ["ini supportbot_thresholds", "'high'"]),
+    ("ini-max-tokens", [], {"supportbot_max_tokens": "lots"}, {},
+     ["ini supportbot_max_tokens='lots'"]),
+    ("ini-judge-method", [], {"supportbot_judge_method": "psychic"}, {},
+     ["ini supportbot_judge_method='psychic'"]),
+    ("env-temperature", [], {}, {"SUPPORTBOT_TEMPERATURE": "hot"},
+     ["SUPPORTBOT_TEMPERATURE='hot'"]),
+]  # fmt: skip
+
+CASE = '  - id: {id}\n    query: "{query}"\n    category: faq\n'
+ONE = "cases:\n" + CASE.format(id="same-id", query="one")
+TWO = "cases:\n" + CASE.format(id="other", query="two") + CASE.format(id="same-id", query="x")
+COLOUR = "cases:\n" + CASE.format(id="case-a", query="q") + "    colour: red\n"
+MAYBE = "cases:\n" + CASE.format(id="case-c", query="q") + "    expect: {tool_result: maybe}\n"
+# (id, {file name: text}, texts the error must contain; {dir} is the goldens folder)
+BAD_GOLDENS = [
+    ("invalid-yaml", {"bad.yaml": "cases:\n  - id: oops\n    query: a: b\n    category: faq\n"},
+     ["{dir}/bad.yaml:3: invalid YAML", "mapping values are not allowed"]),
+    ("duplicate-id", {"a.yaml": ONE, "b.yaml": TWO},
+     ["{dir}/b.yaml:5: case id 'same-id' is already used at {dir}/a.yaml:2"]),
+    ("unknown-field", {"u.yaml": COLOUR},
+     ["{dir}/u.yaml:2: case 'case-a': unknown field(s) ['colour']"]),
+    ("wrong-type", {"w.yaml": "cases:\n  - id: case-b\n    query: 42\n    category: faq\n"},
+     ["{dir}/w.yaml:2: case 'case-b': field 'query' must be a non-empty string"]),
+    ("wrong-expectation", {"e.yaml": MAYBE},
+     ["{dir}/e.yaml:2: case 'case-c': field 'expect': tool_result is 'maybe'"]),
+    ("empty-file", {"empty.yaml": ""}, ["{dir}/empty.yaml: file is empty"]),
+]  # fmt: skip
+
+
+def run_bad_setting(eval_project, clean_env, args, ini, env):
+    eval_project.write_ini(**ini)
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    return eval_project.run(*args)
+
+
+def run_bad_goldens(eval_project, files):
+    """(result, goldens folder) of a run over exactly the given golden files."""
+    folder = eval_project.path / "goldens"
+    for old in folder.iterdir():
+        old.unlink()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return eval_project.run(), folder
+
+
+def cached(run_cache, key, run):
+    """Both tests of a case check the same run; run it once per session."""
+    if key not in run_cache:
+        run_cache[key] = run()
+    return run_cache[key]
+
+
+def assert_named_error(result, needles):
+    text = output_of(result)
+    assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), text
+    assert not any(re.search(r"\d+ passed", line) for line in result.outlines), text
+    for needle in needles:
+        assert needle in text, f"{needle!r} not in:\n{text}"
+    assert "Traceback (most recent call last)" not in text
+
+
+def assert_clean_usage_error(result):
+    text = output_of(result)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text
+    assert traceback_frames(text) == [], text
+    assert "pytest-supportbot-evals:" in "\n".join(result.errlines)
+
+
+@pytest.mark.parametrize(("args", "ini", "env", "needles"), [c[1:] for c in BAD_SETTINGS],
+                         ids=[c[0] for c in BAD_SETTINGS])  # fmt: skip
+def test_bad_setting_is_named(eval_project, clean_env, run_cache, args, ini, env, needles):
+    key = ("setting", repr((args, ini, env)))
+    result = cached(
+        run_cache, key, lambda: run_bad_setting(eval_project, clean_env, args, ini, env)
+    )
+    assert_named_error(result, needles)
+
+
+@pytest.mark.parametrize(("args", "ini", "env"), [c[1:4] for c in BAD_SETTINGS],
+                         ids=[c[0] for c in BAD_SETTINGS])  # fmt: skip
+def test_bad_setting_is_a_usage_error_without_traceback(
+    eval_project, clean_env, run_cache, args, ini, env
+):
+    key = ("setting", repr((args, ini, env)))
+    result = cached(
+        run_cache, key, lambda: run_bad_setting(eval_project, clean_env, args, ini, env)
+    )
+    assert_clean_usage_error(result)
+
+
+@pytest.mark.parametrize(("files", "needles"), [c[1:] for c in BAD_GOLDENS],
+                         ids=[c[0] for c in BAD_GOLDENS])  # fmt: skip
+def test_bad_golden_file_is_named(eval_project, run_cache, files, needles):
+    key = ("goldens", repr(files))
+    result, folder = cached(run_cache, key, lambda: run_bad_goldens(eval_project, files))
+    assert_named_error(result, [n.format(dir=folder) for n in needles])
+    assert len([line for line in result.errlines if line.startswith("ERROR:")]) == 1
+
+
+@pytest.mark.parametrize("files", [c[1] for c in BAD_GOLDENS], ids=[c[0] for c in BAD_GOLDENS])
+def test_bad_golden_file_is_a_usage_error_without_traceback(eval_project, run_cache, files):
+    key = ("goldens", repr(files))
+    result, _ = cached(run_cache, key, lambda: run_bad_goldens(eval_project, files))
+    assert_clean_usage_error(result)
+
+
+def test_missing_golden_folder_is_named(eval_project):
+    result = eval_project.run("--supportbot-goldens=no/such/dir")
+    assert_named_error(result, [f"{eval_project.path}/no/such/dir: no such golden file or folder"])
