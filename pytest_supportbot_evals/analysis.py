@@ -28,6 +28,8 @@ class Analysis:
     comparisons: list[baseline_mod.Comparison] = field(default_factory=list)
     baseline_notes: list[str] = field(default_factory=list)
     calibrations: list[Calibration] = field(default_factory=list)
+    #: Set when the baseline cannot be used at all: the gate fails until it is fixed.
+    baseline_error: str | None = None
 
     @property
     def regressed(self) -> list[baseline_mod.Comparison]:
@@ -35,13 +37,16 @@ class Analysis:
 
     @property
     def verdict(self) -> str:
-        return "fail" if self.gate.gate == "fail" or self.regressed else "pass"
+        failed = self.gate.gate == "fail" or self.regressed or self.baseline_error
+        return "fail" if failed else "pass"
 
     def untrusted(self) -> set[str]:
         return {c.judge for c in self.calibrations if not c.trusted}
 
     def reasons(self) -> list[str]:
         lines = self.gate.reasons()
+        if self.baseline_error:
+            lines.append(self.baseline_error)
         for c in self.regressed:
             lines.append(
                 f"{c.evaluator} regressed against the baseline: {c.baseline[0]}/{c.baseline[1]} -> "
@@ -70,14 +75,14 @@ class Analysis:
         }
 
 
-def fingerprint(meta: Mapping[str, Any], goldens: str) -> dict[str, Any]:
+def fingerprint(meta: Mapping[str, Any], goldens: Mapping[str, str]) -> dict[str, Any]:
     """What a baseline records about the run it was made from (see ``baseline.FINGERPRINT``)."""
     return {
         "model": meta["model"],
         "judge_model": meta["judge_model"],
         "judge_prompt": meta["judge_prompt"].get("judge_retrieval_relevance"),
         "agent_prompts": meta["agent_prompts"],
-        "goldens": goldens,
+        "goldens": dict(goldens),
     }
 
 
@@ -94,7 +99,10 @@ def analyse(
     notes: list[str] = []
     if baseline_path is not None:
         if baseline_path.exists():
-            data = baseline_mod.load(baseline_path)
+            try:
+                data = baseline_mod.load(baseline_path)
+            except baseline_mod.BaselineError as exc:
+                return Analysis(gate, [], [], calibrations(results, min_kappa), str(exc))
             notes = baseline_mod.mismatches(data, run_fingerprint)
             comparisons = baseline_mod.compare(data, results)
         else:

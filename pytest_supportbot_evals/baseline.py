@@ -83,7 +83,7 @@ def load(path: Path) -> dict[str, Any]:
         raise BaselineError(
             f"baseline {path} does not exist; create it with --supportbot-update-baseline."
         ) from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON, or not UTF-8
         raise BaselineError(
             f"baseline {path} cannot be read ({exc}); regenerate it with "
             "--supportbot-update-baseline."
@@ -99,12 +99,20 @@ def load(path: Path) -> dict[str, Any]:
 def mismatches(baseline: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> list[str]:
     """Why this comparison is not like for like (empty when it is)."""
     old = baseline.get("fingerprint", {})
-    notes = [why for key, why in FINGERPRINT.items() if old.get(key) != fingerprint.get(key)]
-    changed = sorted(
-        name
-        for name, digest in fingerprint.get("agent_prompts", {}).items()
-        if old.get("agent_prompts", {}).get(name) != digest
-    )
+    notes = [
+        why
+        for key, why in FINGERPRINT.items()
+        if key != "goldens" and old.get(key) != fingerprint.get(key)
+    ]
+    old_sets, new_sets = old.get("goldens", {}), fingerprint.get("goldens", {})
+    changed_sets = sorted(s for s in set(old_sets) & set(new_sets) if old_sets[s] != new_sets[s])
+    if changed_sets:
+        notes.append(f"{FINGERPRINT['goldens']} ({', '.join(changed_sets)})")
+    missing = sorted(set(new_sets) - set(old_sets))
+    if missing:
+        notes.append(f"no baseline for suite(s) {', '.join(missing)}: not compared")
+    before, now = old.get("agent_prompts", {}), fingerprint.get("agent_prompts", {})
+    changed = sorted(name for name in set(before) | set(now) if before.get(name) != now.get(name))
     if changed:
         notes.append(f"agent prompt(s) changed: {', '.join(changed)} (the change under test?)")
     return notes
@@ -112,9 +120,14 @@ def mismatches(baseline: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> l
 
 def compare(baseline: Mapping[str, Any], results: Iterable[CaseResult]) -> list[Comparison]:
     now = outcomes(results)
+    recorded = baseline.get("outcomes", {})
+    suites = {key.split(":", 1)[0] for key in recorded}
+    ran = {key.split(":", 1)[0] for key in now}
     comparisons = []
-    for key in sorted(set(now) | set(baseline.get("outcomes", {})), key=_order):
-        before, after = baseline.get("outcomes", {}).get(key, {}), now.get(key, {})
+    # Only suites that both the baseline and this run have; a suite not run is not a regression.
+    keys = {k for k in set(now) | set(recorded) if k.split(":", 1)[0] in suites & ran}
+    for key in sorted(keys, key=_order):
+        before, after = recorded.get(key, {}), now.get(key, {})
         paired = sorted(set(before) & set(after))
         worse = [case for case in paired if before[case] and not after[case]]
         better = [case for case in paired if after[case] and not before[case]]

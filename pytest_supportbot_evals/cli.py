@@ -92,7 +92,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     analysis = analyse(
         results,
         thresholds,
-        run_fingerprint=fingerprint(meta, meta.get("goldens", "")),
+        run_fingerprint=fingerprint(meta, meta.get("goldens", {})),
         baseline_path=args.baseline,
         min_kappa=meta.get("min_kappa", 0.4),
     )

@@ -185,7 +185,7 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     from dataclasses import replace
 
     runs = [replace(c, repetition=r) for c in cases for r in range(session.config.repeat)]
-    session.note_goldens(cases)
+    session.note_goldens(options.get("suite") or "supportbot", cases)
     metafunc.parametrize("supportbot_case", runs, ids=[run.run_id for run in runs])
 
 

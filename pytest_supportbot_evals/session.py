@@ -32,7 +32,8 @@ class EvalSession:
     #: Spans of results that pytest-xdist workers ran, already OTLP-encoded.
     encoded_spans: list[str] = field(default_factory=list)
     delivery_note: str | None = None
-    goldens: str = ""
+    #: Fingerprint of each suite's golden set (recorded in baselines).
+    goldens: dict[str, str] = field(default_factory=dict)
     baseline_note: str | None = None
     _analysis: Analysis | None = None
 
@@ -47,7 +48,7 @@ class EvalSession:
         return {
             "supportbot_results": json.dumps([r.to_dict() for r in self.results]),
             "supportbot_thresholds": json.dumps(self.suite_thresholds),
-            "supportbot_goldens": self.goldens,
+            "supportbot_goldens": json.dumps(self.goldens),
             "supportbot_spans": encode_spans(spans)
             if spans and self.config.phoenix_endpoint
             else "",
@@ -58,14 +59,14 @@ class EvalSession:
             CaseResult.from_dict(d) for d in json.loads(output["supportbot_results"])
         )
         self.suite_thresholds.update(json.loads(output["supportbot_thresholds"]))
-        self.goldens = self.goldens or output.get("supportbot_goldens", "")
+        self.goldens.update(json.loads(output.get("supportbot_goldens", "{}")))
         if output.get("supportbot_spans"):
             self.encoded_spans.append(output["supportbot_spans"])
         self._analysis = None
 
-    def note_goldens(self, cases: list[GoldenCase]) -> None:
-        """Fingerprint the golden set the session runs (recorded in baselines)."""
-        self.goldens = goldens_hash(cases)
+    def note_goldens(self, suite: str, cases: list[GoldenCase]) -> None:
+        """Fingerprint a suite's golden set (recorded in baselines)."""
+        self.goldens[suite] = goldens_hash(cases)
 
     def analysis(self) -> Analysis:
         if self._analysis is None:

@@ -1,0 +1,25 @@
+"""Hostile and unusual queries: the agent answers or errors clearly, every span has a status.
+
+Written with the ``supportbot_eval`` marker, as a user would write their own eval suite: its own
+goldens, its own cassettes (recorded from the local model), its own suite in the summary.
+"""
+
+import pytest
+
+
+@pytest.mark.supportbot_eval(goldens="goldens.yaml", cassettes="cassettes", suite="robustness")
+def test_robustness(supportbot_result, supportbot_assert):
+    assert supportbot_result.error is None, supportbot_result.error
+    assert supportbot_result.response is not None
+    statuses = {span.name: span.status.status_code.name for span in supportbot_result.spans}
+    assert statuses["support-agent"] == "OK"
+    assert "UNSET" not in {
+        statuses[n] for n in statuses if n in ("lookupOrderStatus", "faq-retrieval")
+    }
+    assert not any(
+        "DROP TABLE" in str(v)
+        for s in supportbot_result.spans
+        for v in (s.attributes or {}).values()
+        if "tool.parameters" in str(v)
+    )
+    supportbot_assert(supportbot_result)
