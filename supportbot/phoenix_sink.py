@@ -21,7 +21,7 @@ from supportbot.spool import Record, Spool
 from supportbot.tracing import base_url, traces_url
 
 log = logging.getLogger(__name__)
-BATCH_SIZE = 100
+BATCH_SIZE = 250
 DEFAULT_SPOOL = Path(".supportbot") / "phoenix-spool.jsonl"
 
 
