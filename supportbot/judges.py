@@ -29,6 +29,7 @@ JUDGE_NAMES = (TOOL_RESULT, RETRIEVAL_RELEVANCE)
 #: ``tool_calling``: a forced function call (servers that reject ``json_schema`` with a 500,
 #: such as llama-cpp-python's). Both are phoenix-evals' own code paths.
 JUDGE_METHODS = ("auto", "tool_calling")
+JUDGE_REQUESTS_PER_SECOND = 100.0
 _RELEVANCE_CHOICES = {
     "relevant": (1.0, "The context contains information that directly helps answer the query."),
     "irrelevant": (0.0, "The context does not contain useful information for the query."),
@@ -92,6 +93,9 @@ class RetrievalRelevanceJudge:
             model=self.model,
             client="openai",
             default_headers=step_headers(f"judge:{RETRIEVAL_RELEVANCE}"),
+            # phoenix-evals starts its adaptive rate limiter slow and sleeps between calls (most
+            # of a replay's time); it still backs off on the provider's 429s.
+            initial_per_second_request_rate=JUDGE_REQUESTS_PER_SECOND,
             # phoenix-evals sets max_retries itself (its rate limiter retries).
             **{k: v for k, v in client_kwargs(settings).items() if k != "max_retries"},
         )
