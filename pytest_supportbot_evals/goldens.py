@@ -103,14 +103,14 @@ def load_file(path: Path) -> list[GoldenCase]:
         raise GoldenError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8.") from None
     try:
         document = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
+        data = yaml.safe_load(text) if document is not None else None
+    except yaml.YAMLError as exc:  # syntax, and tags safe_load refuses (e.g. !!python/object)
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise GoldenError(f"{where}: invalid YAML ({problem}); fix the syntax there.") from None
     if document is None:
         raise GoldenError(f"{path}: file is empty; add a 'cases:' list or delete the file.")
-    data = yaml.safe_load(text)
     if not isinstance(data, dict) or set(data) != {"cases"} or not isinstance(data["cases"], list):
         raise GoldenError(f"{path}:1: the file must hold one key, 'cases:', with a list of cases.")
     if not data["cases"]:
