@@ -126,8 +126,12 @@ class EvalSession:
             return
         from supportbot.phoenix_sink import PhoenixSink
 
+        settings = self.config.settings
         sink = PhoenixSink(
-            endpoint, self.config.spool_path, api_key=self.config.settings.phoenix_api_key
+            endpoint,
+            self.config.spool_path,
+            api_key=settings.phoenix_api_key,
+            project=settings.phoenix_project,
         )
         sink.add_spans([span for r in self.results for span in r.spans])
         for encoded in self.encoded_spans:

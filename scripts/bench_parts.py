@@ -98,7 +98,7 @@ def phoenix_annotations(count: int) -> tuple[float, int]:
             pass
     spans = exporter.get_finished_spans()
     with PhoenixServer() as server, tempfile.TemporaryDirectory() as tmp:
-        sink = PhoenixSink(server.url, Path(tmp) / "spool.jsonl")
+        sink = PhoenixSink(server.url, Path(tmp) / "spool.jsonl", project="bench-annotations")
         sink.add_spans(spans)
         sink.flush()
         client = Client(base_url=server.url)

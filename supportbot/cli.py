@@ -79,7 +79,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _sink(args: argparse.Namespace, settings: Settings) -> PhoenixSink | None:
     if not settings.phoenix_endpoint:
         return None
-    return PhoenixSink(settings.phoenix_endpoint, args.spool, api_key=settings.phoenix_api_key)
+    return PhoenixSink(
+        settings.phoenix_endpoint,
+        args.spool,
+        api_key=settings.phoenix_api_key,
+        project=settings.phoenix_project,
+    )
 
 
 def _bot(settings: Settings, sink: PhoenixSink | None) -> Any:

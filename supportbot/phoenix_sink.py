@@ -21,7 +21,7 @@ from supportbot.spool import Record, Spool
 from supportbot.tracing import base_url, traces_url
 
 log = logging.getLogger(__name__)
-BATCH_SIZE = 250
+BATCH_SIZE = 1000
 DEFAULT_SPOOL = Path(".supportbot") / "phoenix-spool.jsonl"
 
 
@@ -53,8 +53,13 @@ class PhoenixSink:
         api_key: str | None = None,
         timeout: float = 10.0,
         ingest_wait: float = 20.0,
+        project: str | None = None,
     ) -> None:
+        """``project``: the Phoenix project the spans go to; with it, annotations are sent
+        asynchronously and then confirmed by reading them back (fast); without it, they are
+        sent synchronously (durable, but Phoenix inserts them slowly)."""
         self.endpoint = base_url(endpoint)
+        self.project = project
         self.spool = Spool(spool_path)
         self._api_key = api_key
         self._timeout = timeout
@@ -62,6 +67,7 @@ class PhoenixSink:
         self._requests = 0
         self._error: str | None = None
         self._client: Any = None
+        self._http_client: Any = None
 
     # -- enqueue -----------------------------------------------------------------------------
 
@@ -108,25 +114,50 @@ class PhoenixSink:
         return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     def _post_spans(self, data: bytes) -> None:
-        import httpx
-
-        self._requests += 1
-        response = httpx.post(
+        response = self._http().post(
             traces_url(self.endpoint),
             content=data,
-            timeout=self._timeout,
-            headers={"content-type": "application/x-protobuf", **self._headers()},
+            headers={"content-type": "application/x-protobuf"},
         )
         response.raise_for_status()
 
     def _post_annotations(self, annotations: list[dict[str, Any]]) -> None:
+        """Deliver one batch so that it is *stored* before it leaves the spool.
+
+        Fast path (with a project): Phoenix's asynchronous endpoint (its queue also waits for
+        spans not ingested yet), then a read-back of the batch; only a confirmed batch counts.
+        Otherwise, or when the read-back does not confirm in time: the synchronous endpoint,
+        retrying a 404 for spans Phoenix has not stored yet.
+        """
+        if self.project and self._send_and_confirm(annotations):
+            return
+        self._send_sync(annotations)
+
+    def _send_and_confirm(self, annotations: list[dict[str, Any]]) -> bool:
+        client = self._phoenix()
+        client.spans.log_span_annotations(span_annotations=annotations, sync=False)
+        wanted = {(a["span_id"], a["name"], a.get("identifier", "")) for a in annotations}
+        deadline = time.monotonic() + min(self._ingest_wait, 10.0)
+        delay = 0.2
+        while time.monotonic() + delay <= deadline:
+            time.sleep(delay)
+            stored = client.spans.get_span_annotations(
+                span_ids=sorted({span_id for span_id, _, _ in wanted}),
+                project_identifier=self.project,
+            )
+            wanted -= {(a["span_id"], a["name"], a.get("identifier") or "") for a in stored}
+            if not wanted:
+                return True
+            delay = min(delay * 2, 2.0)
+        return False
+
+    def _send_sync(self, annotations: list[dict[str, Any]]) -> None:
         import httpx
 
         client = self._phoenix()
         deadline = time.monotonic() + self._ingest_wait
         delay = 0.25
         while True:
-            self._requests += 1
             try:
                 client.spans.log_span_annotations(span_annotations=annotations, sync=True)
                 return
@@ -138,15 +169,29 @@ class PhoenixSink:
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
 
+    def _http(self) -> Any:
+        """One HTTP client for everything sent to Phoenix; it counts the requests it makes."""
+        if self._http_client is None:
+            import httpx
+
+            def count(_request: Any) -> None:
+                self._requests += 1
+
+            self._http_client = httpx.Client(
+                base_url=self.endpoint,
+                timeout=self._timeout,
+                headers=self._headers(),
+                event_hooks={"request": [count]},
+            )
+        return self._http_client
+
     def _phoenix(self) -> Any:
         if self._client is None:
-            import httpx
             from phoenix.client import Client
 
-            http = httpx.Client(
-                base_url=self.endpoint, timeout=self._timeout, headers=self._headers()
+            self._client = Client(
+                base_url=self.endpoint, api_key=self._api_key, http_client=self._http()
             )
-            self._client = Client(base_url=self.endpoint, api_key=self._api_key, http_client=http)
         return self._client
 
 

@@ -7,7 +7,7 @@ import io
 import re
 import time
 
-from conftest import PHOENIX_HOSTS, annotations_by_name, merged_cassette
+from integration_helpers import PHOENIX_HOSTS, annotations_by_name, merged_cassette
 
 from pytest_supportbot_evals.cassettes import use_cassette
 from supportbot.cli import main

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, annotations_by_name
+from integration_helpers import ROOT, annotations_by_name
 
 TUTORIAL = "tutorial-"
 
