@@ -134,6 +134,8 @@ class PhoenixSink:
         self._send_sync(annotations)
 
     def _send_and_confirm(self, annotations: list[dict[str, Any]]) -> bool:
+        import httpx
+
         client = self._phoenix()
         client.spans.log_span_annotations(span_annotations=annotations, sync=False)
         wanted = {(a["span_id"], a["name"], a.get("identifier", "")) for a in annotations}
@@ -141,10 +143,15 @@ class PhoenixSink:
         delay = 0.2
         while time.monotonic() + delay <= deadline:
             time.sleep(delay)
-            stored = client.spans.get_span_annotations(
-                span_ids=sorted({span_id for span_id, _, _ in wanted}),
-                project_identifier=self.project,
-            )
+            try:
+                stored = client.spans.get_span_annotations(
+                    span_ids=sorted({span_id for span_id, _, _ in wanted}),
+                    project_identifier=self.project,
+                )
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != 404:  # 404: the project's spans not stored yet
+                    raise
+                stored = []
             wanted -= {(a["span_id"], a["name"], a.get("identifier") or "") for a in stored}
             if not wanted:
                 return True

@@ -4,6 +4,7 @@ and verdicts survive a Phoenix that is down (spool) and arrive exactly once afte
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -110,3 +111,40 @@ def test_phoenix_down_then_back_delivers_every_verdict_exactly_once(
     second = subprocess.run(deliver, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0 and "all delivered (0 batches)" in second.stdout
     assert_each_annotation_once(phoenix_client, project, expected_annotations(report))
+
+
+def test_phoenix_stopped_mid_run_and_restarted_gets_every_verdict_once(
+    phoenix, phoenix_client, project, tmp_path
+):
+    """Phoenix is up when the run starts, goes down while it runs, and comes back later."""
+    report = tmp_path / "report.json"
+    spool = tmp_path / "spool.jsonl"
+    command = [
+        sys.executable, "-m", "pytest", "tests/evals", "-q", "-p", "no:cacheprovider",
+        f"--supportbot-phoenix={phoenix.url}", f"--supportbot-report={report}",
+        "-o", f"supportbot_spool={spool}", "-o", "supportbot_thresholds=",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    run = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    seen = ""
+    while not any(mark in seen for mark in ".xF"):  # the first golden has run: Phoenix was up
+        char = run.stdout.read(1)
+        assert char, seen
+        seen += char
+    phoenix.stop()  # ...and goes down while the remaining goldens run
+    try:
+        rest, _ = run.communicate(timeout=600)
+    finally:
+        phoenix.start()
+    output = seen + rest
+    assert run.returncode == 0, output
+    assert "pending" in output and spool.exists()
+    deliver = [sys.executable, "-m", "supportbot.cli", "--phoenix", phoenix.url,
+               "--spool", str(spool), "deliver"]  # fmt: skip
+    done = subprocess.run(deliver, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_each_annotation_once(
+        phoenix_client, project, expected_annotations(json.loads(report.read_text()))
+    )
