@@ -22,112 +22,14 @@ if TYPE_CHECKING:
     from pytest_supportbot_evals.session import EvalSession
 
 MARKER = "supportbot_eval"
-# (name, help, default) of the ini keys; literal here so that registering them imports nothing.
-INI_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("supportbot_goldens", "Golden YAML files or folders (relative to rootdir).", "tests/goldens"),
-    ("supportbot_cassettes", "Folder of one cassette per golden case.", "cassettes"),
-    ("supportbot_model", "Model name the cassettes were recorded with.", ""),
-    ("supportbot_judge_model", "Judge model name (default: the agent's model).", ""),
-    ("supportbot_judge_method", "Judge structured-output path: auto or tool_calling.", "auto"),
-    ("supportbot_max_tokens", "max_tokens sent with every LLM call.", ""),
-    ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
-    (
-        "supportbot_spool",
-        "Spool of Phoenix deliveries not yet accepted.",
-        ".supportbot/phoenix-spool.jsonl",
-    ),
-    ("supportbot_baseline", "Committed baseline JSON to compare each run with.", ""),
-    ("supportbot_min_judge_kappa", "Cohen's kappa below which a judge is untrusted.", "0.4"),
-)
 SESSION_KEY = pytest.StashKey["EvalSession"]()
 USAGE_ERRORS = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup(
-        "supportbot-evals", "LLM eval regression gate (pytest-supportbot-evals)"
-    )
-    mode_help = (
-        "Cassette record mode: none (default; replay only, a miss fails), once, new_episodes, "
-        "all, rewrite (drop what is not re-recorded)."
-    )
-    try:  # --record-mode too, unless pytest-recording already owns it
-        group.addoption(
-            "--supportbot-record-mode",
-            "--record-mode",
-            dest="supportbot_record_mode",
-            default=None,
-            help=mode_help,
-        )
-    except ValueError:
-        group.addoption(
-            "--supportbot-record-mode", dest="supportbot_record_mode", default=None, help=mode_help
-        )
-    group.addoption(
-        "--supportbot-threshold",
-        action="append",
-        dest="supportbot_threshold",
-        metavar="NAME=VALUE",
-        help="Pass-rate threshold for an evaluator (repeatable).",
-    )
-    group.addoption(
-        "--supportbot-report",
-        dest="supportbot_report",
-        metavar="PATH",
-        help="Write the JSON report (per-case verdicts, rates, gate) to PATH.",
-    )
-    group.addoption(
-        "--supportbot-phoenix",
-        dest="supportbot_phoenix",
-        metavar="URL",
-        help="Phoenix to send spans and verdicts to (default: PHOENIX_COLLECTOR_ENDPOINT).",
-    )
-    group.addoption(
-        "--supportbot-goldens",
-        dest="supportbot_goldens",
-        metavar="PATHS",
-        help="Comma-separated golden files or folders (overrides ini supportbot_goldens).",
-    )
-    group.addoption(
-        "--supportbot-model",
-        dest="supportbot_model",
-        metavar="NAME",
-        help="Model for agent and judge (overrides ini supportbot_model).",
-    )
-    group.addoption(
-        "--supportbot-strict",
-        action="store_true",
-        dest="supportbot_strict",
-        help="A golden whose expectations miss fails, instead of xfail under the gate.",
-    )
-    for flag, help_text, extra in (
-        ("--supportbot-baseline", "Compare with this baseline JSON (default: ini).", {}),
-        (
-            "--supportbot-update-baseline",
-            "Write this run as the new baseline.",
-            {"action": "store_true"},
-        ),
-        (
-            "--supportbot-repeat",
-            "Run each golden N times (own seed and cassette each).",
-            {"type": int, "metavar": "N"},
-        ),
-        (
-            "--supportbot-shard",
-            "Run shard I of N; merge reports with supportbot-evals merge.",
-            {"metavar": "I/N"},
-        ),
-        (
-            "--supportbot-markdown",
-            "Write the summary as a Markdown table to PATH.",
-            {"metavar": "PATH"},
-        ),
-    ):
-        dest = flag.removeprefix("--").replace("-", "_")
-        group.addoption(flag, dest=dest, help=help_text, **extra)  # type: ignore[arg-type]
-    for name, help_text, default in INI_KEYS:
-        parser.addini(name, help_text, default=default)
-    parser.addini("supportbot_thresholds", "NAME=VALUE pass-rate thresholds.", type="linelist")
+    from pytest_supportbot_evals.options import add_options
+
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
