@@ -7,6 +7,7 @@ import io
 import re
 import time
 
+import httpx
 from integration_helpers import PHOENIX_HOSTS, annotations_by_name, merged_cassette
 
 from pytest_supportbot_evals.cassettes import use_cassette
@@ -20,7 +21,12 @@ def wait_for_spans(client, project, names, timeout=30.0):
     """Phoenix ingests spans asynchronously; poll until every named span is there."""
     deadline = time.monotonic() + timeout
     while True:
-        spans = client.spans.get_spans(project_identifier=project, limit=200)
+        try:
+            spans = client.spans.get_spans(project_identifier=project, limit=200)
+        except httpx.HTTPStatusError as exc:  # 404 until the project's first span is stored
+            if exc.response.status_code != 404:
+                raise
+            spans = []
         if names <= {s["name"] for s in spans} or time.monotonic() > deadline:
             return spans
         time.sleep(0.5)
