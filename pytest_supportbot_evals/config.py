@@ -42,6 +42,8 @@ class EvalConfig:
     shard: tuple[int, int] | None = None
     markdown_path: Path | None = None
     min_kappa: float = 0.4
+    #: Phoenix dataset to log the run to as an experiment (needs ``phoenix_endpoint``).
+    experiment_dataset: str | None = None
 
     @property
     def replaying(self) -> bool:
@@ -88,6 +90,12 @@ def build(pytest_config: Any) -> EvalConfig:
     if repeat < 1:
         raise ConfigError(f"--supportbot-repeat={repeat}: give a whole number of at least 1.")
     min_kappa = _fraction(ini("supportbot_min_judge_kappa"), "ini supportbot_min_judge_kappa", -1.0)
+    experiment = opt("supportbot_experiment") or ini("supportbot_experiment") or None
+    if experiment and not endpoint:
+        raise ConfigError(
+            f"--supportbot-experiment={experiment!r} logs to Phoenix: give --supportbot-phoenix "
+            "URL or set PHOENIX_COLLECTOR_ENDPOINT."
+        )
     goldens = tuple(
         root / p for p in (opt("supportbot_goldens") or ini("supportbot_goldens")).split(",")
     )
@@ -109,6 +117,7 @@ def build(pytest_config: Any) -> EvalConfig:
         shard=_shard(opt("supportbot_shard")),
         markdown_path=Path(markdown) if markdown else None,
         min_kappa=min_kappa,
+        experiment_dataset=experiment,
     )
 
 

@@ -23,8 +23,14 @@ EXPECTATIONS: dict[str, tuple[str, ...]] = {
 }
 HUMAN_LABELS: dict[str, tuple[str, ...]] = {
     "retrieval_relevance": ("relevant", "irrelevant"),
+    #: A user's thumbs-up/down on the answer (``user_feedback`` in Phoenix), kept by export.
+    "user_feedback": ("thumbs-up", "thumbs-down"),
 }
-CASE_FIELDS = {"id", "query", "category", "expect", "human_label", "faq_id", "tags", "notes"}
+TURN_FIELDS = {"query", "category", "expect", "human_label", "faq_id"}
+CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin"}
+#: Where an exported case came from (``supportbot export-goldens``): a link back to the trace.
+ORIGIN_FIELDS = {"trace_id", "span_id", "session_id", "project", "url", "filters", "exported_at"}
+MAX_TURNS = 20
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 MAX_FILE_BYTES = 5_000_000
 MAX_QUERY_CHARS = 4000
@@ -35,7 +41,22 @@ class GoldenError(ValueError):
 
 
 @dataclass(frozen=True)
+class GoldenTurn:
+    """One query of a case and what each check should give for it."""
+
+    query: str
+    expect: Mapping[str, str]
+    human_label: Mapping[str, str] = field(default_factory=dict)
+    faq_id: str | None = None
+
+
+@dataclass(frozen=True)
 class GoldenCase:
+    """A golden case: one query, or (with ``follow_ups``) a whole conversation judged per turn.
+
+    The case's own ``query``/``expect``/... are its first turn.
+    """
+
     id: str
     query: str
     expect: Mapping[str, str]
@@ -45,6 +66,20 @@ class GoldenCase:
     source: str = ""
     #: Which repetition of the case this is (``--supportbot-repeat``); 0 is the first.
     repetition: int = 0
+    #: The turns after the first, run in the same session (the bot remembers earlier turns).
+    follow_ups: tuple[GoldenTurn, ...] = ()
+    #: Expectations a human has not confirmed yet (exported cases): reported, still checked.
+    review: tuple[str, ...] = ()
+    origin: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def turns(self) -> tuple[GoldenTurn, ...]:
+        first = GoldenTurn(self.query, self.expect, self.human_label, self.faq_id)
+        return (first, *self.follow_ups)
+
+    @property
+    def is_conversation(self) -> bool:
+        return bool(self.follow_ups)
 
     @property
     def run_id(self) -> str:
@@ -84,11 +119,11 @@ def goldens_hash(cases: Iterable[GoldenCase]) -> str:
     """A fingerprint of the golden set's content (ids, queries, expectations, labels)."""
     digest = hashlib.sha256()
     for case in sorted(cases, key=lambda c: c.id):
-        digest.update(
-            repr(
-                (case.id, case.query, sorted(case.expect.items()), sorted(case.human_label.items()))
-            ).encode()
-        )
+        turns = [
+            (t.query, sorted(t.expect.items()), sorted(t.human_label.items())) for t in case.turns
+        ]
+        key = (case.id, *turns[0]) if len(turns) == 1 else (case.id, turns)  # single: as before
+        digest.update(repr(key).encode())
     return digest.hexdigest()[:12]
 
 
@@ -145,6 +180,63 @@ def _parse_case(raw: Any, where: str) -> GoldenCase:
             f"{label}: field 'id' must be lowercase letters, digits and dashes "
             "(at most 80), e.g. 'refund-policy'."
         )
+    turns = _parse_turns(raw, label)
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise GoldenError(f"{label}: field 'tags' must be a list of strings.")
+    review = raw.get("review", [])
+    if not isinstance(review, list) or not set(review) <= set(EXPECTATIONS) | {"retrieval_hit"}:
+        raise GoldenError(
+            f"{label}: field 'review' must list expectation names from "
+            f"{sorted(EXPECTATIONS)}; delete the field once a human has confirmed them."
+        )
+    origin = raw.get("origin", {})
+    if not isinstance(origin, dict) or not set(origin) <= ORIGIN_FIELDS:
+        raise GoldenError(
+            f"{label}: field 'origin' must be a mapping with keys from {sorted(ORIGIN_FIELDS)}."
+        )
+    first = turns[0]
+    return GoldenCase(
+        id=case_id,
+        query=first.query,
+        expect=first.expect,
+        human_label=first.human_label,
+        faq_id=first.faq_id,
+        tags=tuple(tags),
+        source=where,
+        follow_ups=tuple(turns[1:]),
+        review=tuple(review),
+        origin={str(k): str(v) for k, v in origin.items()},
+    )
+
+
+def _parse_turns(raw: dict[str, Any], label: str) -> list[GoldenTurn]:
+    if "turns" not in raw:
+        return [_parse_turn(raw, label)]
+    mixed = sorted(set(raw) & TURN_FIELDS)
+    if mixed:
+        raise GoldenError(
+            f"{label}: a conversation gives {mixed} inside each of its 'turns', not beside them."
+        )
+    turns = raw["turns"]
+    if not isinstance(turns, list) or not turns or len(turns) > MAX_TURNS:
+        raise GoldenError(
+            f"{label}: field 'turns' must be a list of 1 to {MAX_TURNS} turns, each with "
+            "'query' and 'category'."
+        )
+    parsed = []
+    for n, turn in enumerate(turns, start=1):
+        if not isinstance(turn, dict) or set(turn) - TURN_FIELDS:
+            extra = sorted(set(turn) - TURN_FIELDS) if isinstance(turn, dict) else []
+            raise GoldenError(
+                f"{label}: turn {n} must be a mapping with keys from {sorted(TURN_FIELDS)}"
+                + (f"; unknown: {extra}." if extra else ".")
+            )
+        parsed.append(_parse_turn(turn, f"{label}, turn {n}"))
+    return parsed
+
+
+def _parse_turn(raw: dict[str, Any], label: str) -> GoldenTurn:
     query = raw.get("query")
     if not isinstance(query, str) or not query.strip():
         raise GoldenError(f"{label}: field 'query' must be a non-empty string.")
@@ -159,21 +251,10 @@ def _parse_case(raw: Any, where: str) -> GoldenCase:
             f"{label}: field 'category' is {category!r}; use one of {EXPECTATIONS['category']}."
         )
     human = _mapping(raw.get("human_label", {}), HUMAN_LABELS, f"{label}: field 'human_label'")
-    tags = raw.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise GoldenError(f"{label}: field 'tags' must be a list of strings.")
     faq_id = raw.get("faq_id")
     if faq_id is not None and not isinstance(faq_id, str):
         raise GoldenError(f"{label}: field 'faq_id' must be a string such as 'faq-002'.")
-    return GoldenCase(
-        id=case_id,
-        query=query,
-        expect={"category": category, **expect},
-        human_label=human,
-        faq_id=faq_id,
-        tags=tuple(tags),
-        source=where,
-    )
+    return GoldenTurn(query, {"category": category, **expect}, human, faq_id)
 
 
 def _mapping(raw: Any, allowed: Mapping[str, tuple[str, ...]], label: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ),
     ("supportbot_baseline", "Committed baseline JSON to compare each run with.", ""),
     ("supportbot_min_judge_kappa", "Cohen's kappa below which a judge is untrusted.", "0.4"),
+    ("supportbot_experiment", "Phoenix dataset to log each run to as an experiment.", ""),
 )
 
 
@@ -101,6 +102,11 @@ def add_options(parser: pytest.Parser) -> None:
             "--supportbot-shard",
             "Run shard I of N; merge reports with supportbot-evals merge.",
             {"metavar": "I/N"},
+        ),
+        (
+            "--supportbot-experiment",
+            "Log this run to Phoenix as an experiment on dataset NAME (pushed first).",
+            {"metavar": "NAME"},
         ),
         (
             "--supportbot-markdown",

@@ -159,7 +159,7 @@ def supportbot_cassette_dir(request: pytest.FixtureRequest, supportbot_config: E
 
 
 @pytest.fixture
-def supportbot_result(
+def supportbot_results(
     request: pytest.FixtureRequest,
     supportbot_case: GoldenCase,
     supportbot_bot: Any,
@@ -168,10 +168,10 @@ def supportbot_result(
     supportbot_record_mode: str,
     supportbot_cassette_dir: Any,
     supportbot_collector: EvalSession,
-) -> CaseResult:
-    """Run this test's golden case (replayed from its cassette) and record its verdicts."""
+) -> list[CaseResult]:
+    """Run this test's golden case (replayed from its cassette): one result per turn."""
     from pytest_supportbot_evals.gate import ThresholdError, parse_thresholds
-    from pytest_supportbot_evals.runner import cassette_path, run_case
+    from pytest_supportbot_evals.runner import cassette_path, run_golden
 
     marker = request.node.get_closest_marker(MARKER)
     suite = (marker.kwargs.get("suite") if marker else None) or "supportbot"
@@ -183,7 +183,7 @@ def supportbot_result(
             )
         except ThresholdError as exc:
             pytest.fail(str(exc), pytrace=False)
-    result = run_case(
+    results = run_golden(
         supportbot_bot,
         supportbot_tracing[1],
         supportbot_relevance_judge,
@@ -192,21 +192,32 @@ def supportbot_result(
         supportbot_record_mode,
         suite=suite,
     )
-    supportbot_collector.add(result)
-    for verdict in result.verdicts:
-        request.node.user_properties.append(
-            (f"supportbot.{verdict.judge}", verdict.label or "error")
-        )
-    for check in result.checks:
-        request.node.user_properties.append((f"supportbot.check.{check.evaluator}", check.actual))
-    return result
+    for result in results:
+        supportbot_collector.add(result)
+        turn = result.case_id.partition("#")[2]
+        prefix = f"supportbot.turn{turn}." if turn else "supportbot."
+        for verdict in result.verdicts:
+            request.node.user_properties.append((prefix + verdict.judge, verdict.label or "error"))
+        for check in result.checks:
+            request.node.user_properties.append((f"{prefix}check.{check.evaluator}", check.actual))
+    return results
 
 
 @pytest.fixture
-def supportbot_assert(supportbot_config: EvalConfig) -> Callable[[CaseResult], None]:
-    """Assert a case result: errors fail; missed expectations xfail (or fail, when strict)."""
+def supportbot_result(supportbot_results: list[CaseResult]) -> CaseResult:
+    """The case's result; for a conversation, its turns folded into one (for asserting)."""
+    from pytest_supportbot_evals.runner import fold_turns
 
-    def check(result: CaseResult) -> None:
+    return fold_turns(supportbot_results)
+
+
+@pytest.fixture
+def supportbot_assert(supportbot_config: EvalConfig) -> Callable[[Any], None]:
+    """Assert a case's result(s): errors fail; missed expectations xfail (or fail, if strict)."""
+    from pytest_supportbot_evals.runner import fold_turns
+
+    def check(results: CaseResult | list[CaseResult]) -> None:
+        result = fold_turns(results) if isinstance(results, list) else results
         if result.error is not None:
             pytest.fail(result.error, pytrace=False)
         failed = result.failed_checks()

@@ -76,13 +76,19 @@ def summary_lines(analysis: Analysis, results: Sequence[CaseResult]) -> list[str
     lines += [f"  warning: {w}" for w in analysis.warnings()]
     for calibration in analysis.calibrations:
         lines += [f"  {line}" for line in calibration.lines()]
-    stale = sorted({r.run_id for r in results if r.stale_cassette})
+    review = sorted({r.golden_run_id.partition("@")[0] for r in results if r.review})
+    if review:
+        lines.append(
+            f"  {len(review)} golden case(s) await human review of their expectations "
+            f"(exported; delete 'review:' once confirmed): {', '.join(review)}"
+        )
+    stale = sorted({r.golden_run_id for r in results if r.stale_cassette})
     if stale:
         from pytest_supportbot_evals.cassettes import rerecord_command
 
         lines.append(f"  stale cassettes ({len(stale)}): {', '.join(stale)}")
         lines.append(f"  re-record them with: {rerecord_command(stale)}")
-    unplayed = {r.run_id: r.unplayed for r in results if r.unplayed}
+    unplayed = {r.golden_run_id: r.unplayed for r in results if r.unplayed}
     if unplayed:
         listed = ", ".join(f"{k} ({v})" for k, v in sorted(unplayed.items()))
         lines.append(f"  recorded interactions no longer played: {listed}")

@@ -5,118 +5,29 @@ Plain code, no pytest: the plugin's fixtures, the recorder and the benchmark all
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals.cassettes import explain_miss, use_cassette
-from pytest_supportbot_evals.goldens import GoldenCase
+from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
+from pytest_supportbot_evals.results import CaseResult, Check, fold_turns
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Judge, Verdict, judge_spans
 from supportbot.spans import SpanView
 
 #: The evaluators a golden can set expectations for (see ``goldens.EXPECTATIONS``).
 #: ``retrieval_hit`` is a code check: the golden's ``faq_id`` is among the retrieved documents.
 EVALUATORS = ("category", "order_lookup", "retrieval_hit", "tool_result", "retrieval_relevance")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One expectation of a golden against what happened."""
-
-    evaluator: str
-    expected: str
-    actual: str | None
-    detail: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.actual == self.expected
-
-
-@dataclass
-class CaseResult:
-    case_id: str
-    query: str
-    suite: str = "supportbot"
-    repetition: int = 0
-    response: str | None = None
-    category: str | None = None
-    span_id: str | None = None
-    trace_id: str | None = None
-    verdicts: list[Verdict] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
-    error: str | None = None
-    stale_cassette: bool = False
-    unplayed: int = 0
-    human_labels: dict[str, str] = field(default_factory=dict)
-    spans: list[Any] = field(default_factory=list, repr=False)
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and all(c.passed for c in self.checks)
-
-    @property
-    def run_id(self) -> str:
-        return self.case_id if self.repetition == 0 else f"{self.case_id}@{self.repetition}"
-
-    def failed_checks(self) -> list[Check]:
-        return [c for c in self.checks if not c.passed]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
-        """The inverse of ``to_dict`` (spans excepted): results cross pytest-xdist as JSON."""
-        return cls(
-            case_id=data["id"],
-            query=data["query"],
-            suite=data["suite"],
-            repetition=data["repetition"],
-            response=data["response"],
-            category=data["category"],
-            span_id=data["span_id"],
-            trace_id=data["trace_id"],
-            error=data["error"],
-            stale_cassette=data["stale_cassette"],
-            unplayed=data["unplayed"],
-            human_labels=data.get("human_labels", {}),
-            verdicts=[Verdict(**v) for v in data["verdicts"]],
-            checks=[
-                Check(c["evaluator"], c["expected"], c["actual"], c["detail"])
-                for c in data["checks"]
-            ],
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.case_id,
-            "suite": self.suite,
-            "repetition": self.repetition,
-            "query": self.query,
-            "response": self.response,
-            "category": self.category,
-            "span_id": self.span_id,
-            "trace_id": self.trace_id,
-            "passed": self.passed,
-            "error": self.error,
-            "stale_cassette": self.stale_cassette,
-            "unplayed": self.unplayed,
-            "human_labels": self.human_labels,
-            "checks": [
-                {
-                    "evaluator": c.evaluator,
-                    "expected": c.expected,
-                    "actual": c.actual,
-                    "passed": c.passed,
-                    "detail": c.detail,
-                }
-                for c in self.checks
-            ],
-            "verdicts": [v.to_dict() for v in self.verdicts],
-        }
+__all__ = ["EVALUATORS", "CaseResult", "Check", "fold_turns", "run_case", "run_golden"]
 
 
 def cassette_path(folder: Path, case: GoldenCase) -> Path:
     """One cassette per golden case and repetition: ``<id>.yaml``, ``<id>@2.yaml``, ..."""
     return folder / f"{case.run_id}.yaml"
+
+
+def turn_id(case: GoldenCase, turn: int) -> str:
+    """A result's id: the golden id, or ``<id>#<turn>`` for each turn of a conversation."""
+    return f"{case.id}#{turn}" if case.is_conversation else case.id
 
 
 def run_case(
@@ -129,49 +40,100 @@ def run_case(
     *,
     suite: str = "supportbot",
 ) -> CaseResult:
+    """``run_golden`` for a single-query case: its one result."""
+    return run_golden(bot, exporter, relevance, case, cassette, record_mode, suite=suite)[0]
+
+
+def run_golden(
+    bot: Any,
+    exporter: Any,
+    relevance: Judge | None,
+    case: GoldenCase,
+    cassette: Path,
+    record_mode: str,
+    *,
+    suite: str = "supportbot",
+) -> list[CaseResult]:
     """Replay (or record) one golden case from its cassette and check its expectations.
 
-    Repetition N > 0 runs with seed ``settings.seed + N``, so that it samples the model (and
-    the judge) anew; its requests differ, so it has its own cassette.
+    A conversation runs its turns in order in one session (so the bot sees the earlier turns),
+    all from one cassette, and gives one result per turn. Repetition N > 0 runs with seed
+    ``settings.seed + N``, so that it samples the model (and the judge) anew; its requests
+    differ, so it has its own cassette.
     """
-    result = CaseResult(
-        case.id,
-        case.query,
-        suite=suite,
-        repetition=case.repetition,
-        human_labels=dict(case.human_label),
-    )
+    results = [
+        CaseResult(
+            turn_id(case, n),
+            turn.query,
+            suite=suite,
+            repetition=case.repetition,
+            human_labels=dict(turn.human_label),
+            review=list(case.review),
+        )
+        for n, turn in enumerate(case.turns, start=1)
+    ]
     seed = None
     if case.repetition:
         seed = getattr(getattr(bot, "settings", None), "seed", 0) + case.repetition
+    session_id = f"golden-{case.run_id}" if case.is_conversation else None
+    if session_id:
+        getattr(bot, "conversations", {}).pop(session_id, None)  # a rerun starts afresh
+    views: list[list[SpanView]] = []
     exporter.clear()
     with use_cassette(cassette, record_mode) as use:
-        try:
-            answer = bot.handle(case.query) if seed is None else bot.handle(case.query, seed=seed)
-            result.response, result.category = answer.response, answer.category
-            result.span_id, result.trace_id = answer.span_id, answer.trace_id
-        except Exception as exc:
-            result.error = f"The agent failed: {type(exc).__name__}: {exc}"[:2000]
-        result.spans = list(exporter.get_finished_spans())
-        views = [SpanView.from_otel(span) for span in result.spans]
-        if result.error is None:
-            result.verdicts = judge_spans(views, relevance, seed)
-        failed_calls = [v.error for v in result.verdicts if v.error and _is_transport(v.error)]
-        if record_mode != "none" and (result.error or failed_calls):
+        for result in results:
+            earlier = next((r for r in results[: len(views)] if r.error), None)
+            if earlier is not None:
+                result.error = f"Not run: an earlier turn ({earlier.case_id}) failed."
+                views.append([])
+                continue
+            views.append(_run_turn(bot, exporter, relevance, result, seed, session_id))
+        failed_calls = [
+            v.error for r in results for v in r.verdicts if v.error and _is_transport(v.error)
+        ]
+        first_error = next((r.error for r in results if r.error), None)
+        if record_mode != "none" and (first_error or failed_calls):
             use.discard = True
-            result.error = (
-                f"{result.error or 'The judge call failed: ' + str(failed_calls[0])}\n"
-                f"Nothing was written: {cassette} keeps its previous recording."
-            )
+            for result in results:
+                result.error = (
+                    f"{first_error or 'The judge call failed: ' + str(failed_calls[0])}\n"
+                    f"Nothing was written: {cassette} keeps its previous recording."
+                )
     exporter.clear()
-    result.unplayed = use.unplayed
-    if use.misses:
-        result.stale_cassette = True
-        result.error = explain_miss(use, case.run_id)
-        return result
+    for n, (turn, result, spans) in enumerate(zip(case.turns, results, views, strict=True)):
+        result.unplayed = use.unplayed if n == 0 else 0
+        if use.misses:
+            result.stale_cassette = True
+            result.error = explain_miss(use, case.run_id)
+        elif result.error is None:
+            result.checks = expectation_checks(turn, result.category, spans, result.verdicts)
+    return results
+
+
+def _run_turn(
+    bot: Any,
+    exporter: Any,
+    relevance: Judge | None,
+    result: CaseResult,
+    seed: int | None,
+    session_id: str | None,
+) -> list[SpanView]:
+    """Run the agent on one query, judge its child spans; fill ``result``, return its spans."""
+    kwargs: dict[str, Any] = {"seed": seed} if seed is not None else {}
+    if session_id:
+        kwargs["session_id"] = session_id
+    try:
+        answer = bot.handle(result.query, **kwargs)
+        result.response, result.category = answer.response, answer.category
+        result.span_id, result.trace_id = answer.span_id, answer.trace_id
+    except Exception as exc:
+        result.error = f"The agent failed: {type(exc).__name__}: {exc}"[:2000]
+    result.spans = list(exporter.get_finished_spans())
+    exporter.clear()
+    views = [SpanView.from_otel(span) for span in result.spans]
     if result.error is None:
-        result.checks = expectation_checks(case, result.category, views, result.verdicts)
-    return result
+        result.verdicts = judge_spans(views, relevance, seed)
+    return views
 
 
 #: Judge errors that mean the server failed (not that the model's reply was unusable).
@@ -191,7 +153,10 @@ def _is_transport(error: str) -> bool:
 
 
 def expectation_checks(
-    case: GoldenCase, category: str | None, spans: list[SpanView], verdicts: list[Verdict]
+    case: GoldenCase | GoldenTurn,
+    category: str | None,
+    spans: list[SpanView],
+    verdicts: list[Verdict],
 ) -> list[Check]:
     checks = []
     tool = next((s for s in spans if s.kind == "TOOL" and s.name == "lookupOrderStatus"), None)

@@ -139,6 +139,37 @@ class EvalSession:
         sink.add_annotations(self.annotations())
         delivery = sink.flush()
         self.delivery_note = delivery.describe(endpoint, self.config.spool_path)
+        if self.config.experiment_dataset:
+            self.delivery_note += "\n" + self.log_experiment()
+
+    def log_experiment(self) -> str:
+        """Log the run as a Phoenix experiment; a failure is a note, never a lost gate."""
+        import httpx
+        from phoenix.client import Client
+
+        from pytest_supportbot_evals.phoenix_datasets import log_experiment
+
+        dataset = str(self.config.experiment_dataset)
+        meta = self.meta()
+        name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
+        settings = self.config.settings
+        client = Client(base_url=self.config.phoenix_endpoint, api_key=settings.phoenix_api_key)
+        try:
+            url = log_experiment(
+                client,
+                dataset,
+                self.results,
+                experiment_name=name,
+                metadata={
+                    "git_commit": meta["git_commit"],
+                    "model": meta["model"],
+                    "gate": self.analysis().verdict,
+                    "agent_prompts": meta["agent_prompts"],
+                },
+            )
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            return f"experiment on dataset {dataset!r} not logged: {type(exc).__name__}: {exc}"
+        return f"experiment logged on dataset {dataset!r}: {url}"
 
     def annotations(self) -> list[dict[str, Any]]:
         from supportbot.phoenix_sink import span_annotation

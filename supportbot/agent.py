@@ -13,16 +13,25 @@ and a query naming an order id is routed to the order path even when the LLM sai
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import Status, StatusCode
 
 from supportbot import prompts, tracing
+from supportbot.classification import (
+    CATEGORIES,
+    FALLBACK_CATEGORY,
+    ORDER_ID,
+    Classification,
+    classification_format,
+    parse_classification,
+    route,
+)
 from supportbot.llm import build_client, step_headers
 from supportbot.settings import Settings
 from supportbot.store import FaqHit, Store
@@ -30,10 +39,21 @@ from supportbot.store import FaqHit, Store
 if TYPE_CHECKING:
     from openai import OpenAI
 
-CATEGORIES = ("order_status", "faq")
-FALLBACK_CATEGORY = "faq"
-ORDER_ID = re.compile(r"\bORD-\d{5}\b", re.IGNORECASE)
+__all__ = [
+    "CATEGORIES",
+    "FALLBACK_CATEGORY",
+    "AgentResult",
+    "Classification",
+    "EmptyQueryError",
+    "SupportBot",
+    "Turn",
+    "classification_format",
+    "parse_classification",
+    "route",
+]
 MAX_QUERY_CHARS = 4000
+#: Earlier turns of a session sent to the LLM with each new query (chapter 3's multi-turn chat).
+MAX_HISTORY_TURNS = 4
 KIND = "openinference.span.kind"
 
 
@@ -42,13 +62,13 @@ class EmptyQueryError(ValueError):
 
 
 @dataclass(frozen=True)
-class Classification:
-    category: str
-    confidence: float
-    reasoning: str
-    fallback: bool = False
-    #: ``llm``, ``fallback`` (unparseable reply) or ``order_id_rule`` (see ``route``).
-    source: str = "llm"
+class Turn:
+    """One answered query of a session, as the next turns see it."""
+
+    query: str
+    response: str
+    #: The order the turn was about, so that "When will it arrive?" knows which one.
+    order_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,8 @@ class SupportBot:
         self._tracer = tracer_provider.get_tracer("supportbot")
         self.store = store or Store(faq_file=self.settings.faq_file)
         self.client = client or build_client(self.settings)
+        #: Per session id, the last turns (memory for multi-turn conversations).
+        self.conversations: dict[str, deque[Turn]] = {}
         tracing.instrument_openai()
 
     def _default_provider(self) -> trace_api.TracerProvider:
@@ -100,6 +122,10 @@ class SupportBot:
     ) -> AgentResult:
         """Answer one customer query; the result carries the root span's id for feedback.
 
+        With a ``session_id`` the bot remembers the session's last turns and sends them with the
+        query, so a follow-up ("When will it arrive?") is understood; a query without an order
+        id in an order conversation looks up the order the conversation is about. Without a
+        session every query stands alone (and its LLM requests are exactly as before).
         ``seed`` overrides the settings' seed for this query's LLM calls (repetitions).
         """
         seed = self.settings.seed if seed is None else seed
@@ -107,13 +133,17 @@ class SupportBot:
         if not query:
             raise EmptyQueryError("The query is empty; type a question for SupportBot.")
         query = query[:MAX_QUERY_CHARS]
+        history: Sequence[Turn] = ()
+        if session_id:
+            history = self.conversations.setdefault(session_id, deque(maxlen=MAX_HISTORY_TURNS))
         with tracing.activate(self.tracer_provider), _session(session_id):
-            attributes = {KIND: "AGENT", "input.value": query}
+            attributes: dict[str, Any] = {KIND: "AGENT", "input.value": query}
             if session_id:
                 attributes["session.id"] = session_id
+                attributes["conversation.turn"] = len(history) + 1
             with self._tracer.start_as_current_span("support-agent", attributes=attributes) as span:
                 context = span.get_span_context()
-                classification = route(query, self._classify(query, seed))
+                classification = route(query, self._classify(query, seed, history))
                 span.set_attributes(
                     {
                         "classification.category": classification.category,
@@ -122,12 +152,16 @@ class SupportBot:
                         "classification.source": classification.source,
                     }
                 )
+                order_id = None
                 if classification.category == "order_status":
-                    response = self._answer_order(query, seed)
+                    order_id = _order_id(query, history)
+                    response = self._answer_order(query, order_id, seed, history)
                 else:
-                    response = self._answer_faq(query, seed)
+                    response = self._answer_faq(query, seed, history)
                 span.set_attribute("output.value", response)
                 span.set_status(Status(StatusCode.OK))
+        if session_id:
+            self.conversations[session_id].append(Turn(query, response, order_id))
         return AgentResult(
             query=query,
             response=response,
@@ -144,24 +178,26 @@ class SupportBot:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _classify(self, query: str, seed: int) -> Classification:
+    def _classify(self, query: str, seed: int, history: Sequence[Turn]) -> Classification:
         raw = self._chat(
             "classify",
             prompts.render("classify"),
             query,
             seed,
+            history,
             response_format=classification_format(self.settings.structured_output),
         )
         return parse_classification(raw)
 
-    def _answer_order(self, query: str, seed: int) -> str:
-        match = ORDER_ID.search(query)
-        if match is None:
-            return self._chat("order_missing_id", prompts.render("order_missing_id"), query, seed)
-        order_id = match.group(0).upper()
+    def _answer_order(
+        self, query: str, order_id: str | None, seed: int, history: Sequence[Turn]
+    ) -> str:
+        if order_id is None:
+            system = prompts.render("order_missing_id")
+            return self._chat("order_missing_id", system, query, seed, history)
         result = self._lookup_order(order_id)
         system = prompts.render("order_answer", order_id=order_id, lookup_result=json.dumps(result))
-        return self._chat("order_answer", system, query, seed)
+        return self._chat("order_answer", system, query, seed, history)
 
     def _lookup_order(self, order_id: str) -> dict[str, Any]:
         parameters = json.dumps({"orderId": order_id})
@@ -181,10 +217,11 @@ class SupportBot:
                 span.set_status(Status(StatusCode.ERROR, "Order not found"))
         return result
 
-    def _answer_faq(self, query: str, seed: int) -> str:
+    def _answer_faq(self, query: str, seed: int, history: Sequence[Turn]) -> str:
         hits = self._retrieve(query)
         context = "\n\n".join(hit.content for hit in hits) or "(no matching FAQ entries)"
-        return self._chat("faq_answer", prompts.render("faq_answer", context=context), query, seed)
+        system = prompts.render("faq_answer", context=context)
+        return self._chat("faq_answer", system, query, seed, history)
 
     def _retrieve(self, query: str) -> list[FaqHit]:
         attributes = {KIND: "RETRIEVER", "input.value": query}
@@ -211,14 +248,22 @@ class SupportBot:
         system: str,
         user: str,
         seed: int,
+        history: Sequence[Turn] = (),
         *,
         response_format: dict[str, Any] | None = None,
     ) -> str:
         s = self.settings
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        messages = [{"role": "system", "content": system}]
+        for turn in history:
+            messages += [
+                {"role": "user", "content": turn.query},
+                {"role": "assistant", "content": turn.response},
+            ]
+        messages.append({"role": "user", "content": user})
         completion = self.client.chat.completions.create(
             model=s.model,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            messages=messages,  # type: ignore[arg-type]
             temperature=s.temperature,
             seed=seed,
             max_tokens=s.max_tokens,
@@ -228,63 +273,12 @@ class SupportBot:
         return (completion.choices[0].message.content or "").strip()
 
 
-_CLASSIFICATION_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "category": {"type": "string", "enum": list(CATEGORIES)},
-        "confidence": {"type": "number"},
-        "reasoning": {"type": "string"},
-    },
-    "required": ["category", "confidence", "reasoning"],
-    "additionalProperties": False,
-}
-
-
-def classification_format(kind: str) -> dict[str, Any]:
-    """The ``response_format`` for the classifier.
-
-    ``json_object`` (default) works on OpenAI, llama.cpp's server and llama-cpp-python alike;
-    the reply is parsed leniently and anything unusable takes the documented fallback.
-    ``json_schema`` constrains the reply to the two categories where the server supports it
-    (OpenAI, llama.cpp's server; llama-cpp-python answers it with HTTP 500).
-    """
-    if kind == "json_object":
-        return {"type": "json_object"}
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": "classification", "schema": _CLASSIFICATION_SCHEMA, "strict": True},
-    }
-
-
-def route(query: str, classification: Classification) -> Classification:
-    """A query naming an order id (``ORD-12345``) is an order question, whatever the LLM said.
-
-    A guardrail, not a replacement: the LLM still classifies everything else, and the span
-    records which of the two decided (``classification.source``).
-    """
-    if classification.category != "order_status" and ORDER_ID.search(query):
-        return replace(classification, category="order_status", source="order_id_rule")
-    return classification
-
-
-def parse_classification(raw: str) -> Classification:
-    """Read the classifier's JSON; anything unusable falls back to ``faq`` with confidence 0.
-
-    Small models wrap JSON in prose or code fences, so the outermost ``{...}`` is parsed.
-    The fallback is recorded on the agent span (``classification.fallback``).
-    """
-    start, end = raw.find("{"), raw.rfind("}")
-    try:
-        data = json.loads(raw[start : end + 1]) if 0 <= start < end else None
-    except json.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict) or data.get("category") not in CATEGORIES:
-        return Classification(FALLBACK_CATEGORY, 0.0, f"unparseable: {raw[:200]}", True, "fallback")
-    try:
-        confidence = min(max(float(data.get("confidence", 0.5)), 0.0), 1.0)
-    except (TypeError, ValueError):
-        confidence = 0.5
-    return Classification(data["category"], confidence, str(data.get("reasoning", ""))[:500])
+def _order_id(query: str, history: Sequence[Turn]) -> str | None:
+    """The order id the query names, else the one its conversation was last about."""
+    match = ORDER_ID.search(query)
+    if match is not None:
+        return match.group(0).upper()
+    return next((turn.order_id for turn in reversed(history) if turn.order_id), None)
 
 
 @contextmanager

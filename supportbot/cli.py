@@ -52,7 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--session", help="session id for the trace")
     ask.set_defaults(run=cmd_ask)
     chat = sub.add_parser("chat", help="answer queries from stdin and ask 'helpful? (y/n/s)'")
-    chat.add_argument("--session", help="session id for the traces")
+    chat.add_argument(
+        "--session",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="one multi-turn conversation: the bot remembers earlier turns; traced with this "
+        "session id (a new one when ID is left out)",
+    )
     chat.set_defaults(run=cmd_chat)
     evaluate = sub.add_parser("evaluate", help="judge a Phoenix project's TOOL and RETRIEVER spans")
     evaluate.add_argument(
@@ -61,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=1000, help="most spans to read")
     evaluate.add_argument("--judge-method", default="auto", choices=("auto", "tool_calling"))
     evaluate.set_defaults(run=cmd_evaluate)
+    from pytest_supportbot_evals.export_cli import add_export_parser
+
+    add_export_parser(sub)
     deliver = sub.add_parser("deliver", help="send what waits in the Phoenix spool")
     deliver.set_defaults(run=cmd_deliver)
     serve = sub.add_parser("serve", help="run a local Phoenix or LLM server until Ctrl-C")
@@ -134,6 +144,12 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     sink = _sink(args, settings)
     bot = _bot(settings, sink)
     interactive = sys.stdin.isatty()
+    if args.session == "":
+        import uuid
+
+        args.session = f"chat-{uuid.uuid4().hex[:12]}"
+    if args.session:
+        print(f"session: {args.session}")
     rated = 0
     while True:
         query = _read("you> " if interactive else "", interactive)

@@ -1,0 +1,97 @@
+"""``supportbot export-goldens``: annotated traces in Phoenix to new golden cases (and a dataset).
+
+Registered on the ``supportbot`` command line; the work is done by ``export`` and
+``phoenix_datasets``. Imports nothing heavy until the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILTER = "user_feedback=thumbs-down"
+DEFAULT_OUT = Path("tests/goldens/exported.yaml")
+
+
+def add_export_parser(sub: Any) -> None:
+    export = sub.add_parser(
+        "export-goldens",
+        help="turn annotated traces in Phoenix (e.g. thumbs-down) into new golden cases",
+        description="Read a Phoenix project's agent runs, keep those with a matching "
+        "annotation, and append them to a golden file as cases to review and record.",
+    )
+    export.add_argument(
+        "--project", help="Phoenix project (default: PHOENIX_PROJECT_NAME or support-bot)"
+    )
+    export.add_argument(
+        "--where",
+        action="append",
+        metavar="NAME=LABEL",
+        help=f"annotation to select on, repeatable, any may match (default: {DEFAULT_FILTER}); "
+        "e.g. retrieval_relevance=irrelevant, tool_result=error",
+    )
+    export.add_argument("--since", help="only runs from this time: ISO time or 30m, 24h, 7d")
+    export.add_argument("--until", help="only runs up to this time (ISO time or 30m, 24h, 7d)")
+    export.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"golden file to append to ({DEFAULT_OUT})"
+    )
+    export.add_argument(
+        "--goldens",
+        type=Path,
+        help="golden folder to skip duplicates of (default: the --out file's folder)",
+    )
+    export.add_argument("--limit", type=int, default=10_000, help="most spans to read")
+    export.add_argument(
+        "--dataset", metavar="NAME", help="also push the golden set to this Phoenix dataset"
+    )
+    export.set_defaults(run=cmd_export_goldens)
+
+
+def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
+    import httpx
+    from phoenix.client import Client
+
+    from pytest_supportbot_evals import export
+    from pytest_supportbot_evals.goldens import load_goldens
+
+    if not settings.phoenix_endpoint:
+        raise ValueError(
+            "export-goldens reads traces from Phoenix: set PHOENIX_COLLECTOR_ENDPOINT or --phoenix."
+        )
+    filters = [export.AnnotationFilter.parse(w) for w in args.where or [DEFAULT_FILTER]]
+    since = export.parse_time(args.since) if args.since else None
+    until = export.parse_time(args.until) if args.until else None
+    folder = args.goldens or args.out.parent
+    existing = load_goldens([folder]) if folder.exists() else []
+    client = Client(base_url=settings.phoenix_endpoint, api_key=settings.phoenix_api_key)
+    project = settings.phoenix_project
+    try:
+        runs = export.read_runs(client, project, since, until, args.limit)
+        project_id = client.projects.get(project_name=project)["id"]
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code != 404:
+            raise
+        raise ValueError(
+            f"Phoenix at {settings.phoenix_endpoint} has no project {project!r} (yet): "
+            "send traces first (supportbot chat), or name the project with --project."
+        ) from None
+    except httpx.TransportError as exc:
+        raise ValueError(
+            f"Phoenix is not reachable at {settings.phoenix_endpoint} ({exc}); start it "
+            "(supportbot serve phoenix) or fix --phoenix."
+        ) from None
+    trace_url = f"{settings.phoenix_endpoint.rstrip('/')}/projects/{project_id}/traces/{{trace_id}}"
+    cases, skipped = export.new_cases(runs, filters, existing, project=project, trace_url=trace_url)
+    export.append_cases(args.out, cases)
+    print(export.summary(cases, skipped, str(args.out)))
+    if args.dataset:
+        from pytest_supportbot_evals.phoenix_datasets import examples_from_goldens, push_dataset
+
+        golden_set = load_goldens([folder if folder.exists() else args.out])
+        dataset, added = push_dataset(client, args.dataset, examples_from_goldens(golden_set))
+        print(f"dataset {args.dataset!r}: {added} example(s) added, {len(dataset)} in all")
+    if not runs:
+        print(f"(project {project!r} has no agent runs in that window)", file=sys.stderr)
+    return 0

@@ -1,0 +1,151 @@
+"""Golden sets as Phoenix datasets, and eval runs as Phoenix experiments against them.
+
+One dataset example per golden query (a conversation gives one per turn, its earlier queries as
+``history``), keyed by ``metadata.golden_id`` — the same id as the run's results — so pushing
+again only adds what is new, and a run's results map onto examples without guessing. A run is
+logged as an experiment: one experiment run per result (output: the answer, category and
+checks) and one evaluation per check, so Phoenix's compare view shows run against run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pytest_supportbot_evals.goldens import GoldenCase
+from pytest_supportbot_evals.results import CaseResult
+from pytest_supportbot_evals.runner import turn_id
+
+LLM_JUDGES = ("retrieval_relevance",)
+
+
+@dataclass(frozen=True)
+class Example:
+    golden_id: str
+    query: str
+    history: tuple[str, ...]
+    expect: Mapping[str, str]
+    tags: tuple[str, ...] = ()
+
+    def as_row(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """(input, output, metadata) as Phoenix stores an example."""
+        return (
+            {"query": self.query, "history": list(self.history)},
+            {"expect": dict(self.expect)},
+            {"golden_id": self.golden_id, "tags": list(self.tags)},
+        )
+
+
+def examples_from_goldens(cases: Iterable[GoldenCase]) -> list[Example]:
+    examples = []
+    for case in cases:
+        queries = [t.query for t in case.turns]
+        for n, turn in enumerate(case.turns, start=1):
+            earlier = tuple(queries[: n - 1])
+            examples.append(Example(turn_id(case, n), turn.query, earlier, turn.expect, case.tags))
+    return examples
+
+
+def examples_from_results(results: Iterable[CaseResult]) -> list[Example]:
+    """Examples for a run's results (first repetition; errored ones carry no expectations)."""
+    firsts = [r for r in results if r.repetition == 0]
+    queries: dict[str, list[tuple[int, str]]] = {}
+    for r in firsts:
+        golden, _, turn = r.case_id.partition("#")
+        queries.setdefault(golden, []).append((int(turn or 1), r.query))
+    examples = []
+    for r in firsts:
+        golden, _, turn = r.case_id.partition("#")
+        earlier = tuple(q for n, q in sorted(queries[golden]) if n < int(turn or 1))
+        expect = {c.evaluator: c.expected for c in r.checks if c.evaluator != "retrieval_hit"}
+        examples.append(Example(r.case_id, r.query, earlier, expect))
+    return examples
+
+
+def push_dataset(client: Any, name: str, examples: Sequence[Example]) -> tuple[Any, int]:
+    """Create dataset ``name``, or add the examples it lacks; returns (dataset, added)."""
+    import httpx
+
+    try:
+        dataset = client.datasets.get_dataset(dataset=name)
+    except (ValueError, httpx.HTTPStatusError):
+        dataset = None
+    have = {ex["metadata"].get("golden_id") for ex in dataset.examples} if dataset else set()
+    new = [e for e in examples if e.golden_id not in have]
+    if dataset is not None and not new:
+        return dataset, 0
+    rows = [e.as_row() for e in new]
+    inputs, outputs, metadata = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+    if dataset is None:
+        dataset = client.datasets.create_dataset(
+            name=name,
+            inputs=inputs,
+            outputs=outputs,
+            metadata=metadata,
+            dataset_description="SupportBot golden cases (pytest-supportbot-evals)",
+        )
+    else:
+        dataset = client.datasets.add_examples_to_dataset(
+            dataset=dataset, inputs=inputs, outputs=outputs, metadata=metadata
+        )
+    return dataset, len(new)
+
+
+def log_experiment(
+    client: Any,
+    dataset_name: str,
+    results: Sequence[CaseResult],
+    *,
+    experiment_name: str,
+    metadata: Mapping[str, Any],
+) -> str:
+    """Log a run's results as an experiment on the dataset (pushed first); returns its URL."""
+    dataset, _ = push_dataset(client, dataset_name, examples_from_results(results))
+    example_ids = {ex["metadata"].get("golden_id"): ex["id"] for ex in dataset.examples}
+    repetitions = max((r.repetition for r in results), default=0) + 1
+    experiment = client.experiments.create(
+        dataset_id=dataset.id,
+        dataset_version_id=dataset.version_id,
+        experiment_name=experiment_name,
+        experiment_metadata=dict(metadata),
+        repetitions=repetitions,
+    )
+    now = datetime.now(UTC).isoformat()
+    http = client.experiments._client  # the client's own httpx client (auth, base URL)
+    for result in results:
+        run = {
+            "dataset_example_id": example_ids[result.case_id],
+            "output": {
+                "response": result.response,
+                "category": result.category,
+                "passed": result.passed,
+                "span_id": result.span_id,
+            },
+            "repetition_number": result.repetition + 1,
+            "start_time": now,
+            "end_time": now,
+        }
+        if result.trace_id:
+            run["trace_id"] = result.trace_id
+        if result.error:
+            run["error"] = result.error[:2000]
+        response = http.post(f"v1/experiments/{experiment['id']}/runs", json=run)
+        response.raise_for_status()
+        run_id = response.json()["data"]["id"]
+        for check in result.checks:
+            evaluation = {
+                "experiment_run_id": run_id,
+                "name": check.evaluator,
+                "annotator_kind": "LLM" if check.evaluator in LLM_JUDGES else "CODE",
+                "start_time": now,
+                "end_time": now,
+                "result": {
+                    "label": str(check.actual),
+                    "score": 1.0 if check.passed else 0.0,
+                    "explanation": f"expected {check.expected}. {check.detail}"[:1000],
+                },
+            }
+            http.post("v1/experiment_evaluations", json=evaluation).raise_for_status()
+    return client.experiments.get_experiment_url(dataset.id, experiment["id"])

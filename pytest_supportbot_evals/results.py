@@ -1,0 +1,129 @@
+"""What running a golden case gives: per-expectation checks and the case (or turn) result.
+
+Plain data that crosses pytest-xdist and shard reports as JSON (``to_dict``/``from_dict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from supportbot.judges import Verdict
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation of a golden against what happened."""
+
+    evaluator: str
+    expected: str
+    actual: str | None
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.actual == self.expected
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    query: str
+    suite: str = "supportbot"
+    repetition: int = 0
+    response: str | None = None
+    category: str | None = None
+    span_id: str | None = None
+    trace_id: str | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    error: str | None = None
+    stale_cassette: bool = False
+    unplayed: int = 0
+    human_labels: dict[str, str] = field(default_factory=dict)
+    #: Expectations of the golden a human has not confirmed yet (``review:`` in its file).
+    review: list[str] = field(default_factory=list)
+    spans: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(c.passed for c in self.checks)
+
+    @property
+    def run_id(self) -> str:
+        return self.case_id if self.repetition == 0 else f"{self.case_id}@{self.repetition}"
+
+    @property
+    def golden_run_id(self) -> str:
+        """The test id and cassette name of the golden run this result (or turn) belongs to."""
+        golden = self.case_id.partition("#")[0]
+        return golden if self.repetition == 0 else f"{golden}@{self.repetition}"
+
+    def failed_checks(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        """The inverse of ``to_dict`` (spans excepted): results cross pytest-xdist as JSON."""
+        return cls(
+            case_id=data["id"],
+            query=data["query"],
+            suite=data["suite"],
+            repetition=data["repetition"],
+            response=data["response"],
+            category=data["category"],
+            span_id=data["span_id"],
+            trace_id=data["trace_id"],
+            error=data["error"],
+            stale_cassette=data["stale_cassette"],
+            unplayed=data["unplayed"],
+            human_labels=data.get("human_labels", {}),
+            review=data.get("review", []),
+            verdicts=[Verdict(**v) for v in data["verdicts"]],
+            checks=[
+                Check(c["evaluator"], c["expected"], c["actual"], c["detail"])
+                for c in data["checks"]
+            ],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.case_id,
+            "suite": self.suite,
+            "repetition": self.repetition,
+            "query": self.query,
+            "response": self.response,
+            "category": self.category,
+            "span_id": self.span_id,
+            "trace_id": self.trace_id,
+            "passed": self.passed,
+            "error": self.error,
+            "stale_cassette": self.stale_cassette,
+            "unplayed": self.unplayed,
+            "human_labels": self.human_labels,
+            "review": self.review,
+            "checks": [
+                {
+                    "evaluator": c.evaluator,
+                    "expected": c.expected,
+                    "actual": c.actual,
+                    "passed": c.passed,
+                    "detail": c.detail,
+                }
+                for c in self.checks
+            ],
+            "verdicts": [v.to_dict() for v in self.verdicts],
+        }
+
+
+def fold_turns(results: list[CaseResult]) -> CaseResult:
+    """One result standing for a conversation's turns, for asserting (not for the gate).
+
+    A single-turn case is returned as is. Checks keep their turn in the evaluator's name.
+    """
+    if len(results) == 1:
+        return results[0]
+    head = results[0]
+    error = next((f"{r.case_id}: {r.error}" for r in results if r.error), None)
+    checks = [replace(c, evaluator=f"{r.case_id} {c.evaluator}") for r in results for c in r.checks]
+    return replace(head, case_id=head.case_id.partition("#")[0], error=error, checks=checks)
