@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pytest_supportbot_evals import secrets
 
-EVAL_TESTS = "tests/evals/test_goldens.py"
+EVAL_TESTS = "tests"
 DEFAULT_SCAN = ("cassettes", ".supportbot")
 LOCAL_MODEL_NAME = "gemma-3-270m-it-q4_k_m"
 
@@ -39,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     record.add_argument("--workers", type=int, default=1, help="parallel pytest-xdist workers")
     record.add_argument("--cassettes", type=Path, help="cassette folder (default: ini setting)")
     record.add_argument("--repeat", type=int, default=1, help="repetitions per golden")
-    record.add_argument("--goldens", type=Path, default=Path("tests/goldens"), help="golden folder")
+    record.add_argument(
+        "--goldens", type=Path, help="golden files or folder (default: ini supportbot_goldens)"
+    )
     record.set_defaults(run=cmd_record)
     merge = sub.add_parser("merge", help="merge shard reports into one report and one gate")
     merge.add_argument("reports", nargs="+", type=Path, help="JSON reports of the shards")
@@ -117,21 +119,14 @@ def llm_endpoint() -> Iterator[dict[str, str]]:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from pytest_supportbot_evals.goldens import load_goldens
-
-    known = {case.id for case in load_goldens([args.goldens])}
-    unknown = sorted({run_id.partition("@")[0] for run_id in args.ids} - known)
-    if unknown:
-        raise ValueError(f"no golden case with id {', '.join(unknown)} in {args.goldens}")
     repeat = max([args.repeat, *(int(i.partition("@")[2] or 0) + 1 for i in args.ids)])
-    targets = [f"{args.tests}::test_golden[{run_id}]" for run_id in args.ids] or [args.tests]
     with tempfile.TemporaryDirectory() as tmp, llm_endpoint() as env:
         report = Path(tmp) / "record-report.json"
         command = [
             sys.executable,
             "-m",
             "pytest",
-            *targets,
+            args.tests,
             "-v",
             "-p",
             "no:cacheprovider",
@@ -139,6 +134,10 @@ def cmd_record(args: argparse.Namespace) -> int:
             f"--supportbot-report={report}",
             f"--supportbot-repeat={repeat}",
         ]
+        if args.goldens:
+            command.append(f"--supportbot-goldens={args.goldens}")
+        if args.ids:
+            command.append(f"--supportbot-only={','.join(args.ids)}")
         if args.model:
             command.append(f"--supportbot-model={args.model}")
         if args.cassettes:
@@ -154,9 +153,14 @@ def cmd_record(args: argparse.Namespace) -> int:
             )
             return 1
         data = json.loads(report.read_text())
+    ran = {c["id"].partition("#")[0] for c in data["cases"]}
+    unknown = sorted({i.partition("@")[0] for i in args.ids} - ran)
+    if unknown:
+        print(f"supportbot-evals: no golden case with id {', '.join(unknown)}", file=sys.stderr)
+        return 1
     errored = [c["id"] for c in data["cases"] if c["error"]]
     print(
-        f"recorded {len(data['cases']) - len(errored)} case(s); "
+        f"recorded {len(data['cases']) - len(errored)} case run(s); "
         f"gate over the new recordings: {data['gate']}"
     )
     if errored:

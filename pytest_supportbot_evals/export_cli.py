@@ -50,11 +50,11 @@ def add_export_parser(sub: Any) -> None:
 
 
 def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
-    import httpx
     from phoenix.client import Client
 
     from pytest_supportbot_evals import export
     from pytest_supportbot_evals.goldens import load_goldens
+    from supportbot.phoenix_sink import reading_project
 
     if not settings.phoenix_endpoint:
         raise ValueError(
@@ -67,21 +67,9 @@ def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
     existing = load_goldens([folder]) if folder.exists() else []
     client = Client(base_url=settings.phoenix_endpoint, api_key=settings.phoenix_api_key)
     project = settings.phoenix_project
-    try:
+    with reading_project(settings.phoenix_endpoint, project):
         runs = export.read_runs(client, project, since, until, args.limit)
         project_id = client.projects.get(project_name=project)["id"]
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code != 404:
-            raise
-        raise ValueError(
-            f"Phoenix at {settings.phoenix_endpoint} has no project {project!r} (yet): "
-            "send traces first (supportbot chat), or name the project with --project."
-        ) from None
-    except httpx.TransportError as exc:
-        raise ValueError(
-            f"Phoenix is not reachable at {settings.phoenix_endpoint} ({exc}); start it "
-            "(supportbot serve phoenix) or fix --phoenix."
-        ) from None
     trace_url = f"{settings.phoenix_endpoint.rstrip('/')}/projects/{project_id}/traces/{{trace_id}}"
     cases, skipped = export.new_cases(runs, filters, existing, project=project, trace_url=trace_url)
     export.append_cases(args.out, cases)

@@ -104,6 +104,11 @@ def add_options(parser: pytest.Parser) -> None:
             {"metavar": "I/N"},
         ),
         (
+            "--supportbot-only",
+            "Run only these golden ids (comma-separated; id@N for one repetition).",
+            {"metavar": "IDS"},
+        ),
+        (
             "--supportbot-experiment",
             "Log this run to Phoenix as an experiment on dataset NAME (pushed first).",
             {"metavar": "NAME"},

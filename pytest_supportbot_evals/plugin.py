@@ -92,16 +92,26 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Report bad goldens or settings as one usage error; apply ``--supportbot-shard I/N``."""
+    """Report bad goldens or settings as one usage error; apply ``--supportbot-only`` (golden
+    ids, e.g. to re-record just those) and ``--supportbot-shard I/N``."""
     errors = config.stash.get(USAGE_ERRORS, [])
     if errors:
         raise pytest.UsageError("\n".join(dict.fromkeys(errors)))
+    only = config.getoption("supportbot_only")
     shard = config.getoption("supportbot_shard")
-    if not shard:
+    if not only and not shard:
         return
-    index, total = _session(config).config.shard or (1, 1)
     golden_runs = [i for i in items if "supportbot_case" in getattr(i, "fixturenames", ())]
-    drop = {id(item) for n, item in enumerate(golden_runs) if n % total != index - 1}
+    drop = set()
+    if only:  # every other test is deselected too: this is for running just those goldens
+        wanted = {i.strip() for i in only.split(",")}
+        cases = {id(i): i.callspec.params["supportbot_case"] for i in golden_runs}  # type: ignore[attr-defined]
+        keep = {key for key, case in cases.items() if {case.id, case.run_id} & wanted}
+        drop = {id(item) for item in items if id(item) not in keep}
+        golden_runs = [i for i in golden_runs if id(i) in keep]
+    if shard:
+        index, total = _session(config).config.shard or (1, 1)
+        drop |= {id(item) for n, item in enumerate(golden_runs) if n % total != index - 1}
     if drop:
         config.hook.pytest_deselected(items=[i for i in items if id(i) in drop])
         items[:] = [i for i in items if id(i) not in drop]

@@ -17,7 +17,7 @@ from supportbot.spans import SpanView
 #: The evaluators a golden can set expectations for (see ``goldens.EXPECTATIONS``).
 #: ``retrieval_hit`` is a code check: the golden's ``faq_id`` is among the retrieved documents.
 EVALUATORS = ("category", "order_lookup", "retrieval_hit", "tool_result", "retrieval_relevance")
-__all__ = ["EVALUATORS", "CaseResult", "Check", "fold_turns", "run_case", "run_golden"]
+__all__ = ["EVALUATORS", "CaseResult", "Check", "fold_turns", "run_golden"]
 
 
 def cassette_path(folder: Path, case: GoldenCase) -> Path:
@@ -28,20 +28,6 @@ def cassette_path(folder: Path, case: GoldenCase) -> Path:
 def turn_id(case: GoldenCase, turn: int) -> str:
     """A result's id: the golden id, or ``<id>#<turn>`` for each turn of a conversation."""
     return f"{case.id}#{turn}" if case.is_conversation else case.id
-
-
-def run_case(
-    bot: Any,
-    exporter: Any,
-    relevance: Judge | None,
-    case: GoldenCase,
-    cassette: Path,
-    record_mode: str,
-    *,
-    suite: str = "supportbot",
-) -> CaseResult:
-    """``run_golden`` for a single-query case: its one result."""
-    return run_golden(bot, exporter, relevance, case, cassette, record_mode, suite=suite)[0]
 
 
 def run_golden(

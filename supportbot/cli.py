@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from supportbot.phoenix_sink import DEFAULT_SPOOL, PhoenixSink
+from supportbot.phoenix_sink import DEFAULT_SPOOL, PhoenixSink, reading_project
 from supportbot.settings import Settings, SettingsError
 
 EVALUATE_IDENTIFIER = "supportbot-evaluate"
@@ -211,22 +211,12 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         )
     sink.flush()  # spans still in the spool must be in Phoenix before we read them
     client = Client(base_url=sink.endpoint, api_key=settings.phoenix_api_key)
-    import httpx
-
-    try:
+    with reading_project(sink.endpoint, settings.phoenix_project):
         raw = client.spans.get_spans(
             project_identifier=settings.phoenix_project,
             span_kind=["TOOL", "RETRIEVER"],
             limit=args.limit,
         )
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code != 404:
-            raise
-        raise ValueError(
-            f"Phoenix at {sink.endpoint} has no project {settings.phoenix_project!r} (yet): "
-            "send traces first (supportbot ask/chat), or name the project with --project."
-        ) from None
-
     spans = [SpanView.from_phoenix(s) for s in raw]
     relevance = RetrievalRelevanceJudge(settings, args.judge_method)
     verdicts = judge_spans(spans, relevance)

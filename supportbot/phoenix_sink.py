@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,28 @@ from supportbot.tracing import base_url, traces_url
 log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 DEFAULT_SPOOL = Path(".supportbot") / "phoenix-spool.jsonl"
+
+
+@contextmanager
+def reading_project(endpoint: str, project: str) -> Iterator[None]:
+    """Reading a project's spans: Phoenix's 404 (no span stored yet) and a Phoenix that is down
+    become one clear error that says what to do."""
+    import httpx
+
+    try:
+        yield
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code != 404:
+            raise
+        raise ValueError(
+            f"Phoenix at {endpoint} has no project {project!r} (yet): send traces first "
+            "(supportbot ask/chat), or name the project with --project."
+        ) from None
+    except httpx.TransportError as exc:
+        raise ValueError(
+            f"Phoenix is not reachable at {endpoint} ({exc}); start it "
+            "(supportbot serve phoenix) or fix --phoenix."
+        ) from None
 
 
 @dataclass(frozen=True)

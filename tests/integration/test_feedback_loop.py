@@ -24,8 +24,9 @@ from pytest_supportbot_evals.secrets import scan_paths
 ORDER = "What's the status of order ORD-12345?"
 FOLLOW_UP = "When will it arrive?"
 PREMIUM = "How do I upgrade to premium?"
-#: Two turns of one session rated, then a query rated down: two thumbs-down in all.
-CHAT_INPUT = f"{ORDER}\ny\n{FOLLOW_UP}\nn\n{PREMIUM}\nn\n"
+#: A two-turn conversation (up, then down) and, in a chat without a session, one more down.
+SESSION_INPUT = f"{ORDER}\ny\n{FOLLOW_UP}\nn\n"
+SINGLE_INPUT = f"{PREMIUM}\nn\n"
 BIN = Path(sys.executable).parent
 
 TEST_FILE = """
@@ -78,14 +79,11 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
     env.update(recorded_settings(), PHOENIX_PROJECT_NAME=project, OPENAI_BASE_URL=llm_url)
     env["OPENAI_API_KEY"] = "sk-fake-key-that-must-never-be-written-0123456789"
 
-    # 1. A scripted multi-turn chat with feedback, traced to Phoenix.
-    out = run(
-        [str(BIN / "supportbot"), "--phoenix", phoenix_url, "chat", "--session"],
-        env,
-        tmp_path,
-        CHAT_INPUT,
-    )
-    assert out.count("thumbs-down recorded") == 2 and "session: chat-" in out
+    # 1. Scripted chats with feedback, traced to Phoenix: a conversation, then a lone query.
+    chat = [str(BIN / "supportbot"), "--phoenix", phoenix_url, "chat"]
+    out = run([*chat, "--session"], env, tmp_path, SESSION_INPUT)
+    assert "session: chat-" in out and "thumbs-down recorded" in out
+    assert "thumbs-down recorded" in run(chat, env, tmp_path, SINGLE_INPUT)
     wait_for_feedback(phoenix_client, project, 3)
 
     # 2. Export the thumbs-down runs as golden cases, and push them as a dataset.
@@ -137,7 +135,7 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
         "--goldens",
         "goldens",
     ]
-    assert "recorded 3 case(s)" in run(record, env, tmp_path)
+    assert "recorded 3 case run(s)" in run(record, env, tmp_path)
     cassettes = sorted(p.name for p in (tmp_path / "cassettes").iterdir())
     assert cassettes == sorted(f"{c.id}.yaml" for c in cases)
     assert scan_paths([tmp_path / "cassettes"], env) == []  # the fake key reached no cassette

@@ -27,6 +27,8 @@ BAD_SETTINGS = [
      ["ini supportbot_judge_method='psychic'"]),
     ("env-temperature", [], {}, {"SUPPORTBOT_TEMPERATURE": "hot"},
      ["SUPPORTBOT_TEMPERATURE='hot'"]),
+    ("experiment-without-phoenix", ["--supportbot-experiment", "goldens"], {}, {},
+     ["--supportbot-experiment='goldens' logs to Phoenix", "--supportbot-phoenix"]),
 ]  # fmt: skip
 
 CASE = '  - id: {id}\n    query: "{query}"\n    category: faq\n'
@@ -47,6 +49,8 @@ BAD_GOLDENS = [
     ("wrong-expectation", {"e.yaml": MAYBE},
      ["{dir}/e.yaml:2: case 'case-c': field 'expect': tool_result is 'maybe'"]),
     ("empty-file", {"empty.yaml": ""}, ["{dir}/empty.yaml: file is empty"]),
+    ("conversation-turn", {"c.yaml": "cases:\n  - id: chat\n    turns:\n      - {query: q}\n"},
+     ["{dir}/c.yaml:2: case 'chat', turn 1: field 'category' is None"]),
 ]  # fmt: skip
 
 

@@ -78,3 +78,34 @@ def test_a_rating_that_is_not_y_n_or_s_is_explained():
 
     with pytest.raises(ValueError, match="answer y, n or s"):
         parse_rating("maybe")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        ([], {}, "export-goldens reads traces from Phoenix: set PHOENIX_COLLECTOR_ENDPOINT"),
+        (
+            ["--phoenix", "http://127.0.0.1:9"],
+            {},
+            "Phoenix is not reachable at http://127.0.0.1:9",
+        ),
+        (
+            ["--phoenix", "http://127.0.0.1:9", "export-goldens", "--where", "thumbs-down"],
+            {},
+            "--where 'thumbs-down': write NAME=LABEL",
+        ),
+        (
+            ["--phoenix", "http://127.0.0.1:9", "export-goldens", "--since", "yesterday"],
+            {},
+            "time 'yesterday': give an ISO time",
+        ),
+    ],
+)
+def test_export_goldens_errors_say_what_to_do(args, env, needle, tmp_path):
+    command = args if "export-goldens" in args else [*args, "export-goldens"]
+    command += ["--out", str(tmp_path / "exported.yaml")]
+    done = supportbot(*command, **env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert needle in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "exported.yaml").exists()

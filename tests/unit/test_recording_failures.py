@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pytest_supportbot_evals.goldens import GoldenCase
-from pytest_supportbot_evals.runner import run_case
+from pytest_supportbot_evals.runner import run_golden
 from supportbot.agent import SupportBot
 from supportbot.settings import Settings
 from supportbot.tracing import memory_provider
@@ -60,7 +60,8 @@ def record(base_url: str, cassette: Path, mode: str):
     )
     provider, exporter = memory_provider("recording-failures")
     bot = SupportBot(settings, tracer_provider=provider)
-    return run_case(bot, exporter, None, CASE, cassette, mode)
+    (result,) = run_golden(bot, exporter, None, CASE, cassette, mode)
+    return result
 
 
 @pytest.mark.parametrize("mode", ["rewrite", "all", "new_episodes"])
@@ -99,6 +100,6 @@ def test_an_interrupted_recording_leaves_the_previous_cassette_intact(recorded):
     before = recorded.read_bytes()
     _, exporter = memory_provider("interrupted")
     with pytest.raises(KeyboardInterrupt):
-        run_case(FakeInterruptedBot(), exporter, None, CASE, recorded, "rewrite")
+        run_golden(FakeInterruptedBot(), exporter, None, CASE, recorded, "rewrite")
     assert recorded.read_bytes() == before
     assert [p.name for p in recorded.parent.iterdir()] == [recorded.name]

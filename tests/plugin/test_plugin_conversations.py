@@ -1,0 +1,48 @@
+"""Conversation goldens and ``--supportbot-only`` as users meet them, in a pytester project."""
+
+import shutil
+from pathlib import Path
+
+import yaml
+from plugin_helpers import output_of
+
+ROOT = Path(__file__).resolve().parents[2]
+CONVERSATIONS = ROOT / "tests" / "conversations"
+ORDER_CHAT = "conversation-order-follow-ups"
+
+
+def conversation_project(eval_project):
+    """The default project plus the committed order conversation and its cassette."""
+    cases = yaml.safe_load((CONVERSATIONS / "goldens.yaml").read_text())["cases"]
+    eval_project.write_goldens([c for c in cases if c["id"] == ORDER_CHAT], name="chat.yaml")
+    recorded = CONVERSATIONS / "cassettes" / f"{ORDER_CHAT}.yaml"
+    shutil.copy(recorded, eval_project.cassette(ORDER_CHAT))
+    return eval_project
+
+
+def test_a_conversation_is_one_test_with_a_result_and_junit_properties_per_turn(eval_project):
+    project = conversation_project(eval_project)
+    junit = project.path / "junit.xml"
+    result, report = project.run_with_report(
+        f"--junitxml={junit}", f"--supportbot-only={ORDER_CHAT}", "-rx"
+    )
+    assert result.ret == 0, output_of(result)
+    assert result.parseoutcomes() == {"xfailed": 1, "deselected": 4}
+    assert [c["id"] for c in report["cases"]] == [f"{ORDER_CHAT}#{n}" for n in (1, 2, 3)]
+    first = report["cases"][0]
+    assert first["error"] is None and first["passed"], first
+    # The xfail reason names the turn whose expectation the recorded model missed.
+    missed = [c for c in report["cases"] if not c["passed"]]
+    for case in missed:
+        assert f"{case['id']} category: expected order_status" in output_of(result)
+    xml = junit.read_text()
+    assert 'name="supportbot.turn1.tool_result" value="success"' in xml
+    assert 'name="supportbot.turn1.check.order_lookup" value="found"' in xml
+
+
+def test_only_runs_the_named_goldens_and_deselects_everything_else(eval_project):
+    (eval_project.path / "tests" / "test_other.py").write_text("def test_unrelated():\n    pass\n")
+    result, report = eval_project.run_with_report("--supportbot-only=tutorial-refund")
+    assert result.ret == 0, output_of(result)
+    assert result.parseoutcomes().get("deselected") == 4
+    assert [c["id"] for c in report["cases"]] == ["tutorial-refund"]
