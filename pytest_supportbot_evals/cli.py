@@ -136,8 +136,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         ]
         if args.goldens:
             command.append(f"--supportbot-goldens={args.goldens}")
-        if args.ids:
-            command.append(f"--supportbot-only={','.join(args.ids)}")
+        # Only golden runs (of every suite under --tests), never the rest of the test suite.
+        command.append(f"--supportbot-only={','.join(args.ids) or '*'}")
         if args.model:
             command.append(f"--supportbot-model={args.model}")
         if args.cassettes:

@@ -105,7 +105,8 @@ def add_options(parser: pytest.Parser) -> None:
         ),
         (
             "--supportbot-only",
-            "Run only these golden ids (comma-separated; id@N for one repetition).",
+            "Run only these golden ids (comma-separated; id@N for one repetition; * for every "
+            "golden), deselecting every other test.",
             {"metavar": "IDS"},
         ),
         (

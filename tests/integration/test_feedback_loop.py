@@ -164,9 +164,12 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
     assert all(c["error"] is None and c["review"] for c in data["cases"])
     assert "await human review" in out and "experiment logged" in out
 
+    run(replay, env, tmp_path)  # a second run: a second experiment to compare with the first
     experiments = phoenix_client.experiments.list(dataset_id=dataset.id)
-    assert len(experiments) == 1
-    ran = phoenix_client.experiments.get_experiment(experiment_id=experiments[0]["id"])
-    assert len(ran["task_runs"]) == 3
-    assert {e.name for e in ran["evaluation_runs"]} >= {"category"}
+    assert len(experiments) == 2
+    for experiment in experiments:
+        ran = phoenix_client.experiments.get_experiment(experiment_id=experiment["id"])
+        assert len(ran["task_runs"]) == 3
+        assert {e.name for e in ran["evaluation_runs"]} >= {"category", "order_lookup"}
+    assert len(phoenix_client.datasets.get_dataset(dataset=f"{project}-goldens")) == 3
     assert yaml.safe_load(golden_file.read_text())["cases"][0]["review"]

@@ -46,3 +46,11 @@ def test_only_runs_the_named_goldens_and_deselects_everything_else(eval_project)
     assert result.ret == 0, output_of(result)
     assert result.parseoutcomes().get("deselected") == 4
     assert [c["id"] for c in report["cases"]] == ["tutorial-refund"]
+
+
+def test_only_star_runs_every_golden_and_nothing_else(eval_project):
+    (eval_project.path / "tests" / "test_other.py").write_text("def test_unrelated():\n    pass\n")
+    result = eval_project.run("--supportbot-only=*", "--collect-only", "-q")
+    assert result.ret == 0, output_of(result)
+    assert "test_unrelated" not in output_of(result)
+    assert "4/5 tests collected (1 deselected)" in output_of(result)
