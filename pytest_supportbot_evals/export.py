@@ -87,6 +87,8 @@ class AgentRun:
     order_lookup: str | None = None
     #: (name, label, annotator kind) of every annotation on any span of the trace.
     annotations: list[tuple[str, str, str]] = field(default_factory=list)
+    #: How many spans the read returned in all (the same on every run of one read).
+    spans_read: int = 0
 
     def matches(self, filters: Sequence[AnnotationFilter]) -> list[AnnotationFilter]:
         return [f for f in filters if any(a[:2] == (f.name, f.label) for a in self.annotations)]
@@ -126,6 +128,7 @@ def read_runs(
             category=category,
             session_id=view.get("session.id"),
             order_lookup=_lookup(tool, category),
+            spans_read=len(raw),
         )
     span_trace = {v.span_id: v.trace_id for _, v in views if v.trace_id in runs}
     ids = list(span_trace)
@@ -139,6 +142,11 @@ def read_runs(
                     (note["name"], str(result["label"]), str(note.get("annotator_kind")))
                 )
     return sorted(runs.values(), key=lambda r: r.start_time)
+
+
+def span_count(runs: Sequence[AgentRun]) -> int:
+    """How many spans the read that found ``runs`` returned (to warn at the limit)."""
+    return runs[0].spans_read if runs else 0
 
 
 def _lookup(tool: SpanView | None, category: str | None) -> str | None:
@@ -282,14 +290,3 @@ def append_cases(path: Path, cases: Sequence[Mapping[str, Any]]) -> None:
         partial.unlink(missing_ok=True)
         raise
     partial.replace(path)
-
-
-def summary(cases: Sequence[Mapping[str, Any]], skipped: int, path: str) -> str:
-    lines = [f"exported {len(cases)} new golden case(s) to {path}; skipped {skipped} already there"]
-    lines += [f"  {c['id']}: review {', '.join(c['review'])}" for c in cases]
-    if cases:
-        lines.append(
-            "Check each case's expectations, delete its 'review:' line, then record it: "
-            f"supportbot-evals record {' '.join(c['id'] for c in cases)}"
-        )
-    return "\n".join(lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
     trace_url = f"{settings.phoenix_endpoint.rstrip('/')}/projects/{project_id}/traces/{{trace_id}}"
     cases, skipped = export.new_cases(runs, filters, existing, project=project, trace_url=trace_url)
     export.append_cases(args.out, cases)
-    print(export.summary(cases, skipped, str(args.out)))
+    print(summary(cases, skipped, str(args.out)))
     if args.dataset:
         from pytest_supportbot_evals.phoenix_datasets import examples_from_goldens, push_dataset
 
@@ -82,4 +83,21 @@ def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
         print(f"dataset {args.dataset!r}: {added} example(s) added, {len(dataset)} in all")
     if not runs:
         print(f"(project {project!r} has no agent runs in that window)", file=sys.stderr)
+    elif export.span_count(runs) >= args.limit:
+        print(
+            f"warning: read the limit of {args.limit} spans; older runs were not looked at "
+            "(raise --limit or narrow --since/--until)",
+            file=sys.stderr,
+        )
     return 0
+
+
+def summary(cases: Sequence[Mapping[str, Any]], skipped: int, path: str) -> str:
+    lines = [f"exported {len(cases)} new golden case(s) to {path}; skipped {skipped} already there"]
+    lines += [f"  {c['id']}: review {', '.join(c['review'])}" for c in cases]
+    if cases:
+        lines.append(
+            "Check each case's expectations, delete its 'review:' line, then record it: "
+            f"supportbot-evals record {' '.join(c['id'] for c in cases)}"
+        )
+    return "\n".join(lines)
