@@ -153,7 +153,9 @@ def cmd_record(args: argparse.Namespace) -> int:
             )
             return 1
         data = json.loads(report.read_text())
-    ran = {c["id"].partition("#")[0] for c in data["cases"]}
+    from pytest_supportbot_evals.results import TURN_MARK
+
+    ran = {c["id"].partition(TURN_MARK)[0] for c in data["cases"]}
     unknown = sorted({i.partition("@")[0] for i in args.ids} - ran)
     if unknown:
         print(f"supportbot-evals: no golden case with id {', '.join(unknown)}", file=sys.stderr)

@@ -87,8 +87,6 @@ class AgentRun:
     order_lookup: str | None = None
     #: (name, label, annotator kind) of every annotation on any span of the trace.
     annotations: list[tuple[str, str, str]] = field(default_factory=list)
-    #: How many spans the read returned in all (the same on every run of one read).
-    spans_read: int = 0
 
     def matches(self, filters: Sequence[AnnotationFilter]) -> list[AnnotationFilter]:
         return [f for f in filters if any(a[:2] == (f.name, f.label) for a in self.annotations)]
@@ -105,8 +103,9 @@ def read_runs(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 10_000,
-) -> list[AgentRun]:
-    """Every agent run of ``project`` in the window, oldest first, with its annotations."""
+) -> tuple[list[AgentRun], int]:
+    """Every agent run of ``project`` in the window, oldest first, with its annotations; and
+    how many spans were read (at ``limit``, older runs were left out)."""
     raw = client.spans.get_spans(
         project_identifier=project, start_time=since, end_time=until, limit=limit
     )
@@ -128,7 +127,6 @@ def read_runs(
             category=category,
             session_id=view.get("session.id"),
             order_lookup=_lookup(tool, category),
-            spans_read=len(raw),
         )
     span_trace = {v.span_id: v.trace_id for _, v in views if v.trace_id in runs}
     ids = list(span_trace)
@@ -141,12 +139,7 @@ def read_runs(
                 runs[span_trace[note["span_id"]]].annotations.append(
                     (note["name"], str(result["label"]), str(note.get("annotator_kind")))
                 )
-    return sorted(runs.values(), key=lambda r: r.start_time)
-
-
-def span_count(runs: Sequence[AgentRun]) -> int:
-    """How many spans the read that found ``runs`` returned (to warn at the limit)."""
-    return runs[0].spans_read if runs else 0
+    return sorted(runs.values(), key=lambda r: r.start_time), len(raw)
 
 
 def _lookup(tool: SpanView | None, category: str | None) -> str | None:
@@ -222,10 +215,10 @@ def _conversation(run: AgentRun, runs: Sequence[AgentRun]) -> list[AgentRun]:
 
 def _case_id(run: AgentRun, used: set[str]) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", run.query.casefold()).strip("-")[:40].strip("-")
-    case_id = f"exported-{slug or 'query'}-{run.trace_id[:8]}"
+    base = case_id = f"exported-{slug or 'query'}-{run.trace_id[:8]}"
     n = 2
     while case_id in used:
-        case_id, n = f"exported-{slug or 'query'}-{run.trace_id[:8]}-{n}", n + 1
+        case_id, n = f"{base}-{n}", n + 1
     return case_id
 
 

@@ -69,7 +69,7 @@ def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
     client = Client(base_url=settings.phoenix_endpoint, api_key=settings.phoenix_api_key)
     project = settings.phoenix_project
     with reading_project(settings.phoenix_endpoint, project):
-        runs = export.read_runs(client, project, since, until, args.limit)
+        runs, spans_read = export.read_runs(client, project, since, until, args.limit)
         project_id = client.projects.get(project_name=project)["id"]
     trace_url = f"{settings.phoenix_endpoint.rstrip('/')}/projects/{project_id}/traces/{{trace_id}}"
     cases, skipped = export.new_cases(runs, filters, existing, project=project, trace_url=trace_url)
@@ -83,7 +83,7 @@ def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
         print(f"dataset {args.dataset!r}: {added} example(s) added, {len(dataset)} in all")
     if not runs:
         print(f"(project {project!r} has no agent runs in that window)", file=sys.stderr)
-    elif export.span_count(runs) >= args.limit:
+    elif spans_read >= args.limit:
         print(
             f"warning: read the limit of {args.limit} spans; older runs were not looked at "
             "(raise --limit or narrow --since/--until)",

@@ -31,6 +31,8 @@ CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin"}
 #: Where an exported case came from (``supportbot export-goldens``): a link back to the trace.
 ORIGIN_FIELDS = {"trace_id", "span_id", "session_id", "project", "url", "filters", "exported_at"}
 MAX_TURNS = 20
+#: What ``review:`` may list: the expectations, and ``retrieval_hit`` (checked from ``faq_id``).
+REVIEWABLE = (*EXPECTATIONS, "retrieval_hit")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 MAX_FILE_BYTES = 5_000_000
 MAX_QUERY_CHARS = 4000
@@ -185,10 +187,10 @@ def _parse_case(raw: Any, where: str) -> GoldenCase:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise GoldenError(f"{label}: field 'tags' must be a list of strings.")
     review = raw.get("review", [])
-    if not isinstance(review, list) or not set(review) <= set(EXPECTATIONS) | {"retrieval_hit"}:
+    if not isinstance(review, list) or not set(review) <= set(REVIEWABLE):
         raise GoldenError(
             f"{label}: field 'review' must list expectation names from "
-            f"{sorted(EXPECTATIONS)}; delete the field once a human has confirmed them."
+            f"{sorted(REVIEWABLE)}; delete the field once a human has confirmed them."
         )
     origin = raw.get("origin", {})
     if not isinstance(origin, dict) or not set(origin) <= ORIGIN_FIELDS:

@@ -53,12 +53,10 @@ def examples_from_results(results: Iterable[CaseResult]) -> list[Example]:
     firsts = [r for r in results if r.repetition == 0]
     queries: dict[str, list[tuple[int, str]]] = {}
     for r in firsts:
-        golden, _, turn = r.case_id.partition("#")
-        queries.setdefault(golden, []).append((int(turn or 1), r.query))
+        queries.setdefault(r.golden_id, []).append((r.turn or 1, r.query))
     examples = []
     for r in firsts:
-        golden, _, turn = r.case_id.partition("#")
-        earlier = tuple(q for n, q in sorted(queries[golden]) if n < int(turn or 1))
+        earlier = tuple(q for n, q in sorted(queries[r.golden_id]) if n < (r.turn or 1))
         expect = {c.evaluator: c.expected for c in r.checks if c.evaluator != "retrieval_hit"}
         examples.append(Example(r.case_id, r.query, earlier, expect))
     return examples

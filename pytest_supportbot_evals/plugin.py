@@ -206,8 +206,7 @@ def supportbot_results(
     )
     for result in results:
         supportbot_collector.add(result)
-        turn = result.case_id.partition("#")[2]
-        prefix = f"supportbot.turn{turn}." if turn else "supportbot."
+        prefix = f"supportbot.turn{result.turn}." if result.turn else "supportbot."
         for verdict in result.verdicts:
             request.node.user_properties.append((prefix + verdict.judge, verdict.label or "error"))
         for check in result.checks:

@@ -10,6 +10,9 @@ from typing import Any
 
 from supportbot.judges import Verdict
 
+#: The results of a conversation's turns are ``<golden id>#<turn>`` (``runner.turn_id``).
+TURN_MARK = "#"
+
 
 @dataclass(frozen=True)
 class Check:
@@ -54,9 +57,20 @@ class CaseResult:
         return self.case_id if self.repetition == 0 else f"{self.case_id}@{self.repetition}"
 
     @property
+    def golden_id(self) -> str:
+        """The id of the golden case this result (or turn of it) belongs to."""
+        return self.case_id.partition(TURN_MARK)[0]
+
+    @property
+    def turn(self) -> int | None:
+        """The turn number within a conversation; ``None`` for a single-query case."""
+        turn = self.case_id.partition(TURN_MARK)[2]
+        return int(turn) if turn else None
+
+    @property
     def golden_run_id(self) -> str:
         """The test id and cassette name of the golden run this result (or turn) belongs to."""
-        golden = self.case_id.partition("#")[0]
+        golden = self.golden_id
         return golden if self.repetition == 0 else f"{golden}@{self.repetition}"
 
     def failed_checks(self) -> list[Check]:
@@ -126,4 +140,4 @@ def fold_turns(results: list[CaseResult]) -> CaseResult:
     head = results[0]
     error = next((f"{r.case_id}: {r.error}" for r in results if r.error), None)
     checks = [replace(c, evaluator=f"{r.case_id} {c.evaluator}") for r in results for c in r.checks]
-    return replace(head, case_id=head.case_id.partition("#")[0], error=error, checks=checks)
+    return replace(head, case_id=head.golden_id, error=error, checks=checks)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pytest_supportbot_evals.cassettes import explain_miss, use_cassette
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
-from pytest_supportbot_evals.results import CaseResult, Check, fold_turns
+from pytest_supportbot_evals.results import TURN_MARK, CaseResult, Check, fold_turns
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Judge, Verdict, judge_spans
 from supportbot.spans import SpanView
 
@@ -27,7 +27,7 @@ def cassette_path(folder: Path, case: GoldenCase) -> Path:
 
 def turn_id(case: GoldenCase, turn: int) -> str:
     """A result's id: the golden id, or ``<id>#<turn>`` for each turn of a conversation."""
-    return f"{case.id}#{turn}" if case.is_conversation else case.id
+    return f"{case.id}{TURN_MARK}{turn}" if case.is_conversation else case.id
 
 
 def run_golden(

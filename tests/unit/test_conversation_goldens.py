@@ -112,3 +112,4 @@ def test_folding_a_conversation_keeps_each_turns_checks_and_first_error():
 def test_a_turn_result_names_its_golden_run():
     assert CaseResult("chat#2", "q", repetition=1).golden_run_id == "chat@1"
     assert CaseResult("single", "q").golden_run_id == "single"
+    assert (CaseResult("chat#2", "q").turn, CaseResult("single", "q").turn) == (2, None)
