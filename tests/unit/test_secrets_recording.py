@@ -137,4 +137,5 @@ def test_check_secrets_fails_on_a_planted_secret(tmp_path, planted, secret):
 def test_committed_cassettes_and_baseline_hold_no_secret():
     root = Path(__file__).resolve().parents[2]
     paths = [root / "cassettes", root / "tests" / "evals"]
+    paths += [root / "tests" / suite / "cassettes" for suite in ("conversations", "robustness")]
     assert secrets.scan_paths(paths) == []
