@@ -1,20 +1,24 @@
 """Everything a run concludes from its results: thresholds, baseline verdicts, judge calibration.
 
 The session's exit status is ``verdict``: it fails when a pass rate is below its threshold, when
-a case could not be evaluated, or when an evaluator *significantly* regressed against the
-baseline. An inconclusive comparison and an untrustworthy judge are warnings, shown everywhere
-the numbers are (summary, JSON, Markdown), never hidden.
+a selected golden run gave no result or could not be evaluated, or when an evaluator
+*significantly* regressed against the baseline. An inconclusive comparison and an untrustworthy
+judge are warnings, shown everywhere the numbers are (summary, JSON, Markdown), never hidden.
+
+An untrusted judge (calibration against the goldens' human labels) is advisory by default: its
+threshold and baseline rows are shown, but neither fail nor pass the gate on their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals import baseline as baseline_mod
-from pytest_supportbot_evals.calibration import Calibration, calibrate
+from pytest_supportbot_evals.calibration import Calibration, JudgePolicy, calibrate
+from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.gate import GateResult, compute
 from pytest_supportbot_evals.runner import CaseResult
 from supportbot.judges import RETRIEVAL_RELEVANCE
@@ -30,10 +34,22 @@ class Analysis:
     calibrations: list[Calibration] = field(default_factory=list)
     #: Set when the baseline cannot be used at all: the gate fails until it is fixed.
     baseline_error: str | None = None
+    policy: JudgePolicy = field(default_factory=JudgePolicy)
+    #: (selected, planned) golden runs: a narrowed run says so.
+    selection: tuple[int, int] = (0, 0)
+
+    @property
+    def advisory(self) -> set[str]:
+        """Judges whose rows do not decide the gate (untrusted, and not gated strictly)."""
+        return set() if self.policy.strict else self.untrusted()
 
     @property
     def regressed(self) -> list[baseline_mod.Comparison]:
-        return [c for c in self.comparisons if c.verdict == "regressed"]
+        return [
+            c
+            for c in self.comparisons
+            if c.verdict == "regressed" and c.evaluator not in self.advisory
+        ]
 
     @property
     def verdict(self) -> str:
@@ -56,14 +72,29 @@ class Analysis:
 
     def warnings(self) -> list[str]:
         lines = [f"baseline: {note}" for note in self.baseline_notes]
-        for c in self.comparisons:
-            if c.verdict == "inconclusive":
-                lines.append(f"{c.evaluator}: inconclusive against the baseline ({c.note})")
-        for judge in sorted(self.untrusted()):
+        selected, planned = self.selection
+        if planned and selected < planned:
             lines.append(
-                f"judge {judge} disagrees with the human labels (kappa below the minimum): "
-                "its gate is marked untrusted"
+                f"partial run: {selected} of {planned} golden runs selected (node ids, -k, -m, "
+                "--supportbot-only or --supportbot-shard); the gate covers these only"
             )
+        for c in self.comparisons:
+            if c.verdict in ("inconclusive", "not comparable"):
+                lines.append(f"{c.evaluator}: {c.verdict} against the baseline ({c.note})")
+        for cal in self.calibrations:
+            if cal.trusted:
+                continue
+            if cal.judge in self.advisory:
+                lines.append(
+                    f"{cal.judge} is advisory: its judge is not trusted ({cal.why()}), so its "
+                    "threshold and baseline rows do not decide the gate "
+                    "(--supportbot-strict-judges gates on them anyway)"
+                )
+            else:
+                lines.append(
+                    f"{cal.judge}: its judge is not trusted ({cal.why()}), but gates "
+                    "(strict judges)"
+                )
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +102,8 @@ class Analysis:
             "comparisons": [c.to_dict() for c in self.comparisons],
             "baseline_notes": self.baseline_notes,
             "calibration": {c.judge: c.to_dict() for c in self.calibrations},
+            "advisory": sorted(self.advisory),
+            "judge_policy": self.policy.to_dict(),
             "warnings": self.warnings(),
         }
 
@@ -92,27 +125,47 @@ def analyse(
     *,
     run_fingerprint: Mapping[str, Any],
     baseline_path: Path | None,
-    min_kappa: float,
+    policy: JudgePolicy,
+    coverage: Coverage | None = None,
+    marker_thresholds: Mapping[str, Collection[str]] | None = None,
+    cli_thresholds: Collection[str] = (),
+    case_hashes: Mapping[str, str] | None = None,
+    missing_of: str = "selected",
 ) -> Analysis:
-    gate = compute(results, thresholds)
-    comparisons: list[baseline_mod.Comparison] = []
+    """``missing_of``: ``selected`` (one run) or ``planned`` (merged shards must cover the set)."""
+    cals = calibrations(results, policy)
+    advisory = set() if policy.strict else {c.judge for c in cals if not c.trusted}
+    gate = compute(
+        results, thresholds, advisory=advisory, marker=marker_thresholds, cli=cli_thresholds
+    )
+    selection = (0, 0)
+    if coverage is not None:
+        missing = coverage.missing(results, of=missing_of)
+        if missing:
+            gate = replace(gate, missing=missing, missing_reason=coverage.describe_missing(missing))
+        selection = coverage.narrowed()
     notes: list[str] = []
+    if selection[0] < selection[1] and missing_of == "selected" and gate.unapplied:
+        # A narrowed run (a shard, -k) may just not include the cases a threshold checks.
+        notes, gate = list(gate.unapplied), replace(gate, unapplied=[])
+    base = {"calibrations": cals, "policy": policy, "selection": selection}
+    comparisons: list[baseline_mod.Comparison] = []
     if baseline_path is not None:
         if baseline_path.exists():
             try:
                 data = baseline_mod.load(baseline_path)
             except baseline_mod.BaselineError as exc:
-                return Analysis(gate, [], [], calibrations(results, min_kappa), str(exc))
-            notes = baseline_mod.mismatches(data, run_fingerprint)
-            comparisons = baseline_mod.compare(data, results)
+                return Analysis(gate, [], notes, baseline_error=str(exc), **base)
+            notes += baseline_mod.mismatches(data, run_fingerprint)
+            comparisons = baseline_mod.compare(data, results, case_hashes)
         else:
-            notes = [
+            notes += [
                 f"{baseline_path} does not exist yet: write it with --supportbot-update-baseline"
             ]
-    return Analysis(gate, comparisons, notes, calibrations(results, min_kappa))
+    return Analysis(gate, comparisons, notes, **base)
 
 
-def calibrations(results: Sequence[CaseResult], min_kappa: float) -> list[Calibration]:
+def calibrations(results: Sequence[CaseResult], policy: JudgePolicy) -> list[Calibration]:
     """Judge agreement with the goldens' human labels, where both exist."""
     found = []
     for judge, labels in JUDGED_LABELS.items():
@@ -122,5 +175,5 @@ def calibrations(results: Sequence[CaseResult], min_kappa: float) -> list[Calibr
             if judge in r.human_labels and any(v.judge == judge for v in r.verdicts)
         ]
         if pairs:
-            found.append(calibrate(pairs, judge, labels, min_kappa))
+            found.append(calibrate(pairs, judge, labels, policy))
     return found

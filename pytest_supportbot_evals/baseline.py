@@ -4,17 +4,20 @@ The same goldens run before and after a change are *paired* observations, so the
 exact McNemar test on the per-golden flips (pass→fail against fail→pass): a binomial test of the
 flips, from scipy. A significant excess of pass→fail flips is ``regressed`` and fails the gate;
 of fail→pass, ``improved``; no flips, ``unchanged``; anything else ``inconclusive``, with how many
-more paired cases at the same flip pattern would decide it.
+more paired cases at the same flip pattern would decide it. With no paired case at all (another
+golden set, or every golden edited) the row is ``not comparable``, never ``unchanged``. A golden
+whose content (query, expectations, labels) changed since the baseline is not paired: its old
+outcome answered another question.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals.files import read_json
 from pytest_supportbot_evals.runner import EVALUATORS, CaseResult
 
 BASELINE_VERSION = 1
@@ -68,26 +71,34 @@ def outcomes(results: Iterable[CaseResult]) -> dict[str, dict[str, bool]]:
     return table
 
 
-def build(results: Iterable[CaseResult], fingerprint: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+def build(
+    results: Iterable[CaseResult],
+    fingerprint: Mapping[str, Any],
+    case_hashes: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """``case_hashes``: ``{"suite:run id": content hash}`` of the goldens that ran."""
+    results = list(results)
+    ran = {f"{r.suite}:{r.run_id}" for r in results}
+    data = {
         "version": BASELINE_VERSION,
         "fingerprint": dict(fingerprint),
         "outcomes": outcomes(results),
     }
+    if case_hashes:
+        data["case_hashes"] = {k: v for k, v in sorted(case_hashes.items()) if k in ran}
+    return data
 
 
 def load(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselineError(
-            f"baseline {path} does not exist; create it with --supportbot-update-baseline."
-        ) from None
-    except (OSError, ValueError) as exc:  # ValueError: bad JSON, or not UTF-8
-        raise BaselineError(
-            f"baseline {path} cannot be read ({exc}); regenerate it with "
-            "--supportbot-update-baseline."
-        ) from None
+        data = read_json(
+            path,
+            f"baseline {path} does not exist; create it with --supportbot-update-baseline.",
+            f"baseline {path} cannot be read ({{error}}); regenerate it with "
+            "--supportbot-update-baseline.",
+        )
+    except ValueError as exc:
+        raise BaselineError(str(exc)) from None
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION:
         raise BaselineError(
             f"baseline {path} is not a version {BASELINE_VERSION} baseline; regenerate it with "
@@ -118,8 +129,13 @@ def mismatches(baseline: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> l
     return notes
 
 
-def compare(baseline: Mapping[str, Any], results: Iterable[CaseResult]) -> list[Comparison]:
+def compare(
+    baseline: Mapping[str, Any],
+    results: Iterable[CaseResult],
+    case_hashes: Mapping[str, str] | None = None,
+) -> list[Comparison]:
     now = outcomes(results)
+    old_hashes, new_hashes = baseline.get("case_hashes") or {}, case_hashes or {}
     recorded = baseline.get("outcomes", {})
     suites = {key.split(":", 1)[0] for key in recorded}
     ran = {key.split(":", 1)[0] for key in now}
@@ -128,16 +144,26 @@ def compare(baseline: Mapping[str, Any], results: Iterable[CaseResult]) -> list[
     keys = {k for k in set(now) | set(recorded) if k.split(":", 1)[0] in suites & ran}
     for key in sorted(keys, key=_order):
         before, after = recorded.get(key, {}), now.get(key, {})
-        paired = sorted(set(before) & set(after))
+        suite = key.split(":", 1)[0]
+        edited = {
+            case
+            for case in set(before) & set(after)
+            if _differs(old_hashes, new_hashes, f"{suite}:{case}")
+        }
+        paired = sorted(set(before) & set(after) - edited)
         worse = [case for case in paired if before[case] and not after[case]]
         better = [case for case in paired if after[case] and not before[case]]
         verdict, p_value, note = decide(len(worse), len(better), len(paired))
+        if not paired:
+            verdict, p_value, note = "not comparable", None, "no golden run in both runs"
         unpaired = len(set(before) ^ set(after))
+        notes = [note] if note else []
         if unpaired:
-            note = (
-                note + "; " if note else ""
-            ) + f"{unpaired} case(s) not in both runs: not compared"
-        suite, evaluator = key.split(":", 1)
+            notes.append(f"{unpaired} case(s) not in both runs: not compared")
+        if edited:
+            notes.append(f"{len(edited)} golden(s) edited since the baseline: not compared")
+        note = "; ".join(notes)
+        evaluator = key.split(":", 1)[1]
         comparisons.append(
             Comparison(
                 suite,
@@ -152,6 +178,10 @@ def compare(baseline: Mapping[str, Any], results: Iterable[CaseResult]) -> list[
             )
         )
     return comparisons
+
+
+def _differs(old: Mapping[str, str], new: Mapping[str, str], key: str) -> bool:
+    return key in old and key in new and old[key] != new[key]
 
 
 def decide(worse: int, better: int, paired: int) -> tuple[str, float | None, str]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals import secrets
+from pytest_supportbot_evals.files import write_atomic
 from supportbot.llm import STEP_HEADER
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
@@ -41,6 +40,8 @@ class CassetteUse:
     #: Set when a recording went wrong (server error, crash): the cassette is then not written,
     #: so the previous recording stays intact.
     discard: bool = False
+    #: How many interactions the cassette held when it was opened (those recorded before).
+    loaded: int = 0
 
     @property
     def unplayed(self) -> int:
@@ -48,7 +49,7 @@ class CassetteUse:
         c = self.cassette
         if c is None or c.record_mode in ("all",):
             return 0
-        return sum(1 for i in range(getattr(c, "_loaded_count", 0)) if not c.play_counts[i])
+        return sum(1 for i in range(self.loaded) if not c.play_counts[i])
 
 
 def canonical_body(body: bytes | str | None) -> Any:
@@ -89,18 +90,7 @@ class AtomicPersister:
     def save_cassette(cassette_path: str | Path, cassette_dict: Any, serializer: Any) -> None:
         from vcr.serialize import serialize
 
-        path = Path(cassette_path)
-        text = serialize(cassette_dict, serializer)
-        secrets.ensure_clean(text, str(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(Path(cassette_path), serialize(cassette_dict, serializer))
 
 
 def _unreadable(path: Path, exc: BaseException) -> str:
@@ -177,7 +167,7 @@ def use_cassette(
         drop_unused_requests=drop_unused,
         ignore_hosts=ignore_hosts,
     ) as cassette:
-        use.cassette = cassette
+        use.cassette, use.loaded = cassette, len(cassette.data)
         original = cassette.can_play_response_for
 
         def can_play(request: Any) -> bool:

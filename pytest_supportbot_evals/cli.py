@@ -75,34 +75,75 @@ def cmd_check_secrets(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    """One gate over shard reports, computed exactly as an unsharded run computes it."""
+    """One gate over shard reports, computed exactly as an unsharded run computes it.
+
+    The shards together must cover every golden run their golden sets plan: a shard that was
+    not run, or a run missing from every shard, fails the merged gate, naming the runs.
+    """
     from pytest_supportbot_evals import report
     from pytest_supportbot_evals.analysis import analyse, fingerprint
+    from pytest_supportbot_evals.calibration import JudgePolicy
+    from pytest_supportbot_evals.coverage import Coverage, duplicates
     from pytest_supportbot_evals.runner import CaseResult
 
-    shards = [json.loads(path.read_text(encoding="utf-8")) for path in args.reports]
+    shards = [_read_report(path) for path in args.reports]
     metas = {json.dumps(shard["meta"].get("goldens")) for shard in shards}
     if len(metas) > 1:
         raise ValueError("the shard reports come from different golden sets; re-run the shards")
     results = [CaseResult.from_dict(case) for shard in shards for case in shard["cases"]]
+    twice = duplicates(results)
+    if twice:
+        raise ValueError(
+            f"golden run(s) {', '.join(twice[:10])} appear in more than one report; give each "
+            "shard's report once."
+        )
+    coverage, hashes = Coverage(), {}
+    for shard in shards:
+        coverage.merge(Coverage.from_dict(shard.get("coverage")))
+        hashes.update(shard.get("case_hashes", {}))
+    meta = shards[0]["meta"]
     thresholds: dict[str, dict[str, float]] = {}
     for shard in shards:
+        for suite, values in shard["meta"].get("thresholds", {}).items():
+            thresholds.setdefault(suite, {}).update(values)
         for stat in shard["evaluators"].values():
             if stat["threshold"] is not None:
                 thresholds.setdefault(stat["suite"], {})[stat["evaluator"]] = stat["threshold"]
-    meta = shards[0]["meta"]
+    policy = JudgePolicy.from_dict(meta.get("judge_policy") or {"min_kappa": meta.get("min_kappa")})
     analysis = analyse(
         results,
         thresholds,
         run_fingerprint=fingerprint(meta, meta.get("goldens", {})),
         baseline_path=args.baseline,
-        min_kappa=meta.get("min_kappa", 0.4),
+        policy=policy,
+        coverage=coverage,
+        case_hashes=hashes,
+        missing_of="planned",
     )
-    report.write_json(args.report, report.build_report(analysis, results, meta))
+    data = report.build_report(analysis, results, meta, coverage.to_dict())
+    report.write_json(args.report, {**data, "case_hashes": hashes})
     if args.markdown:
         report.write_text(args.markdown, report.markdown(analysis))
     print("\n".join(report.summary_lines(analysis, results)))
     return 0 if analysis.verdict == "pass" else 1
+
+
+def _read_report(path: Path) -> dict:
+    from pytest_supportbot_evals.files import read_json
+
+    data = read_json(
+        path,
+        f"{path}: no such report; check the shard's --supportbot-report.",
+        f"{path}: not a readable JSON report ({{error}}); re-run its shard.",
+    )
+    if not isinstance(data, dict) or not {"cases", "meta", "evaluators"} <= set(data):
+        raise ValueError(f"{path}: not a supportbot-evals report; give --supportbot-report files.")
+    if "coverage" not in data or "planned" not in data["coverage"]:
+        raise ValueError(
+            f"{path}: written by an older version (no coverage of the golden set); "
+            "re-run its shard."
+        )
+    return data
 
 
 @contextmanager

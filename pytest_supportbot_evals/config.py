@@ -9,10 +9,11 @@ Parsing is strict: an unknown evaluator or a malformed value is a usage error na
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals.calibration import JudgePolicy
 from pytest_supportbot_evals.cassettes import RECORD_MODES
 from pytest_supportbot_evals.gate import parse_thresholds
 from supportbot.judges import JUDGE_METHODS
@@ -29,7 +30,10 @@ class EvalConfig:
     goldens: tuple[Path, ...]
     cassette_dir: Path
     record_mode: str
-    thresholds: dict[str, float]
+    #: Thresholds from the command line (win over every suite's own) and from the ini file
+    #: (apply to every suite that does not set the evaluator in its marker).
+    cli_thresholds: dict[str, float]
+    ini_thresholds: dict[str, float]
     report_path: Path | None
     phoenix_endpoint: str | None
     spool_path: Path
@@ -41,13 +45,17 @@ class EvalConfig:
     repeat: int = 1
     shard: tuple[int, int] | None = None
     markdown_path: Path | None = None
-    min_kappa: float = 0.4
+    judges: JudgePolicy = field(default_factory=JudgePolicy)
     #: Phoenix dataset to log the run to as an experiment (needs ``phoenix_endpoint``).
     experiment_dataset: str | None = None
 
     @property
     def replaying(self) -> bool:
         return self.record_mode == "none"
+
+    def thresholds_for(self, suite_own: dict[str, float]) -> dict[str, float]:
+        """A suite's thresholds: the command line, then the suite's marker, then the ini."""
+        return {**self.ini_thresholds, **suite_own, **self.cli_thresholds}
 
 
 def build(pytest_config: Any) -> EvalConfig:
@@ -58,8 +66,8 @@ def build(pytest_config: Any) -> EvalConfig:
     record_mode = opt("supportbot_record_mode") or "none"
     if record_mode not in RECORD_MODES:
         raise ConfigError(f"--supportbot-record-mode={record_mode!r}: use one of {RECORD_MODES}.")
-    thresholds = parse_thresholds(ini("supportbot_thresholds"), "ini supportbot_thresholds")
-    thresholds.update(parse_thresholds(opt("supportbot_threshold") or [], "--supportbot-threshold"))
+    ini_thresholds = parse_thresholds(ini("supportbot_thresholds"), "ini supportbot_thresholds")
+    cli_thresholds = parse_thresholds(opt("supportbot_threshold") or [], "--supportbot-threshold")
     judge_method = ini("supportbot_judge_method") or "auto"
     if judge_method not in JUDGE_METHODS:
         raise ConfigError(
@@ -82,14 +90,26 @@ def build(pytest_config: Any) -> EvalConfig:
         # Replay never retries: a miss is an answer, not a flake.
         max_retries=0 if record_mode == "none" else None,
     )
-    endpoint = opt("supportbot_phoenix") or os.environ.get("PHOENIX_COLLECTOR_ENDPOINT") or None
-    report = opt("supportbot_report")
+    endpoint = _phoenix_endpoint(opt("supportbot_phoenix"))
+    report = _output_path(opt("supportbot_report"), "--supportbot-report")
+    markdown = _output_path(opt("supportbot_markdown"), "--supportbot-markdown")
     baseline = opt("supportbot_baseline") or ini("supportbot_baseline")
-    markdown = opt("supportbot_markdown")
-    repeat = opt("supportbot_repeat") or 1
+    repeat = opt("supportbot_repeat")
+    repeat = 1 if repeat is None else repeat
     if repeat < 1:
         raise ConfigError(f"--supportbot-repeat={repeat}: give a whole number of at least 1.")
-    min_kappa = _fraction(ini("supportbot_min_judge_kappa"), "ini supportbot_min_judge_kappa", -1.0)
+    gating = ini("supportbot_judge_gating") or "advisory"
+    if gating not in ("advisory", "strict"):
+        raise ConfigError(f"ini supportbot_judge_gating={gating!r}: use advisory or strict.")
+    judges = JudgePolicy(
+        min_kappa=_fraction(
+            ini("supportbot_min_judge_kappa"), "ini supportbot_min_judge_kappa", -1.0
+        ),
+        min_accuracy=_fraction(
+            ini("supportbot_min_judge_accuracy"), "ini supportbot_min_judge_accuracy"
+        ),
+        strict=gating == "strict" or bool(opt("supportbot_strict_judges")),
+    )
     experiment = opt("supportbot_experiment") or ini("supportbot_experiment") or None
     if experiment and not endpoint:
         raise ConfigError(
@@ -104,9 +124,10 @@ def build(pytest_config: Any) -> EvalConfig:
         goldens=goldens,
         cassette_dir=root / ini("supportbot_cassettes"),
         record_mode=record_mode,
-        thresholds=thresholds,
-        report_path=Path(report) if report else None,
-        phoenix_endpoint=endpoint.strip() if endpoint else None,
+        cli_thresholds=cli_thresholds,
+        ini_thresholds=ini_thresholds,
+        report_path=report,
+        phoenix_endpoint=endpoint,
         spool_path=root / ini("supportbot_spool"),
         strict=bool(opt("supportbot_strict")),
         judge_method=judge_method,
@@ -115,10 +136,52 @@ def build(pytest_config: Any) -> EvalConfig:
         update_baseline=bool(opt("supportbot_update_baseline")),
         repeat=repeat,
         shard=_shard(opt("supportbot_shard")),
-        markdown_path=Path(markdown) if markdown else None,
-        min_kappa=min_kappa,
+        markdown_path=markdown,
+        judges=judges,
         experiment_dataset=experiment,
     )
+
+
+def _phoenix_endpoint(option: str | None) -> str | None:
+    """The Phoenix URL from ``--supportbot-phoenix`` or ``PHOENIX_COLLECTOR_ENDPOINT``, checked."""
+    from urllib.parse import urlsplit
+
+    where, raw = "--supportbot-phoenix", option
+    if not raw:
+        where, raw = "PHOENIX_COLLECTOR_ENDPOINT", os.environ.get("PHOENIX_COLLECTOR_ENDPOINT")
+    if not raw or not raw.strip():
+        return None
+    url = raw.strip()
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = None, False
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigError(
+            f"{where}={raw!r} is not a Phoenix URL; give http(s)://HOST[:PORT], e.g. "
+            "http://127.0.0.1:6006."
+        )
+    return url
+
+
+def _output_path(raw: str | None, where: str) -> Path | None:
+    """An output file the run will write at its end: refused now if it cannot be written then."""
+    if not raw:
+        return None
+    path = Path(raw)
+    if path.is_dir():
+        raise ConfigError(f"{where}={raw!r} is a folder; give a file path, e.g. {raw}/report.json.")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{where}={raw!r}: {ancestor} is a file, not a folder; fix the path.")
+    if not os.access(ancestor, os.W_OK | os.X_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    ):
+        raise ConfigError(f"{where}={raw!r}: {ancestor} is not writable; choose another path.")
+    return path
 
 
 def _fraction(raw: str, where: str, low: float = 0.0) -> float:

@@ -7,8 +7,8 @@ a measurement.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from pytest_supportbot_evals.runner import EVALUATORS, CaseResult
 
@@ -27,6 +27,9 @@ class EvaluatorStat:
     passed: int
     total: int
     threshold: float | None
+    #: The evaluator is an LLM judge that disagrees with the human labels: its row is shown,
+    #: but does not decide the gate (unless judges are gated strictly).
+    advisory: bool = False
 
     @property
     def pass_rate(self) -> float | None:
@@ -34,9 +37,16 @@ class EvaluatorStat:
 
     @property
     def status(self) -> str:
-        if self.threshold is None or self.total == 0:
+        if self.threshold is None:
             return "info"
+        if self.total == 0:
+            return "no checks"
         return "pass" if (self.pass_rate or 0.0) >= self.threshold else "fail"
+
+    @property
+    def decides(self) -> bool:
+        """Whether this row's threshold takes part in the gate."""
+        return self.status in ("pass", "fail") and not self.advisory
 
     def to_dict(self) -> dict[str, object]:
         rate = self.pass_rate
@@ -48,6 +58,7 @@ class EvaluatorStat:
             "pass_rate": None if rate is None else round(rate, 4),
             "threshold": self.threshold,
             "status": self.status,
+            "advisory": self.advisory,
         }
 
 
@@ -55,23 +66,31 @@ class EvaluatorStat:
 class GateResult:
     stats: list[EvaluatorStat]
     errored: list[str]
+    #: Selected golden runs that gave no result at all, and why (see ``coverage``).
+    missing: list[str] = field(default_factory=list)
+    missing_reason: str = ""
+    #: Settings that applied to nothing (e.g. a command-line threshold no case checks).
+    unapplied: list[str] = field(default_factory=list)
 
     @property
     def gate(self) -> str:
-        failed = any(s.status == "fail" for s in self.stats) or self.errored
-        return "fail" if failed else "pass"
+        failed = any(s.decides and s.status == "fail" for s in self.stats)
+        return "fail" if failed or self.errored or self.missing or self.unapplied else "pass"
 
     def reasons(self) -> list[str]:
         lines = [
             f"{s.evaluator} pass rate {s.pass_rate:.1%} ({s.passed}/{s.total}) is below its "
             f"threshold {s.threshold:.1%}" + (f" [{s.suite}]" if s.suite != "supportbot" else "")
             for s in self.stats
-            if s.status == "fail" and s.pass_rate is not None and s.threshold is not None
+            if s.decides and s.status == "fail" and s.pass_rate is not None
         ]
         if self.errored:
             lines.append(
                 f"{len(self.errored)} case(s) could not be evaluated: {', '.join(self.errored)}"
             )
+        if self.missing:
+            lines.append(self.missing_reason or f"not evaluated: {', '.join(self.missing)}")
+        lines += self.unapplied
         return lines
 
 
@@ -105,9 +124,19 @@ def parse_thresholds(items: Iterable[str], where: str) -> dict[str, float]:
 
 
 def compute(
-    results: Iterable[CaseResult], thresholds: Mapping[str, Mapping[str, float]]
+    results: Iterable[CaseResult],
+    thresholds: Mapping[str, Mapping[str, float]],
+    *,
+    advisory: Collection[str] = (),
+    marker: Mapping[str, Collection[str]] | None = None,
+    cli: Collection[str] = (),
 ) -> GateResult:
-    """Pass rates per (suite, evaluator); ``thresholds`` is keyed by suite."""
+    """Pass rates per (suite, evaluator); ``thresholds`` is keyed by suite.
+
+    ``advisory`` names judges whose rows do not decide the gate. ``marker`` names the thresholds
+    a suite's marker sets (shown as a row even when nothing checks them); ``cli`` those given on
+    the command line, which fail the gate when no case of the run checks them.
+    """
     counts: dict[tuple[str, str], list[int]] = {}
     errored: list[str] = []
     for result in results:
@@ -117,10 +146,30 @@ def compute(
             tally = counts.setdefault((result.suite, check.evaluator), [0, 0])
             tally[0] += check.passed
             tally[1] += 1
+    for suite, names in (marker or {}).items():
+        for name in names:
+            counts.setdefault((suite, name), [0, 0])
     stats = [
-        EvaluatorStat(suite, name, passed, total, thresholds.get(suite, {}).get(name))
+        EvaluatorStat(
+            suite,
+            name,
+            passed,
+            total,
+            thresholds.get(suite, {}).get(name),
+            advisory=name in advisory,
+        )
         for (suite, name), (passed, total) in sorted(
-            counts.items(), key=lambda kv: (kv[0][0], EVALUATORS.index(kv[0][1]))
+            counts.items(), key=lambda kv: (kv[0][0], _order(kv[0][1]))
         )
     ]
-    return GateResult(stats, sorted(set(errored)))
+    checked = {name for (_, name), (_, total) in counts.items() if total}
+    unapplied = [
+        f"--supportbot-threshold {name}=... applies to no check of this run: no golden run "
+        f"expects {name}"
+        for name in sorted(set(cli) - checked)
+    ]
+    return GateResult(stats, sorted(set(errored)), unapplied=unapplied)
+
+
+def _order(name: str) -> int:
+    return EVALUATORS.index(name) if name in EVALUATORS else len(EVALUATORS)

@@ -24,6 +24,16 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ),
     ("supportbot_baseline", "Committed baseline JSON to compare each run with.", ""),
     ("supportbot_min_judge_kappa", "Cohen's kappa below which a judge is untrusted.", "0.4"),
+    (
+        "supportbot_min_judge_accuracy",
+        "Accuracy a judge needs when kappa is undefined (human labels of one class only).",
+        "0.8",
+    ),
+    (
+        "supportbot_judge_gating",
+        "advisory (default): an untrusted judge's rows do not decide the gate; strict: they do.",
+        "advisory",
+    ),
     ("supportbot_experiment", "Phoenix dataset to log each run to as an experiment.", ""),
 )
 
@@ -37,18 +47,11 @@ def add_options(parser: pytest.Parser) -> None:
         "Cassette record mode: none (default; replay only, a miss fails), once, new_episodes, "
         "all, rewrite (drop what is not re-recorded)."
     )
-    try:  # --record-mode too, unless pytest-recording already owns it
-        group.addoption(
-            "--supportbot-record-mode",
-            "--record-mode",
-            dest="supportbot_record_mode",
-            default=None,
-            help=mode_help,
-        )
-    except ValueError:
-        group.addoption(
-            "--supportbot-record-mode", dest="supportbot_record_mode", default=None, help=mode_help
-        )
+    # No ``--record-mode`` alias: pytest-recording owns that flag, and two plugins registering
+    # one option string stop pytest from starting (argparse refuses it across option groups).
+    group.addoption(
+        "--supportbot-record-mode", dest="supportbot_record_mode", default=None, help=mode_help
+    )
     group.addoption(
         "--supportbot-threshold",
         action="append",
@@ -113,6 +116,12 @@ def add_options(parser: pytest.Parser) -> None:
             "--supportbot-experiment",
             "Log this run to Phoenix as an experiment on dataset NAME (pushed first).",
             {"metavar": "NAME"},
+        ),
+        (
+            "--supportbot-strict-judges",
+            "Gate on an untrusted judge's rows too (default: advisory; "
+            "ini supportbot_judge_gating).",
+            {"action": "store_true"},
         ),
         (
             "--supportbot-markdown",

@@ -1,4 +1,5 @@
-"""pytest hooks and fixtures of pytest-supportbot-evals (entry point ``supportbot_evals``).
+"""pytest hooks of pytest-supportbot-evals (entry point ``supportbot_evals``); the fixtures are
+in ``fixtures``.
 
 Thin on purpose: every decision lives in a plain module (goldens, cassettes, runner, gate,
 report, session). Nothing heavy is imported until a test asks for a ``supportbot_*`` fixture,
@@ -10,20 +11,21 @@ Every fixture can be overridden at any scope, in the style of pytest-recording: 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from pytest_supportbot_evals.config import EvalConfig
-    from pytest_supportbot_evals.goldens import GoldenCase
-    from pytest_supportbot_evals.runner import CaseResult
-    from pytest_supportbot_evals.session import EvalSession
+from pytest_supportbot_evals.state import (
+    GOLDEN_ITEMS,
+    MARKER,
+    MISSED,
+    SESSION_KEY,
+    USAGE_ERRORS,
+)
+from pytest_supportbot_evals.state import eval_session as _session
 
-MARKER = "supportbot_eval"
-SESSION_KEY = pytest.StashKey["EvalSession"]()
-USAGE_ERRORS = pytest.StashKey[list[str]]()
+#: The fixtures live in their own module, registered with this plugin.
+pytest_plugins = ["pytest_supportbot_evals.fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,20 +42,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _session(config: pytest.Config) -> EvalSession:
-    if SESSION_KEY not in config.stash:
-        from pytest_supportbot_evals.config import ConfigError, build
-        from pytest_supportbot_evals.gate import ThresholdError
-        from pytest_supportbot_evals.session import EvalSession
-        from supportbot.settings import SettingsError
-
-        try:
-            config.stash[SESSION_KEY] = EvalSession(build(config))
-        except (ConfigError, ThresholdError, SettingsError) as exc:
-            raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
-    return config.stash[SESSION_KEY]
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "supportbot_case" not in metafunc.fixturenames:
         return
@@ -67,27 +55,39 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _parametrize(metafunc: pytest.Metafunc) -> None:
+    from dataclasses import replace
     from pathlib import Path
 
     from pytest_supportbot_evals.goldens import GoldenError, load_goldens
+    from pytest_supportbot_evals.marker import MarkerError, marker_options
+    from pytest_supportbot_evals.session import DEFAULT_SUITE, SuiteConflict
 
     session = _session(metafunc.config)
-    marker = metafunc.definition.get_closest_marker(MARKER)
-    options = marker.kwargs if marker else {}
-    paths = options.get("goldens")
-    if paths is None:
-        golden_paths = list(session.config.goldens)
+    where = f"{MARKER} marker of {metafunc.definition.nodeid}"
+    try:
+        options = marker_options(metafunc.definition.get_closest_marker(MARKER), where)
+    except MarkerError as exc:
+        raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
+    if options.goldens is None:
+        golden_paths, setting = list(session.config.goldens), "--supportbot-goldens/ini"
     else:
         base = Path(str(metafunc.definition.path)).parent
-        golden_paths = [base / p for p in ([paths] if isinstance(paths, str | Path) else paths)]
+        golden_paths, setting = [base / p for p in options.goldens], where
     try:
         cases = load_goldens(golden_paths)
     except GoldenError as exc:
         raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
-    from dataclasses import replace
-
+    if not cases:
+        shown = ", ".join(str(p) for p in golden_paths)
+        raise pytest.UsageError(
+            f"pytest-supportbot-evals: no golden case found in {shown} (from {setting}): no "
+            "*.yaml/*.yml golden file there. Check the path, or add golden files."
+        )
     runs = [replace(c, repetition=r) for c in cases for r in range(session.config.repeat)]
-    session.note_goldens(options.get("suite") or "supportbot", cases)
+    try:
+        session.note_goldens(options.suite or DEFAULT_SUITE, runs, options.thresholds, where)
+    except SuiteConflict as exc:
+        raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
     metafunc.parametrize("supportbot_case", runs, ids=[run.run_id for run in runs])
 
 
@@ -95,13 +95,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Report bad goldens or settings as one usage error; apply ``--supportbot-only`` (golden
     ids, e.g. to re-record just those) and ``--supportbot-shard I/N``."""
     errors = config.stash.get(USAGE_ERRORS, [])
+    errors += [
+        f"pytest-supportbot-evals: {item.nodeid} has the {MARKER} marker but does not use the "
+        "supportbot_case fixture (directly or through supportbot_results/supportbot_result), "
+        "so the marker would do nothing; use one of those fixtures or remove the marker."
+        for item in items
+        if item.get_closest_marker(MARKER) and "supportbot_case" not in _fixtures(item)
+    ]
     if errors:
         raise pytest.UsageError("\n".join(dict.fromkeys(errors)))
     only = config.getoption("supportbot_only")
     shard = config.getoption("supportbot_shard")
     if not only and not shard:
         return
-    golden_runs = [i for i in items if "supportbot_case" in getattr(i, "fixturenames", ())]
+    golden_runs = [i for i in items if "supportbot_case" in _fixtures(i)]
     drop = set()
     if only:  # every other test is deselected too: this is for running just those goldens
         wanted = {i.strip() for i in only.split(",")}
@@ -119,147 +126,94 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [i for i in items if id(i) not in drop]
 
 
-@pytest.fixture(scope="session")
-def supportbot_config(pytestconfig: pytest.Config) -> EvalConfig:
-    """The frozen plugin configuration (options, ini, env)."""
-    return _session(pytestconfig).config
+def _fixtures(item: pytest.Item) -> tuple[str, ...]:
+    return tuple(getattr(item, "fixturenames", ()))
 
 
-@pytest.fixture(scope="session")
-def supportbot_collector(pytestconfig: pytest.Config) -> EvalSession:
-    """The session's collector of case results; the gate is computed from it at the end."""
-    return _session(pytestconfig)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the gate must see: every golden run of the selected tests (after -k, node ids,
+    --deselect, --supportbot-only and --supportbot-shard)."""
+    if SESSION_KEY not in session.config.stash or session.config.stash.get(USAGE_ERRORS, []):
+        return
+    from pytest_supportbot_evals.goldens import GoldenCase
+    from pytest_supportbot_evals.runner import result_ids
+    from pytest_supportbot_evals.session import DEFAULT_SUITE
+
+    eval_session = _session(session.config)
+    golden_items = session.config.stash.setdefault(GOLDEN_ITEMS, {})
+    for item in session.items:
+        case = getattr(item, "callspec", None) and item.callspec.params.get("supportbot_case")  # type: ignore[attr-defined]
+        if not isinstance(case, GoldenCase) or "supportbot_results" not in _fixtures(item):
+            continue  # only tests that run their golden case give results
+        marker = item.get_closest_marker(MARKER)
+        suite = (marker.kwargs.get("suite") if marker else None) or DEFAULT_SUITE
+        golden_items[item.nodeid] = (suite, result_ids(case))
+        eval_session.coverage.select(suite, result_ids(case))
 
 
-@pytest.fixture(scope="session")
-def supportbot_tracing(supportbot_config: EvalConfig) -> tuple[Any, Any]:
-    """(tracer provider, in-memory exporter): spans stay in memory during the run."""
-    from supportbot.tracing import memory_provider
-
-    return memory_provider(supportbot_config.settings.phoenix_project)
-
-
-@pytest.fixture(scope="session")
-def supportbot_bot(supportbot_config: EvalConfig, supportbot_tracing: tuple[Any, Any]) -> Any:
-    """The agent under test. Override to evaluate your own agent with the same gate."""
-    from supportbot.agent import SupportBot
-
-    return SupportBot(supportbot_config.settings, tracer_provider=supportbot_tracing[0])
-
-
-@pytest.fixture(scope="session")
-def supportbot_relevance_judge(supportbot_config: EvalConfig) -> Any:
-    """The retrieval_relevance LLM judge (phoenix-evals); override to swap the judge."""
-    from supportbot.judges import RetrievalRelevanceJudge
-
-    return RetrievalRelevanceJudge(supportbot_config.settings, supportbot_config.judge_method)
-
-
-@pytest.fixture(scope="session")
-def supportbot_record_mode(supportbot_config: EvalConfig) -> str:
-    return supportbot_config.record_mode
-
-
-@pytest.fixture
-def supportbot_cassette_dir(request: pytest.FixtureRequest, supportbot_config: EvalConfig) -> Any:
-    """Where this test's cassettes live: the marker's ``cassettes=`` or the ini setting."""
-    from pathlib import Path
-
-    marker = request.node.get_closest_marker(MARKER)
-    folder = marker.kwargs.get("cassettes") if marker else None
-    return Path(str(request.path)).parent / folder if folder else supportbot_config.cassette_dir
-
-
-@pytest.fixture
-def supportbot_results(
-    request: pytest.FixtureRequest,
-    supportbot_case: GoldenCase,
-    supportbot_bot: Any,
-    supportbot_tracing: tuple[Any, Any],
-    supportbot_relevance_judge: Any,
-    supportbot_record_mode: str,
-    supportbot_cassette_dir: Any,
-    supportbot_collector: EvalSession,
-) -> list[CaseResult]:
-    """Run this test's golden case (replayed from its cassette): one result per turn."""
-    from pytest_supportbot_evals.gate import ThresholdError, parse_thresholds
-    from pytest_supportbot_evals.runner import cassette_path, run_golden
-
-    marker = request.node.get_closest_marker(MARKER)
-    suite = (marker.kwargs.get("suite") if marker else None) or "supportbot"
-    if marker and marker.kwargs.get("thresholds") is not None:
-        items = [f"{k}={v}" for k, v in marker.kwargs["thresholds"].items()]
-        try:
-            supportbot_collector.suite_thresholds[suite] = parse_thresholds(
-                items, f"{MARKER} marker"
-            )
-        except ThresholdError as exc:
-            pytest.fail(str(exc), pytrace=False)
-    results = run_golden(
-        supportbot_bot,
-        supportbot_tracing[1],
-        supportbot_relevance_judge,
-        supportbot_case,
-        cassette_path(supportbot_cassette_dir, supportbot_case),
-        supportbot_record_mode,
-        suite=suite,
-    )
-    for result in results:
-        supportbot_collector.add(result)
-        prefix = f"supportbot.turn{result.turn}." if result.turn else "supportbot."
-        for verdict in result.verdicts:
-            request.node.user_properties.append((prefix + verdict.judge, verdict.label or "error"))
-        for check in result.checks:
-            request.node.user_properties.append((f"{prefix}check.{check.evaluator}", check.actual))
-    return results
-
-
-@pytest.fixture
-def supportbot_result(supportbot_results: list[CaseResult]) -> CaseResult:
-    """The case's result; for a conversation, its turns folded into one (for asserting)."""
-    from pytest_supportbot_evals.runner import fold_turns
-
-    return fold_turns(supportbot_results)
-
-
-@pytest.fixture
-def supportbot_assert(supportbot_config: EvalConfig) -> Callable[[Any], None]:
-    """Assert a case's result(s): errors fail; missed expectations xfail (or fail, if strict)."""
-    from pytest_supportbot_evals.runner import fold_turns
-
-    def check(results: CaseResult | list[CaseResult]) -> None:
-        result = fold_turns(results) if isinstance(results, list) else results
-        if result.error is not None:
-            pytest.fail(result.error, pytrace=False)
-        failed = result.failed_checks()
-        if not failed:
-            return
-        message = "; ".join(
-            f"{c.evaluator}: expected {c.expected}, got {c.actual}"
-            + (f" ({c.detail})" if c.detail else "")
-            for c in failed
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Mark a golden test whose expectations missed (``MISSED``), and remember why a golden test
+    gave no result (its error or skip), to name it in the gate."""
+    report = yield
+    golden = item.config.stash.get(GOLDEN_ITEMS, {}).get(item.nodeid)
+    if golden is None:
+        return report
+    missed = item.stash.get(MISSED, None)
+    if call.when == "call" and report.passed and missed:
+        report.supportbot_missed = missed
+    if report.failed or report.skipped:
+        _session(item.config).coverage.note_reason(
+            *golden, f"{report.outcome} in {call.when}: {_why(report)}"
         )
-        if supportbot_config.strict:
-            pytest.fail(message, pytrace=False)
-        pytest.xfail(f"counted against the gate: {message}")
+    return report
 
-    return check
+
+def _why(report: pytest.TestReport) -> str:
+    """The one line that says why a test did not pass: the exception, or the skip reason."""
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message)
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr or report.outcome)
+
+
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, Any] | None:
+    """A missed expectation is its own outcome (``MISSED``, ``m``): evaluated, counted against
+    the gate, neither a pass nor an xfail (so ``--runxfail`` cannot change it)."""
+    if report.when == "call" and report.passed and getattr(report, "supportbot_missed", None):
+        return "missed", "m", ("MISSED", {"yellow": True})
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     eval_session = session.config.stash.get(SESSION_KEY, None)
-    if eval_session is None or not eval_session.results:
+    if eval_session is None or not eval_session.active or _no_run(session.config):
         return
     worker_output = getattr(session.config, "workeroutput", None)
     if worker_output is not None:  # a pytest-xdist worker: the controller gates
         worker_output.update(eval_session.to_worker_output())
         return
-    eval_session.baseline_note = eval_session.update_baseline()
-    eval_session.write_outputs()
-    eval_session.deliver_to_phoenix()
-    if eval_session.analysis().verdict == "fail" and session.exitstatus == pytest.ExitCode.OK:
+    from pytest_supportbot_evals.finishers import finish
+    from pytest_supportbot_evals.junit import report_gate
+
+    finish(eval_session)
+    report_gate(session, eval_session)
+    if eval_session.verdict == "fail" and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _no_run(config: pytest.Config) -> bool:
+    """``--collect-only``, ``--setup-only``, ``--setup-plan``: no test runs, so no gate."""
+    option = config.option
+    return bool(
+        getattr(option, "collectonly", False)
+        or getattr(option, "setuponly", False)
+        or getattr(option, "setupplan", False)
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -272,14 +226,21 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     eval_session = config.stash.get(SESSION_KEY, None)
-    if eval_session is None or not eval_session.results:
+    if eval_session is None or not eval_session.active or _no_run(config):
+        return
+    if getattr(config, "workeroutput", None) is not None:
         return
     from pytest_supportbot_evals.report import summary_lines
 
     terminalreporter.section("supportbot evals")
-    failed = eval_session.analysis().verdict == "fail"
-    for line in summary_lines(eval_session.analysis(), eval_session.results):
+    failed = eval_session.verdict == "fail"
+    lines = summary_lines(
+        eval_session.analysis(),
+        eval_session.results,
+        eval_session.output_errors,
+        verbose=config.get_verbosity() > 0,
+    )
+    for line in lines:
         terminalreporter.write_line(line, red=failed and line.startswith("supportbot gate"))
-    for note in (eval_session.baseline_note, eval_session.delivery_note):
-        if note:
-            terminalreporter.write_line(note)
+    for note in eval_session.notes:
+        terminalreporter.write_line(note)

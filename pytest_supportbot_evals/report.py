@@ -6,14 +6,12 @@ The JSON report is written atomically and scanned for secrets first, like a cass
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import secrets
 from pytest_supportbot_evals.analysis import Analysis
+from pytest_supportbot_evals.files import write_atomic
 from pytest_supportbot_evals.runner import CaseResult
 
 REPORT_VERSION = 1
@@ -26,11 +24,17 @@ def _name(suite: str, evaluator: str) -> str:
 def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
     """One row per evaluator: figures, threshold status, and the baseline verdict."""
     compared = {(c.suite, c.evaluator): c for c in analysis.comparisons}
-    untrusted = analysis.untrusted()
+    untrusted, advisory = analysis.untrusted(), analysis.advisory
     rows = []
     for s in analysis.gate.stats:
         c = compared.get((s.suite, s.evaluator))
-        status = s.status + (" (untrusted judge)" if s.evaluator in untrusted else "")
+        status = s.status + (
+            " (advisory)"
+            if s.evaluator in advisory
+            else " (untrusted judge)"
+            if s.evaluator in untrusted
+            else ""
+        )
         rows.append(
             (
                 _name(s.suite, s.evaluator),
@@ -39,7 +43,7 @@ def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
                 "-" if s.threshold is None else f"{s.threshold:.1%}",
                 status,
                 f"{c.baseline[0]}/{c.baseline[1]} -> {c.now[0]}/{c.now[1]}" if c else "-",
-                c.verdict if c else "-",
+                (c.verdict + (" (advisory)" if c.evaluator in advisory else "")) if c else "-",
                 f"-{len(c.pass_to_fail)} +{len(c.fail_to_pass)}" if c else "-",
             )
         )
@@ -58,15 +62,34 @@ HEADER = (
 )
 
 
-def summary_lines(analysis: Analysis, results: Sequence[CaseResult]) -> list[str]:
-    """The table printed at the end of a run, then the gate, its reasons and warnings."""
+def gate_line(analysis: Analysis, results: Sequence[CaseResult], verdict: str) -> str:
+    """``supportbot gate: PASS (...)``: the verdict and how much of the golden set it covers."""
+    selected, planned = analysis.selection
+    evaluated = selected - len(analysis.gate.missing)
+    scope = f"{evaluated}/{selected} selected golden runs evaluated"
+    if planned > selected:
+        scope += f", {planned} in the golden sets"
+    return f"supportbot gate: {verdict.upper()} ({len(results)} case runs; {scope})"
+
+
+def summary_lines(
+    analysis: Analysis,
+    results: Sequence[CaseResult],
+    output_errors: Sequence[str] = (),
+    verbose: bool = False,
+) -> list[str]:
+    """The table printed at the end of a run, then the gate, its reasons and warnings.
+
+    ``output_errors`` (requested outputs not written) fail the run too and are listed first.
+    """
     rows = _rows(analysis)
     widths = [max(len(str(r[i])) for r in [HEADER, *rows]) for i in range(len(HEADER))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row).rstrip() for row in rows]
-    lines.append(f"supportbot gate: {analysis.verdict.upper()} ({len(results)} case runs)")
-    lines += [f"  {reason}" for reason in analysis.reasons()]
+    verdict = "fail" if output_errors else analysis.verdict
+    lines.append(gate_line(analysis, results, verdict))
+    lines += [f"  {reason}" for reason in [*output_errors, *analysis.reasons()]]
     for c in analysis.comparisons:
         if c.pass_to_fail or c.fail_to_pass:
             lines.append(
@@ -76,6 +99,7 @@ def summary_lines(analysis: Analysis, results: Sequence[CaseResult]) -> list[str
     lines += [f"  warning: {w}" for w in analysis.warnings()]
     for calibration in analysis.calibrations:
         lines += [f"  {line}" for line in calibration.lines()]
+    lines += missed_lines(results, verbose)
     review = sorted({r.golden_run_id.partition("@")[0] for r in results if r.review})
     if review:
         lines.append(
@@ -95,6 +119,25 @@ def summary_lines(analysis: Analysis, results: Sequence[CaseResult]) -> list[str
     return lines
 
 
+def missed_lines(results: Sequence[CaseResult], verbose: bool) -> list[str]:
+    """The golden runs that missed an expectation: ids, or (verbose) what each missed."""
+    missed = [r for r in results if r.error is None and r.failed_checks()]
+    if not missed:
+        return []
+    if verbose:
+        return [
+            f"  missed {r.run_id}: "
+            + "; ".join(f"{c.evaluator}: expected {c.expected}, got {c.actual}" for c in checks)
+            for r in sorted(missed, key=lambda r: r.run_id)
+            for checks in [r.failed_checks()]
+        ]
+    ids = sorted({r.golden_run_id for r in missed})
+    return [
+        f"  {len(ids)} golden run(s) missed an expectation (counted by the gate; -v lists what "
+        f"each missed, --supportbot-strict fails them): {', '.join(ids)}"
+    ]
+
+
 def markdown(analysis: Analysis) -> str:
     """The summary as a Markdown table (GitHub job summary, PR comments)."""
     lines = [
@@ -112,15 +155,28 @@ def markdown(analysis: Analysis) -> str:
 
 
 def build_report(
-    analysis: Analysis, results: Sequence[CaseResult], meta: dict[str, Any]
+    analysis: Analysis,
+    results: Sequence[CaseResult],
+    meta: dict[str, Any],
+    coverage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The JSON report; ``coverage`` (planned and selected runs) lets ``merge`` check shards."""
     gate = analysis.gate
+    selected, planned = analysis.selection
     return {
         "version": REPORT_VERSION,
         "gate": analysis.verdict,
         "reasons": analysis.reasons(),
         "evaluators": {_name(s.suite, s.evaluator): s.to_dict() for s in gate.stats},
         "errored": gate.errored,
+        "missing": gate.missing,
+        "complete": not gate.missing and not gate.errored and selected == planned,
+        "coverage": {
+            "planned_runs": planned,
+            "selected_runs": selected,
+            "evaluated_runs": len(results),
+            **(coverage or {}),
+        },
         **analysis.to_dict(),
         "meta": meta,
         "cases": [r.to_dict() for r in sorted(results, key=lambda r: (r.case_id, r.repetition))],
@@ -128,14 +184,13 @@ def build_report(
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write atomically (temp file and rename), after a secrets scan."""
-    secrets.ensure_clean(text, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    """Write atomically (temp file and rename), after a secrets scan; never leaves a temp file."""
+    write_atomic(path, text)
+
+
+def json_text(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2) + "\n"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    write_text(path, json.dumps(data, indent=2) + "\n")
+    write_text(path, json_text(data))

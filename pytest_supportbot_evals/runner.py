@@ -8,7 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals.cassettes import explain_miss, use_cassette
+from pytest_supportbot_evals.cassettes import (
+    CassetteError,
+    CassetteUse,
+    explain_miss,
+    use_cassette,
+)
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
 from pytest_supportbot_evals.results import TURN_MARK, CaseResult, Check, fold_turns
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Judge, Verdict, judge_spans
@@ -17,7 +22,7 @@ from supportbot.spans import SpanView
 #: The evaluators a golden can set expectations for (see ``goldens.EXPECTATIONS``).
 #: ``retrieval_hit`` is a code check: the golden's ``faq_id`` is among the retrieved documents.
 EVALUATORS = ("category", "order_lookup", "retrieval_hit", "tool_result", "retrieval_relevance")
-__all__ = ["EVALUATORS", "CaseResult", "Check", "fold_turns", "run_golden"]
+__all__ = ["EVALUATORS", "CaseResult", "Check", "fold_turns", "result_ids", "run_golden"]
 
 
 def cassette_path(folder: Path, case: GoldenCase) -> Path:
@@ -28,6 +33,12 @@ def cassette_path(folder: Path, case: GoldenCase) -> Path:
 def turn_id(case: GoldenCase, turn: int) -> str:
     """A result's id: the golden id, or ``<id>#<turn>`` for each turn of a conversation."""
     return f"{case.id}{TURN_MARK}{turn}" if case.is_conversation else case.id
+
+
+def result_ids(case: GoldenCase) -> list[str]:
+    """The ids of the results a golden run gives (``CaseResult.run_id``): one per turn."""
+    suffix = f"@{case.repetition}" if case.repetition else ""
+    return [f"{turn_id(case, n)}{suffix}" for n in range(1, len(case.turns) + 1)]
 
 
 def run_golden(
@@ -66,25 +77,22 @@ def run_golden(
         getattr(bot, "conversations", {}).pop(session_id, None)  # a rerun starts afresh
     views: list[list[SpanView]] = []
     exporter.clear()
-    with use_cassette(cassette, record_mode) as use:
-        for result in results:
-            earlier = next((r for r in results[: len(views)] if r.error), None)
-            if earlier is not None:
-                result.error = f"Not run: an earlier turn ({earlier.case_id}) failed."
-                views.append([])
-                continue
-            views.append(_run_turn(bot, exporter, relevance, result, seed, session_id))
-        failed_calls = [
-            v.error for r in results for v in r.verdicts if v.error and _is_transport(v.error)
-        ]
-        first_error = next((r.error for r in results if r.error), None)
-        if record_mode != "none" and (first_error or failed_calls):
-            use.discard = True
+    try:
+        with use_cassette(cassette, record_mode) as use:
             for result in results:
-                result.error = (
-                    f"{first_error or 'The judge call failed: ' + str(failed_calls[0])}\n"
-                    f"Nothing was written: {cassette} keeps its previous recording."
-                )
+                failed = next((r for r in results[: len(views)] if r.error), None)
+                if failed is not None:
+                    result.error = f"Not run: an earlier turn ({failed.case_id}) failed."
+                    views.append([])
+                    continue
+                views.append(_run_turn(bot, exporter, relevance, result, seed, session_id))
+            if record_mode != "none":
+                _keep_only_good_recordings(use, results, cassette)
+    except CassetteError as exc:  # unreadable cassette: every turn errors, named in the gate
+        exporter.clear()
+        for result in results:
+            result.error = str(exc)
+        return results
     exporter.clear()
     for n, (turn, result, spans) in enumerate(zip(case.turns, results, views, strict=True)):
         result.unplayed = use.unplayed if n == 0 else 0
@@ -94,6 +102,21 @@ def run_golden(
         elif result.error is None:
             result.checks = expectation_checks(turn, result.category, spans, result.verdicts)
     return results
+
+
+def _keep_only_good_recordings(use: CassetteUse, results: list[CaseResult], path: Path) -> None:
+    """A recording where a turn failed or the judge's server failed is discarded (not written)."""
+    failed_calls = [
+        v.error for r in results for v in r.verdicts if v.error and _is_transport(v.error)
+    ]
+    first_error = next((r.error for r in results if r.error), None)
+    if first_error or failed_calls:
+        use.discard = True
+        for result in results:
+            result.error = (
+                f"{first_error or 'The judge call failed: ' + str(failed_calls[0])}\n"
+                f"Nothing was written: {path} keeps its previous recording."
+            )
 
 
 def _run_turn(

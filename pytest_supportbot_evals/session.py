@@ -1,7 +1,8 @@
-"""One eval session: the agent and judges it runs with, the results, and what happens at the end.
+"""One eval session's collector: the results, what was asked for, and the one analysis of them.
 
-Kept apart from the pytest hooks so it is plain, testable code: the hooks only feed it results
-and ask it for the gate, the report and the Phoenix delivery.
+Kept apart from the pytest hooks so it is plain, testable code: the hooks feed it what was
+collected and the results, and ask it for the analysis. What happens at the end (baseline,
+reports, Phoenix) lives in ``finishers``, each output on its own.
 """
 
 from __future__ import annotations
@@ -13,32 +14,68 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_supportbot_evals import baseline, report
 from pytest_supportbot_evals.analysis import Analysis, analyse, fingerprint
 from pytest_supportbot_evals.config import EvalConfig
+from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.goldens import GoldenCase, goldens_hash
-from pytest_supportbot_evals.runner import CaseResult
+from pytest_supportbot_evals.runner import CaseResult, result_ids
 from supportbot import prompts
 
-ANNOTATION_PREFIX = "supportbot-evals"
-GOLDEN_ANNOTATION = "supportbot_golden"
+DEFAULT_SUITE = "supportbot"
+
+
+class SuiteConflict(ValueError):
+    """Two tests of one suite disagree on its settings; the message names both."""
 
 
 @dataclass
 class EvalSession:
     config: EvalConfig
     results: list[CaseResult] = field(default_factory=list)
+    #: Each suite's own thresholds (its ``supportbot_eval`` marker).
     suite_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Spans of results that pytest-xdist workers ran, already OTLP-encoded.
     encoded_spans: list[str] = field(default_factory=list)
-    delivery_note: str | None = None
     #: Fingerprint of each suite's golden set (recorded in baselines).
     goldens: dict[str, str] = field(default_factory=dict)
-    baseline_note: str | None = None
+    #: ``"suite:run id"`` -> content hash of its golden (pairs baseline outcomes like for like).
+    case_hashes: dict[str, str] = field(default_factory=dict)
+    coverage: Coverage = field(default_factory=Coverage)
+    #: Lines for the terminal after the summary (baseline written, Phoenix delivery, ...).
+    notes: list[str] = field(default_factory=list)
+    #: Requested outputs that could not be written: they fail the run.
+    output_errors: list[str] = field(default_factory=list)
     _analysis: Analysis | None = None
 
     def add(self, result: CaseResult) -> None:
         self.results.append(result)
+        self._analysis = None
+
+    @property
+    def active(self) -> bool:
+        """Whether this session ran (or was asked to run) any golden case."""
+        return bool(self.results) or not self.coverage.empty
+
+    def note_goldens(
+        self, suite: str, cases: list[GoldenCase], thresholds: dict[str, float] | None, where: str
+    ) -> None:
+        """A test parametrized over ``cases`` as ``suite``: fingerprint and plan its runs."""
+        known = self.suite_thresholds.get(suite)
+        if thresholds is not None:
+            if known and known != thresholds:
+                raise SuiteConflict(
+                    f"{where}: suite {suite!r} is given thresholds {thresholds} here but {known} "
+                    "by another test; give every test of one suite the same thresholds (or "
+                    "another suite name)."
+                )
+            self.suite_thresholds[suite] = dict(thresholds)
+        self.goldens[suite] = goldens_hash(cases)
+        for case in cases:
+            digest = goldens_hash([case])
+            for run_id in result_ids(case):
+                self.case_hashes[f"{suite}:{run_id}"] = digest
+        self.coverage.plan(suite, (rid for case in cases for rid in result_ids(case)))
+        self._analysis = None
 
     def to_worker_output(self) -> dict[str, str]:
         """What an xdist worker hands to the controller, which computes the one gate."""
@@ -49,6 +86,8 @@ class EvalSession:
             "supportbot_results": json.dumps([r.to_dict() for r in self.results]),
             "supportbot_thresholds": json.dumps(self.suite_thresholds),
             "supportbot_goldens": json.dumps(self.goldens),
+            "supportbot_case_hashes": json.dumps(self.case_hashes),
+            "supportbot_coverage": json.dumps(self.coverage.to_dict()),
             "supportbot_spans": encode_spans(spans)
             if spans and self.config.phoenix_endpoint
             else "",
@@ -60,37 +99,39 @@ class EvalSession:
         )
         self.suite_thresholds.update(json.loads(output["supportbot_thresholds"]))
         self.goldens.update(json.loads(output.get("supportbot_goldens", "{}")))
+        self.case_hashes.update(json.loads(output.get("supportbot_case_hashes", "{}")))
+        self.coverage.merge(Coverage.from_dict(json.loads(output.get("supportbot_coverage", "{}"))))
         if output.get("supportbot_spans"):
             self.encoded_spans.append(output["supportbot_spans"])
         self._analysis = None
 
-    def note_goldens(self, suite: str, cases: list[GoldenCase]) -> None:
-        """Fingerprint a suite's golden set (recorded in baselines)."""
-        self.goldens[suite] = goldens_hash(cases)
+    def thresholds(self) -> dict[str, dict[str, float]]:
+        """Every suite's effective thresholds: command line, then its marker, then the ini."""
+        suites = {DEFAULT_SUITE, *self.suite_thresholds, *(r.suite for r in self.results)}
+        return {
+            suite: self.config.thresholds_for(self.suite_thresholds.get(suite, {}))
+            for suite in sorted(suites)
+        }
 
     def analysis(self) -> Analysis:
         if self._analysis is None:
             self._analysis = analyse(
                 self.results,
-                {"supportbot": self.config.thresholds, **self.suite_thresholds},
+                self.thresholds(),
                 run_fingerprint=fingerprint(self.meta(), self.goldens),
                 baseline_path=None if self.config.update_baseline else self.config.baseline_path,
-                min_kappa=self.config.min_kappa,
+                policy=self.config.judges,
+                coverage=self.coverage,
+                marker_thresholds={s: list(t) for s, t in self.suite_thresholds.items()},
+                cli_thresholds=list(self.config.cli_thresholds),
+                case_hashes=self.case_hashes,
             )
         return self._analysis
 
-    def update_baseline(self) -> str | None:
-        """Write this run as the baseline (``--supportbot-update-baseline``); say what happened."""
-        path = self.config.baseline_path
-        if not self.config.update_baseline:
-            return None
-        if path is None:
-            return "no baseline written: set --supportbot-baseline or ini supportbot_baseline"
-        if self.analysis().gate.errored:
-            return f"baseline {path} NOT updated: some cases could not be evaluated"
-        data = baseline.build(self.results, fingerprint(self.meta(), self.goldens))
-        report.write_json(path, data)
-        return f"baseline written: {path}"
+    @property
+    def verdict(self) -> str:
+        """The run's verdict: the gate's, and ``fail`` when a requested output was not written."""
+        return "fail" if self.output_errors else self.analysis().verdict
 
     def meta(self) -> dict[str, Any]:
         s = self.config.settings
@@ -103,120 +144,10 @@ class EvalSession:
             "judge_prompt": prompts.prompt_hashes(prompts.JUDGE_PROMPTS),
             "git_commit": git_commit(),
             "goldens": self.goldens,
-            "min_kappa": self.config.min_kappa,
+            "min_kappa": self.config.judges.min_kappa,
+            "judge_policy": self.config.judges.to_dict(),
+            "thresholds": self.thresholds(),
         }
-
-    def write_outputs(self) -> None:
-        """The JSON report, the Markdown table, and GitHub's job summary, as configured."""
-        analysis = self.analysis()
-        if self.config.report_path is not None:
-            data = report.build_report(analysis, self.results, self.meta())
-            report.write_json(self.config.report_path, data)
-        markdown = report.markdown(analysis)
-        if self.config.markdown_path is not None:
-            report.write_text(self.config.markdown_path, markdown)
-        if os.environ.get("GITHUB_STEP_SUMMARY"):
-            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
-                summary.write(markdown)
-
-    def deliver_to_phoenix(self) -> None:
-        """Queue every span and verdict in the spool, then flush it; note what is pending."""
-        endpoint = self.config.phoenix_endpoint
-        if not endpoint or not self.results:
-            return
-        from supportbot.phoenix_sink import PhoenixSink
-
-        settings = self.config.settings
-        sink = PhoenixSink(
-            endpoint,
-            self.config.spool_path,
-            api_key=settings.phoenix_api_key,
-            project=settings.phoenix_project,
-        )
-        sink.add_spans([span for r in self.results for span in r.spans])
-        for encoded in self.encoded_spans:
-            sink.add_encoded_spans(encoded)
-        sink.add_annotations(self.annotations())
-        delivery = sink.flush()
-        self.delivery_note = delivery.describe(endpoint, self.config.spool_path)
-        if self.config.experiment_dataset:
-            self.delivery_note += "\n" + self.log_experiment()
-
-    def log_experiment(self) -> str:
-        """Log the run as a Phoenix experiment; a failure is a note, never a lost gate."""
-        import httpx
-        from phoenix.client import Client
-
-        from pytest_supportbot_evals.phoenix_datasets import log_experiment
-
-        dataset = str(self.config.experiment_dataset)
-        meta = self.meta()
-        name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
-        settings = self.config.settings
-        client = Client(base_url=self.config.phoenix_endpoint, api_key=settings.phoenix_api_key)
-        try:
-            url = log_experiment(
-                client,
-                dataset,
-                self.results,
-                experiment_name=name,
-                metadata={
-                    "git_commit": meta["git_commit"],
-                    "model": meta["model"],
-                    "gate": self.analysis().verdict,
-                    "agent_prompts": meta["agent_prompts"],
-                },
-            )
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            return f"experiment on dataset {dataset!r} not logged: {type(exc).__name__}: {exc}"
-        return f"experiment logged on dataset {dataset!r}: {url}"
-
-    def annotations(self) -> list[dict[str, Any]]:
-        from supportbot.phoenix_sink import span_annotation
-
-        meta = self.meta()
-        base = {"git_commit": meta["git_commit"], "model": meta["model"]}
-        items = []
-        for r in self.results:
-            identifier = f"{ANNOTATION_PREFIX}:{r.suite}:{r.case_id}:{r.repetition}"
-            golden = {**base, "golden_id": r.case_id, "suite": r.suite}
-            for v in r.verdicts:
-                items.append(
-                    span_annotation(
-                        span_id=v.span_id,
-                        name=v.judge,
-                        annotator_kind=v.annotator_kind,
-                        label=v.label,
-                        score=v.score,
-                        explanation=v.explanation
-                        or (f"judge failed: {v.error}" if v.error else None),
-                        identifier=identifier,
-                        metadata={
-                            **golden,
-                            "judge_model": v.model,
-                            "evaluator": v.judge,
-                            "prompt_hash": meta["judge_prompt"].get(f"judge_{v.judge}"),
-                        },
-                    )
-                )
-            if r.span_id and r.error is None:
-                failed = r.failed_checks()
-                items.append(
-                    span_annotation(
-                        span_id=r.span_id,
-                        name=GOLDEN_ANNOTATION,
-                        annotator_kind="CODE",
-                        label="pass" if not failed else "fail",
-                        score=0.0 if failed else 1.0,
-                        explanation="; ".join(
-                            f"{c.evaluator}: expected {c.expected}, got {c.actual}" for c in failed
-                        )
-                        or "all expectations held",
-                        identifier=identifier,
-                        metadata={**golden, "prompt_hashes": meta["agent_prompts"]},
-                    )
-                )
-        return items
 
 
 @functools.cache

@@ -201,7 +201,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from phoenix.client import Client
 
     from supportbot.judges import RetrievalRelevanceJudge, judge_spans
-    from supportbot.phoenix_sink import span_annotation
+    from supportbot.phoenix_sink import verdict_annotation
     from supportbot.spans import SpanView
 
     sink = _sink(args, settings)
@@ -222,15 +222,10 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     verdicts = judge_spans(spans, relevance)
     sink.add_annotations(
         [
-            span_annotation(
-                span_id=v.span_id,
-                name=v.judge,
-                annotator_kind=v.annotator_kind,
-                label=v.label,
-                score=v.score,
-                explanation=v.explanation or (f"judge failed: {v.error}" if v.error else None),
-                identifier=EVALUATE_IDENTIFIER,
-                metadata={
+            verdict_annotation(
+                v,
+                EVALUATE_IDENTIFIER,
+                {
                     "evaluator": v.judge,
                     "model": v.model,
                     "prompt_hash": relevance.prompt_hash if v.judge == relevance.name else None,

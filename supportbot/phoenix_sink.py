@@ -259,3 +259,18 @@ def span_annotation(
         "identifier": identifier,
         "metadata": metadata,
     }
+
+
+def verdict_annotation(verdict: Any, identifier: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The span annotation of a judge's ``Verdict`` (a failed judgement says why)."""
+    return span_annotation(
+        span_id=verdict.span_id,
+        name=verdict.judge,
+        annotator_kind=verdict.annotator_kind,
+        label=verdict.label,
+        score=verdict.score,
+        explanation=verdict.explanation
+        or (f"judge failed: {verdict.error}" if verdict.error else None),
+        identifier=identifier,
+        metadata=metadata,
+    )

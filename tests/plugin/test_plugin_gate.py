@@ -1,6 +1,7 @@
 """The pass-rate gate: thresholds from the command line and ini, the JSON report, junit, strict."""
 
 import xml.etree.ElementTree as ET
+from unittest.mock import ANY
 
 import pytest
 from plugin_helpers import CASE_IDS, output_of, repo_ini
@@ -10,7 +11,8 @@ def test_impossible_threshold_fails_the_gate_and_the_report_says_so(eval_project
     result, report = eval_project.run_with_report("--supportbot-threshold", "tool_result=1.01")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert result.parseoutcomes().get("failed", 0) == 0  # only the gate fails the session
+    assert result.parseoutcomes().get("failed", 0) == 1  # only the gate fails the session
+    result.stdout.fnmatch_lines(["FAILED supportbot_evals::gate - tool_result pass rate*"])
     stat = report["evaluators"]["tool_result"]
     assert stat["total"] > 0
     assert stat["pass_rate"] == round(stat["passed"] / stat["total"], 4)
@@ -65,12 +67,20 @@ def test_junit_xml_carries_verdicts_and_checks_as_properties(eval_project, repla
     for case in ET.parse(junit).getroot().iter("testcase"):
         case_id = case.get("name").removeprefix("test_golden[").removesuffix("]")
         properties[case_id] = [(p.get("name"), p.get("value")) for p in case.iter("property")]
-    assert sorted(properties) == sorted(CASE_IDS)
+    assert sorted(properties) == sorted([*CASE_IDS, "gate"])
+    gate = dict(properties.pop("gate"))
+    assert gate["supportbot.gate"] == "pass"
+    for name, stat in replay_report["evaluators"].items():
+        assert gate[f"supportbot.{name}.passed"] == str(stat["passed"])
+        assert gate[f"supportbot.{name}.total"] == str(stat["total"])
     for case in replay_report["cases"]:
         expected = [(f"supportbot.{v['judge']}", v["label"] or "error") for v in case["verdicts"]]
         expected += [
             (f"supportbot.check.{c['evaluator']}", str(c["actual"])) for c in case["checks"]
         ]
+        missed = [c for c in case["checks"] if not c["passed"]]
+        if missed:  # a missed expectation is a property of a passing test, not a skip
+            expected.append(("supportbot.missed", ANY))
         assert properties[case["id"]] == expected
         assert ("supportbot.check.category", case["category"]) in properties[case["id"]]
     judged = {name for props in properties.values() for name, _ in props}
@@ -90,11 +100,11 @@ def test_strict_turns_a_missed_expectation_into_a_failure(eval_project, replay_r
     strict = eval_project.run("--supportbot-strict")
 
     assert lenient.ret == 0
-    assert lenient.parseoutcomes()["xfailed"] == len(missed)
-    lenient.stdout.fnmatch_lines([f"XFAIL *{missed[0]}*counted against the gate*"])
+    assert lenient.parseoutcomes()["missed"] == len(missed)
+    lenient.stdout.fnmatch_lines([f"*missed an expectation*{missed[0]}*"])
     assert strict.ret == pytest.ExitCode.TESTS_FAILED
     outcomes = strict.parseoutcomes()
-    assert outcomes["failed"] == len(missed) and "xfailed" not in outcomes
+    assert outcomes["failed"] == len(missed) and "missed" not in outcomes
     for case_id in missed:
         strict.stdout.fnmatch_lines([f"FAILED *test_golden?{case_id}?*"])
         for evaluator in evaluators[case_id]:

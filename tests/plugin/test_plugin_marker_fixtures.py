@@ -73,7 +73,7 @@ def test_marker_gives_its_own_suite_thresholds_and_cassettes(eval_project):
         ]
     )
     assert result.ret == 1
-    assert result.parseoutcomes().get("failed", 0) == 0, output_of(result)
+    assert result.parseoutcomes().get("failed", 0) == 1, output_of(result)  # the gate
     stat = report["evaluators"]["mine:tool_result"]
     assert (stat["suite"], stat["threshold"], stat["status"]) == ("mine", 1.01, "fail")
     assert [c["suite"] for c in report["cases"]] == ["mine"]
@@ -81,7 +81,7 @@ def test_marker_gives_its_own_suite_thresholds_and_cassettes(eval_project):
     result.stdout.fnmatch_lines(
         [
             f"mine:tool_result * {stat['passed']}/{stat['total']} * {rate} * 101.0% * fail*",
-            "supportbot gate: FAIL (1 case runs)",
+            "supportbot gate: FAIL (1 case runs; 1/1 selected golden runs evaluated)",
             f"  tool_result pass rate {rate} (*) is below its threshold 101.0% [[]mine[]]",
         ]
     )

@@ -180,8 +180,29 @@ def test_compare_reports_an_evaluator_that_is_gone_from_the_run():
 
     gone = found[("supportbot", "order_lookup")]
     assert gone.now == (0, 0)
-    assert gone.verdict == "unchanged"
-    assert gone.note == "1 case(s) not in both runs: not compared"
+    assert gone.verdict == "not comparable"
+    assert gone.note == "no golden run in both runs; 1 case(s) not in both runs: not compared"
+
+
+def test_a_baseline_with_no_golden_in_common_is_not_comparable():
+    before = saved(result("a", category=True), result("b", category=False))
+    now = [result("x", category=True), result("y", category=True)]
+
+    (row,) = compare(before, now)
+
+    assert row.verdict == "not comparable" and row.p_value is None
+    assert row.pass_to_fail == row.fail_to_pass == []
+
+
+def test_a_golden_edited_since_the_baseline_is_not_paired():
+    results = [result("a", category=True), result("b", category=True)]
+    before = baseline.build(results, {}, {"supportbot:a": "old-a", "supportbot:b": "same"})
+    now = [result("a", category=False), result("b", category=False)]
+
+    (row,) = compare(before, now, {"supportbot:a": "new-a", "supportbot:b": "same"})
+
+    assert row.pass_to_fail == ["b"]  # a answered another question before: not a flip
+    assert "1 golden(s) edited since the baseline: not compared" in row.note
 
 
 def test_compare_keeps_suites_apart():

@@ -8,7 +8,7 @@ expected by chance from the two raters' label shares.
 import pytest
 
 from pytest_supportbot_evals.analysis import calibrations
-from pytest_supportbot_evals.calibration import NO_VERDICT, calibrate
+from pytest_supportbot_evals.calibration import NO_VERDICT, JudgePolicy, calibrate
 from pytest_supportbot_evals.runner import CaseResult
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict
 
@@ -43,7 +43,10 @@ def test_hand_checked_accuracy_and_kappa():
 
 def test_the_same_agreement_is_trusted_under_a_lower_minimum():
     c = calibrate(
-        pairs((R, R, 5), (R, I, 1), (I, R, 2), (I, I, 2)), RETRIEVAL_RELEVANCE, LABELS, 0.3
+        pairs((R, R, 5), (R, I, 1), (I, R, 2), (I, I, 2)),
+        RETRIEVAL_RELEVANCE,
+        LABELS,
+        JudgePolicy(min_kappa=0.3),
     )
     assert c.trusted
     assert c.to_dict()["min_kappa"] == 0.3
@@ -124,12 +127,25 @@ def test_nothing_to_calibrate_has_no_accuracy_or_kappa_and_is_untrusted():
     assert "accuracy=-, kappa=-" in c.lines()[0]
 
 
-def test_kappa_is_undefined_when_chance_agreement_is_certain():
-    # all humans say R and the judge always says R: pe = 1 * 1 = 1, kappa = 0 / 0
+def test_one_class_of_human_labels_leaves_kappa_undefined_and_accuracy_decides():
+    # all humans say R and the judge always says R: pe = 1 * 1 = 1, kappa = 0 / 0. The judge
+    # agreed every time: trusted on accuracy (100% >= 80%), and the summary says why.
     c = calibrate(pairs((R, R, 4)), RETRIEVAL_RELEVANCE, LABELS)
     assert c.accuracy == pytest.approx(1.0)
     assert c.kappa is None
-    assert not c.trusted
+    assert c.one_class
+    assert c.trusted
+    assert "one class only" in c.why() and "accuracy decides: 100% >= 80%" in c.why()
+    assert "UNTRUSTWORTHY" not in c.lines()[0] and "disagree" not in c.lines()[0]
+
+
+def test_one_class_with_a_judge_that_disagrees_is_untrusted_on_accuracy():
+    # humans all R; the judge says R 3 of 5 times: kappa would be 0 whatever the judge does
+    # (pe = po), so it is undefined; accuracy 60% < 80% -> untrusted.
+    c = calibrate(pairs((R, R, 3), (R, I, 2)), RETRIEVAL_RELEVANCE, LABELS)
+    assert c.kappa is None and not c.trusted
+    assert "accuracy decides: 60% < 80%" in c.why()
+    assert c.to_dict()["one_class"] is True
 
 
 # -- analysis.calibrations over case results -------------------------------------------------
@@ -171,7 +187,7 @@ def test_calibrations_pair_human_labels_with_the_judges_verdicts():
     # pairs: (R,R) (R,R) (R,None) (I,I) (I,R)
     # po = 3/5 = 0.6; judge shares R 3/5, I 1/5, none 1/5; human R 3/5, I 2/5
     # pe = 0.6 * 0.6 + 0.4 * 0.2 = 0.36 + 0.08 = 0.44; kappa = 0.16 / 0.56 = 0.2857...
-    (c,) = calibrations(results, 0.4)
+    (c,) = calibrations(results, JudgePolicy())
     assert c.judge == RETRIEVAL_RELEVANCE
     assert c.labels == LABELS
     assert c.n == 5
@@ -185,12 +201,12 @@ def test_calibrations_pair_human_labels_with_the_judges_verdicts():
 
 def test_calibrations_pass_the_minimum_kappa_on():
     results = [case("a", R, [verdict(R)]), case("b", I, [verdict(I)])]
-    (c,) = calibrations(results, 1.0)
+    (c,) = calibrations(results, JudgePolicy(min_kappa=1.0))
     assert c.kappa == pytest.approx(1.0)
     assert c.min_kappa == 1.0
     assert c.trusted
 
 
 def test_no_labelled_and_judged_case_means_no_calibration():
-    assert calibrations([], 0.4) == []
-    assert calibrations([case("a", None, [verdict(R)]), case("b", R, [])], 0.4) == []
+    assert calibrations([], JudgePolicy()) == []
+    assert calibrations([case("a", None, [verdict(R)]), case("b", R, [])], JudgePolicy()) == []

@@ -1,0 +1,195 @@
+"""What happens at the end of a session, each on its own: the baseline, the JSON report, the
+Markdown table, GitHub's job summary and the Phoenix delivery.
+
+One failing never stops the others: each says in one line what went wrong. A requested output
+that could not be written fails the run (``EvalSession.output_errors``); Phoenix being down does
+not (its deliveries wait in the spool).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pytest_supportbot_evals import baseline, report, secrets
+from pytest_supportbot_evals.analysis import fingerprint
+from pytest_supportbot_evals.secrets import SecretFoundError
+from pytest_supportbot_evals.session import EvalSession
+
+ANNOTATION_PREFIX = "supportbot-evals"
+GOLDEN_ANNOTATION = "supportbot_golden"
+
+
+def finish(session: EvalSession) -> None:
+    """Run every finisher; collect notes and output errors on the session."""
+    _guarded(session, "baseline", lambda: update_baseline(session))
+    _guarded(session, "outputs", lambda: write_outputs(session))
+    _guarded(session, "Phoenix delivery", lambda: deliver_to_phoenix(session), output=False)
+
+
+def _guarded(
+    session: EvalSession, what: str, step: Callable[[], str | None], output: bool = True
+) -> None:
+    try:
+        note = step()
+    except Exception as exc:  # one line, never a traceback that loses the other outputs
+        line = f"{what} failed: {type(exc).__name__}: {exc}"
+        (session.output_errors if output else session.notes).append(line)
+        return
+    if note:
+        session.notes.append(note)
+
+
+def _write(session: EvalSession, path: Path, text: str, what: str) -> str | None:
+    """Write one output; a failure is one clear line in ``output_errors``."""
+    try:
+        report.write_text(path, text)
+    except SecretFoundError as exc:
+        lines = str(exc).splitlines()
+        first = lines[1].strip() if len(lines) > 1 else str(exc)
+        session.output_errors.append(
+            f"{what} {path} NOT written: it would contain a secret ({first}); nothing was written"
+        )
+    except OSError as exc:
+        session.output_errors.append(
+            f"{what} {path} NOT written: {exc.strerror or exc}; check the path and free space."
+        )
+    return None
+
+
+def update_baseline(session: EvalSession) -> str | None:
+    """Write this run as the baseline (``--supportbot-update-baseline``); say what happened."""
+    config = session.config
+    path = config.baseline_path
+    if not config.update_baseline:
+        return None
+    if path is None:
+        return "no baseline written: set --supportbot-baseline or ini supportbot_baseline"
+    analysis = session.analysis()
+    if analysis.gate.errored or analysis.gate.missing:
+        session.output_errors.append(
+            f"baseline {path} NOT updated: some golden runs were not evaluated"
+        )
+        return None
+    data = baseline.build(
+        session.results, fingerprint(session.meta(), session.goldens), session.case_hashes
+    )
+    before = len(session.output_errors)
+    _write(session, path, report.json_text(data), "baseline")
+    return f"baseline written: {path}" if len(session.output_errors) == before else None
+
+
+def write_outputs(session: EvalSession) -> None:
+    """The JSON report, the Markdown table, and GitHub's job summary, as configured."""
+    config, analysis = session.config, session.analysis()
+    if config.report_path is not None:
+        data = report.build_report(
+            analysis, session.results, session.meta(), session.coverage.to_dict()
+        )
+        data["case_hashes"] = session.case_hashes
+        _write(session, config.report_path, report.json_text(data), "report")
+    markdown = report.markdown(analysis)
+    if config.markdown_path is not None:
+        _write(session, config.markdown_path, markdown, "Markdown summary")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            secrets.ensure_clean(markdown, summary)
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown)
+        except (OSError, SecretFoundError) as exc:
+            session.output_errors.append(f"GITHUB_STEP_SUMMARY {summary} NOT written: {exc}")
+
+
+def deliver_to_phoenix(session: EvalSession) -> str | None:
+    """Queue every span and verdict in the spool, then flush it; say what is pending."""
+    config = session.config
+    endpoint = config.phoenix_endpoint
+    if not endpoint or not session.results:
+        return None
+    from supportbot.phoenix_sink import PhoenixSink
+
+    settings = config.settings
+    sink = PhoenixSink(
+        endpoint,
+        config.spool_path,
+        api_key=settings.phoenix_api_key,
+        project=settings.phoenix_project,
+    )
+    sink.add_spans([span for r in session.results for span in r.spans])
+    for encoded in session.encoded_spans:
+        sink.add_encoded_spans(encoded)
+    sink.add_annotations(annotations(session))
+    note = sink.flush().describe(endpoint, config.spool_path)
+    if config.experiment_dataset:
+        note += "\n" + log_experiment(session)
+    return note
+
+
+def log_experiment(session: EvalSession) -> str:
+    """Log the run as a Phoenix experiment; a failure is a note, never a lost gate."""
+    import httpx
+    from phoenix.client import Client
+
+    from pytest_supportbot_evals.phoenix_datasets import log_experiment as log
+
+    config = session.config
+    dataset = str(config.experiment_dataset)
+    meta = session.meta()
+    name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
+    client = Client(base_url=config.phoenix_endpoint, api_key=config.settings.phoenix_api_key)
+    try:
+        url = log(
+            client,
+            dataset,
+            session.results,
+            experiment_name=name,
+            metadata={
+                "git_commit": meta["git_commit"],
+                "model": meta["model"],
+                "gate": session.verdict,
+                "agent_prompts": meta["agent_prompts"],
+            },
+        )
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        return f"experiment on dataset {dataset!r} not logged: {type(exc).__name__}: {exc}"
+    return f"experiment logged on dataset {dataset!r}: {url}"
+
+
+def annotations(session: EvalSession) -> list[dict[str, Any]]:
+    from supportbot.phoenix_sink import span_annotation, verdict_annotation
+
+    meta = session.meta()
+    base = {"git_commit": meta["git_commit"], "model": meta["model"]}
+    items = []
+    for r in session.results:
+        identifier = f"{ANNOTATION_PREFIX}:{r.suite}:{r.case_id}:{r.repetition}"
+        golden = {**base, "golden_id": r.case_id, "suite": r.suite}
+        for v in r.verdicts:
+            metadata = {
+                **golden,
+                "judge_model": v.model,
+                "evaluator": v.judge,
+                "prompt_hash": meta["judge_prompt"].get(f"judge_{v.judge}"),
+            }
+            items.append(verdict_annotation(v, identifier, metadata))
+        if r.span_id and r.error is None:
+            failed = r.failed_checks()
+            items.append(
+                span_annotation(
+                    span_id=r.span_id,
+                    name=GOLDEN_ANNOTATION,
+                    annotator_kind="CODE",
+                    label="pass" if not failed else "fail",
+                    score=0.0 if failed else 1.0,
+                    explanation="; ".join(
+                        f"{c.evaluator}: expected {c.expected}, got {c.actual}" for c in failed
+                    )
+                    or "all expectations held",
+                    identifier=identifier,
+                    metadata={**golden, "prompt_hashes": meta["agent_prompts"]},
+                )
+            )
+    return items

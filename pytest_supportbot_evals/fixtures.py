@@ -1,0 +1,142 @@
+"""The fixtures of pytest-supportbot-evals. Every one can be overridden at any scope, in the style
+of pytest-recording: e.g. a ``supportbot_bot`` fixture in your conftest.py runs your own agent
+under the same gate. Nothing heavy is imported until a test asks for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_supportbot_evals.state import MARKER, MISSED, eval_session
+
+if TYPE_CHECKING:
+    from pytest_supportbot_evals.config import EvalConfig
+    from pytest_supportbot_evals.goldens import GoldenCase
+    from pytest_supportbot_evals.runner import CaseResult
+    from pytest_supportbot_evals.session import EvalSession
+
+
+@pytest.fixture(scope="session")
+def supportbot_config(pytestconfig: pytest.Config) -> EvalConfig:
+    """The frozen plugin configuration (options, ini, env)."""
+    return eval_session(pytestconfig).config
+
+
+@pytest.fixture(scope="session")
+def supportbot_collector(pytestconfig: pytest.Config) -> EvalSession:
+    """The session's collector of case results; the gate is computed from it at the end."""
+    return eval_session(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def supportbot_tracing(supportbot_config: EvalConfig) -> tuple[Any, Any]:
+    """(tracer provider, in-memory exporter): spans stay in memory during the run."""
+    from supportbot.tracing import memory_provider
+
+    return memory_provider(supportbot_config.settings.phoenix_project)
+
+
+@pytest.fixture(scope="session")
+def supportbot_bot(supportbot_config: EvalConfig, supportbot_tracing: tuple[Any, Any]) -> Any:
+    """The agent under test. Override to evaluate your own agent with the same gate."""
+    from supportbot.agent import SupportBot
+
+    return SupportBot(supportbot_config.settings, tracer_provider=supportbot_tracing[0])
+
+
+@pytest.fixture(scope="session")
+def supportbot_relevance_judge(supportbot_config: EvalConfig) -> Any:
+    """The retrieval_relevance LLM judge (phoenix-evals); override to swap the judge."""
+    from supportbot.judges import RetrievalRelevanceJudge
+
+    return RetrievalRelevanceJudge(supportbot_config.settings, supportbot_config.judge_method)
+
+
+@pytest.fixture(scope="session")
+def supportbot_record_mode(supportbot_config: EvalConfig) -> str:
+    return supportbot_config.record_mode
+
+
+@pytest.fixture
+def supportbot_cassette_dir(request: pytest.FixtureRequest, supportbot_config: EvalConfig) -> Any:
+    """Where this test's cassettes live: the marker's ``cassettes=`` or the ini setting."""
+    from pathlib import Path
+
+    marker = request.node.get_closest_marker(MARKER)
+    folder = marker.kwargs.get("cassettes") if marker else None
+    return Path(str(request.path)).parent / folder if folder else supportbot_config.cassette_dir
+
+
+@pytest.fixture
+def supportbot_results(
+    request: pytest.FixtureRequest,
+    supportbot_case: GoldenCase,
+    supportbot_bot: Any,
+    supportbot_tracing: tuple[Any, Any],
+    supportbot_relevance_judge: Any,
+    supportbot_record_mode: str,
+    supportbot_cassette_dir: Any,
+    supportbot_collector: EvalSession,
+) -> list[CaseResult]:
+    """Run this test's golden case (replayed from its cassette): one result per turn."""
+    from pytest_supportbot_evals.runner import cassette_path, run_golden
+    from pytest_supportbot_evals.session import DEFAULT_SUITE
+
+    marker = request.node.get_closest_marker(MARKER)
+    suite = (marker.kwargs.get("suite") if marker else None) or DEFAULT_SUITE
+    results = run_golden(
+        supportbot_bot,
+        supportbot_tracing[1],
+        supportbot_relevance_judge,
+        supportbot_case,
+        cassette_path(supportbot_cassette_dir, supportbot_case),
+        supportbot_record_mode,
+        suite=suite,
+    )
+    for result in results:
+        supportbot_collector.add(result)
+        prefix = f"supportbot.turn{result.turn}." if result.turn else "supportbot."
+        for verdict in result.verdicts:
+            request.node.user_properties.append((prefix + verdict.judge, verdict.label or "error"))
+        for check in result.checks:
+            request.node.user_properties.append((f"{prefix}check.{check.evaluator}", check.actual))
+    return results
+
+
+@pytest.fixture
+def supportbot_result(supportbot_results: list[CaseResult]) -> CaseResult:
+    """The case's result; for a conversation, its turns folded into one (for asserting)."""
+    from pytest_supportbot_evals.runner import fold_turns
+
+    return fold_turns(supportbot_results)
+
+
+@pytest.fixture
+def supportbot_assert(
+    request: pytest.FixtureRequest, supportbot_config: EvalConfig
+) -> Callable[[Any], None]:
+    """Assert a case's result(s): errors fail; a missed expectation is reported as MISSED (the
+    test is evaluated and the miss counts against the gate), or fails with --supportbot-strict."""
+    from pytest_supportbot_evals.runner import fold_turns
+
+    def check(results: CaseResult | list[CaseResult]) -> None:
+        result = fold_turns(results) if isinstance(results, list) else results
+        if result.error is not None:
+            pytest.fail(result.error, pytrace=False)
+        failed = result.failed_checks()
+        if not failed:
+            return
+        message = "; ".join(
+            f"{c.evaluator}: expected {c.expected}, got {c.actual}"
+            + (f" ({c.detail})" if c.detail else "")
+            for c in failed
+        )
+        if supportbot_config.strict:
+            pytest.fail(message, pytrace=False)
+        request.node.stash[MISSED] = message
+        request.node.user_properties.append(("supportbot.missed", message[:2000]))
+
+    return check

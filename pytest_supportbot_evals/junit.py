@@ -1,0 +1,86 @@
+"""The gate as a test of its own, so CI sees the verdict where it looks: JUnit XML, the
+terminal's counts and the exit status.
+
+At the end of a session the gate is reported through pytest's own hooks as one test,
+``supportbot_evals::gate``: failed, with the reasons as its message, when the gate fails; passed
+otherwise. Its JUnit properties carry the per-evaluator figures. Every reporter (terminal,
+``--junitxml``, pytest-xdist's controller, other plugins) sees it like any other test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_supportbot_evals.coverage import label
+from pytest_supportbot_evals.session import EvalSession
+
+GATE_FILE = "supportbot_evals"
+GATE_NODEID = f"{GATE_FILE}::gate"
+
+
+def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
+    """``supportbot.gate`` and, per evaluator, its figures (JUnit ``<property>`` elements)."""
+    analysis = eval_session.analysis()
+    selected, planned = analysis.selection
+    props: list[tuple[str, object]] = [
+        ("supportbot.gate", eval_session.verdict),
+        ("supportbot.runs.planned", planned),
+        ("supportbot.runs.selected", selected),
+        ("supportbot.runs.missing", len(analysis.gate.missing)),
+        ("supportbot.runs.errored", len(analysis.gate.errored)),
+    ]
+    compared = {(c.suite, c.evaluator): c.verdict for c in analysis.comparisons}
+    for stat in analysis.gate.stats:
+        prefix = f"supportbot.{label(stat.suite, stat.evaluator)}"
+        rate = stat.pass_rate
+        props += [
+            (f"{prefix}.passed", stat.passed),
+            (f"{prefix}.total", stat.total),
+            (f"{prefix}.pass_rate", "" if rate is None else round(rate, 4)),
+            (f"{prefix}.threshold", "" if stat.threshold is None else stat.threshold),
+            (f"{prefix}.status", stat.status + (" (advisory)" if stat.advisory else "")),
+        ]
+        if (stat.suite, stat.evaluator) in compared:
+            props.append((f"{prefix}.baseline", compared[(stat.suite, stat.evaluator)]))
+    return props
+
+
+def report_gate(session: pytest.Session, eval_session: EvalSession) -> None:
+    """Report the gate as the test ``supportbot_evals::gate`` through pytest's hooks."""
+    failed = eval_session.verdict == "fail"
+    reasons = [*eval_session.output_errors, *eval_session.analysis().reasons()]
+    location = (GATE_FILE, None, "supportbot gate")
+    hook: Any = session.config.hook
+    # Counted as collected, so progress stays at 100 % when the gate is reported; on a line of
+    # its own (the previous file's line already ends in its progress).
+    session.testscollected += 1
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and hasattr(terminal, "currentfspath"):
+        terminal.currentfspath = None
+    hook.pytest_runtest_logstart(nodeid=GATE_NODEID, location=location)
+    # Like a real test: setup, call, teardown (JUnit writes the properties at teardown).
+    for when, outcome, longrepr, props in (
+        ("setup", "passed", None, []),
+        (
+            "call",
+            "failed" if failed else "passed",
+            "\n".join(reasons or ["supportbot gate: FAIL"]) if failed else None,
+            [],
+        ),
+        ("teardown", "passed", None, properties(eval_session)),
+    ):
+        report = pytest.TestReport(
+            nodeid=GATE_NODEID,
+            location=location,
+            keywords={"supportbot_gate": 1},
+            outcome=outcome,  # type: ignore[arg-type]
+            longrepr=longrepr,
+            when=when,  # type: ignore[arg-type]
+            sections=[],
+            duration=0.0,
+            user_properties=props,
+        )
+        hook.pytest_runtest_logreport(report=report)
+    hook.pytest_runtest_logfinish(nodeid=GATE_NODEID, location=location)
