@@ -20,7 +20,6 @@ from pathlib import Path
 from pytest_supportbot_evals import secrets
 
 EVAL_TESTS = "tests"
-DEFAULT_SCAN = ("cassettes", ".supportbot")
 LOCAL_MODEL_NAME = "gemma-3-270m-it-q4_k_m"
 
 
@@ -50,7 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     merge.add_argument("--markdown", type=Path, help="write the summary as Markdown too")
     merge.set_defaults(run=cmd_merge)
     check = sub.add_parser("check-secrets", help="scan cassettes, reports and spools for secrets")
-    check.add_argument("paths", nargs="*", type=Path, help=f"default: {' '.join(DEFAULT_SCAN)}")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="default: the ini's cassette folder, golden folders and spool, and every other "
+        "cassette, golden or report file (*.yaml, *.yml, *.json, *.jsonl) of the project",
+    )
     check.set_defaults(run=cmd_check_secrets)
     args = parser.parse_args(argv)
     try:
@@ -61,8 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_check_secrets(args: argparse.Namespace) -> int:
-    paths = args.paths or [Path(p) for p in DEFAULT_SCAN]
-    findings = secrets.scan_paths(p for p in paths if p.exists())
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+    paths = args.paths or default_scan(Path.cwd())
+    findings = secrets.scan_paths(paths)
     for finding in findings:
         print(finding)
     if findings:
@@ -70,8 +78,48 @@ def cmd_check_secrets(args: argparse.Namespace) -> int:
             f"{len(findings)} secret(s) found; remove them (and rotate the keys).", file=sys.stderr
         )
         return 1
-    print(f"No secrets found in {', '.join(str(p) for p in paths)}.")
+    shown = [str(p) for p in paths[:6]] + ([f"... ({len(paths)} paths)"] if len(paths) > 6 else [])
+    print(f"No secrets found in {', '.join(shown)}.")
     return 0
+
+
+#: Folders never scanned by default: environments and tool caches, not project data.
+SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".ruff_cache"}
+DATA_SUFFIXES = {".yaml", ".yml", ".json", ".jsonl", ".rejected"}
+
+
+def default_scan(root: Path) -> list[Path]:
+    """What ``check-secrets`` scans with no arguments: the ini's cassette folder, golden folders
+    and spool folder (an ini path that does not exist is an error), then every data file of the
+    project (other suites' cassettes and goldens, reports, baselines)."""
+    ini = _ini(root)
+    paths = []
+    for key, default in (("supportbot_cassettes", "cassettes"), ("supportbot_goldens", "")):
+        for entry in str(ini.get(key, default)).split(","):
+            path = root / entry.strip()
+            if entry.strip() and not path.exists() and key in ini:
+                raise ValueError(f"ini {key}: {path} does not exist; fix the setting.")
+            if entry.strip() and path.exists():
+                paths.append(path)
+    spool = root / str(ini.get("supportbot_spool", ".supportbot/phoenix-spool.jsonl"))
+    if spool.parent.exists():
+        paths.append(spool.parent)
+    configured = [p for p in paths if p.is_dir()]
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        found = [Path(folder) / f for f in files if Path(f).suffix in DATA_SUFFIXES]
+        paths += [f for f in found if not any(f.is_relative_to(p) for p in configured)]
+    return sorted(set(paths))
+
+
+def _ini(root: Path) -> dict[str, object]:
+    import tomllib
+
+    pyproject = root / "pyproject.toml"
+    if not pyproject.exists():
+        return {}
+    with pyproject.open("rb") as handle:
+        return tomllib.load(handle).get("tool", {}).get("pytest", {}).get("ini_options", {})
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

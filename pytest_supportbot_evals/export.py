@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals import secrets
 from pytest_supportbot_evals.goldens import (
     EXPECTATIONS,
     HUMAN_LABELS,
@@ -123,7 +124,8 @@ def read_runs(
             trace_id=view.trace_id,
             span_id=view.span_id,
             start_time=str(span.get("start_time", "")),
-            query=str(view.get("input.value", "")),
+            # A key pasted into a query is never kept: not in the golden, not in its id.
+            query=secrets.redact(str(view.get("input.value", ""))),
             category=category,
             session_id=view.get("session.id"),
             order_lookup=_lookup(tool, category),
@@ -275,6 +277,7 @@ def append_cases(path: Path, cases: Sequence[Mapping[str, Any]]) -> None:
         text, indent = NEW_FILE_HEADER + "cases:\n", "  "
         path.parent.mkdir(parents=True, exist_ok=True)
     text += "".join(indent + line if line.strip() else line for line in block.splitlines(True))
+    secrets.ensure_clean(text, str(path))  # in any encoding; nothing written if not clean
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")
     try:

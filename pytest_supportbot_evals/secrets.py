@@ -3,13 +3,17 @@
 Three nets: header names that carry credentials, the *values* of API-key-like environment
 variables, and key shapes (``sk-…``, ``org-…``, ``proj_…``, bearer tokens). Findings are
 reported masked, so the report of a leak is not a leak itself.
+
+A secret is found in any encoding a server or a payload may wrap it in: the values and key
+shapes are also looked for after decoding JSON ``\\uXXXX`` escapes, URL-encoding, and every
+base64/base64url or hex run in the text (a spool's span payloads are base64 protobuf).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +79,19 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     )
 
 
+REDACTED = "[REDACTED]"
+
+
+def redact(text: str, env: Mapping[str, str] | None = None) -> str:
+    """``text`` with every key shape and secret environment value replaced by ``[REDACTED]``
+    (for text a user typed, e.g. a query pasted with an API key, before it is kept)."""
+    for value in secret_values(env):
+        text = text.replace(value, REDACTED)
+    for pattern in KEY_PATTERNS.values():
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
 def scrub(text: str, values: Iterable[str]) -> str:
     """Replace every given secret value in ``text`` with a marker."""
     for value in values:
@@ -87,22 +104,70 @@ def scan_text(text: str, where: str, env: Mapping[str, str] | None = None) -> li
         Finding(where, f"secret header {m.group(1).lower()!r}", f"line {_line(text, m.start())}")
         for m in _HEADER_LINE.finditer(text)
     ]
-    for kind, pattern in KEY_PATTERNS.items():
-        for m in pattern.finditer(text):
-            findings.append(
-                Finding(where, kind, f"line {_line(text, m.start())}: {_mask(m.group(0))}")
-            )
-    for value in secret_values(env):
-        index = text.find(value)
-        if index >= 0:
-            findings.append(
-                Finding(
-                    where,
-                    "value of a secret environment variable",
-                    f"line {_line(text, index)}: {_mask(value)}",
-                )
-            )
+    values = secret_values(env)
+    seen: set[tuple[str, str]] = set()
+    for encoding, offset, view in decoded_views(text):
+        suffix = f" ({encoding})" if encoding else ""
+        hits = [
+            (kind, m.start(), m.group(0))
+            for kind, pattern in KEY_PATTERNS.items()
+            for m in pattern.finditer(view)
+        ]
+        hits += [
+            ("value of a secret environment variable", view.find(value), value)
+            for value in values
+            if value in view
+        ]
+        for kind, index, found in hits:
+            line = _line(text, offset if encoding else index)
+            if (kind, found) in seen:
+                continue
+            seen.add((kind, found))
+            findings.append(Finding(where, kind + suffix, f"line {line}: {_mask(found)}"))
     return findings
+
+
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_HEX_RUN = re.compile(r"\b(?:[0-9a-fA-F]{2}){8,}\b")
+_JSON_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")  # any depth: "\\u0041" in a JSON string
+_URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def decoded_views(text: str) -> Iterator[tuple[str, int, str]]:
+    """``(encoding, offset, text)``: the text itself (encoding ""), then what its encoded
+    parts decode to, each with the offset of the encoded part in ``text``."""
+    yield "", 0, text
+    if _JSON_ESCAPE.search(text):
+        yield "JSON \\u-escaped", _JSON_ESCAPE.search(text).start(), _unescape_json(text)  # type: ignore[union-attr]
+    if _URL_ESCAPE.search(text):
+        from urllib.parse import unquote_plus
+
+        yield "URL-encoded", _URL_ESCAPE.search(text).start(), unquote_plus(text)  # type: ignore[union-attr]
+    for match in _BASE64_RUN.finditer(text):
+        decoded = _b64(match.group(0))
+        if decoded:
+            yield "base64-encoded", match.start(), decoded
+    for match in _HEX_RUN.finditer(text):
+        yield "hex-encoded", match.start(), bytes.fromhex(match.group(0)).decode("latin-1")
+
+
+def _unescape_json(text: str) -> str:
+    return _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _b64(run: str) -> str | None:
+    """A base64 or base64url run decoded to text (latin-1: any bytes), or None if it is not."""
+    import base64
+    import binascii
+
+    body = run.rstrip("=")
+    padded = body + "=" * (-len(body) % 4)
+    altchars = b"-_" if ("-" in body or "_" in body) else None
+    try:
+        raw = base64.b64decode(padded, altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.decode("latin-1")
 
 
 def scan_paths(paths: Iterable[Path], env: Mapping[str, str] | None = None) -> list[Finding]:

@@ -176,3 +176,37 @@ def test_dataset_examples_match_result_ids_turn_by_turn(tmp_path):
         ("chat#1", (), {"category": "faq"}),
     ]
     assert examples[1].as_row()[0] == {"query": "b", "history": ["a"]}
+
+
+def test_a_key_pasted_into_a_query_is_redacted_and_never_in_the_id(tmp_path, monkeypatch):
+    from pytest_supportbot_evals import secrets
+
+    key = "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX1234"
+    monkeypatch.setenv("SHOP_API_KEY", "hunter2-shop-secret")
+    typed = f"my key is {key} and the shop key hunter2-shop-secret, why no refund?"
+
+    query = secrets.redact(typed)
+    thumbs_down = [("user_feedback", "thumbs-down", "HUMAN")]
+    run = agent_run("ab" * 16, query, annotations=thumbs_down)
+    (case,), _ = new_cases([run], DOWN, [], project="p", now=NOW)
+
+    assert "sk-" not in query and "hunter2" not in query
+    assert query.count(secrets.REDACTED) == 2
+    assert "sk-" not in case["id"] and "hunter2" not in case["id"]
+    assert secrets.scan_text(repr(case), "case") == []
+
+
+def test_export_refuses_to_write_a_golden_holding_a_secret(tmp_path):
+    from pytest_supportbot_evals.secrets import SecretFoundError
+
+    path = tmp_path / "exported.yaml"
+    leaked = agent_run(
+        "cd" * 16,
+        "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX1234",
+        annotations=[("user_feedback", "thumbs-down", "HUMAN")],
+    )
+    cases, _ = new_cases([leaked], DOWN, [], project="p", now=NOW)
+
+    with pytest.raises(SecretFoundError):
+        append_cases(path, cases)
+    assert list(tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ response full of secrets: the key in the body, ``set-cookie``, ``openai-organiza
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -27,11 +28,29 @@ FAKE_KEY = "sk-fakekey-DO-NOT-LEAK-0123456789abcdef"
 ORG = "org-FAKEORGANIZATION0123456789"
 
 
+def _encoded(value: str, encoding: str) -> str:
+    """How a hostile server may wrap the key it echoes."""
+    if encoding == "base64":
+        return base64.b64encode(value.encode()).decode()
+    if encoding == "base64url":
+        return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+    if encoding == "hex":
+        return value.encode().hex()
+    if encoding == "json-u":
+        return "".join(f"\\u{ord(c):04x}" for c in value)
+    if encoding == "url":  # every byte percent-encoded, as some servers do
+        return "".join(f"%{byte:02X}" for byte in value.encode())
+    return value
+
+
 class _Handler(BaseHTTPRequestHandler):
+    #: How the key is echoed in the body (``plain``, ``base64``, ``hex``, ...).
+    encoding = "plain"
+
     def do_POST(self):
         length = int(self.headers.get("content-length", 0))
         self.rfile.read(length)
-        echoed = self.headers.get("authorization", "")
+        echoed = _encoded(self.headers.get("authorization", ""), self.encoding)
         body = json.dumps(
             {
                 "id": "chatcmpl-fake",
@@ -91,6 +110,26 @@ def test_recording_with_a_key_writes_no_secret(fake_server, tmp_path, monkeypatc
     assert secrets.scan_text(text, str(cassette), env={"OPENAI_API_KEY": FAKE_KEY}) == []
 
 
+@pytest.mark.parametrize("encoding", ["base64", "base64url", "hex", "json-u", "url"])
+def test_a_key_echoed_in_any_encoding_never_reaches_the_cassette(
+    fake_server, tmp_path, monkeypatch, encoding
+):
+    monkeypatch.setattr(_Handler, "encoding", encoding)
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    settings = Settings.from_env().with_overrides(base_url=fake_server, max_retries=0)
+    provider, _ = memory_provider("secrets-test")
+    bot = SupportBot(settings, tracer_provider=provider)
+    cassette = tmp_path / "recorded.yaml"
+
+    with pytest.raises(secrets.SecretFoundError) as error, use_cassette(cassette, "all"):
+        bot.handle("How can I get a refund?")
+
+    assert not cassette.exists()
+    assert "encoded" in str(error.value) or "escaped" in str(error.value)
+    assert FAKE_KEY not in str(error.value)
+    assert list(tmp_path.iterdir()) == []  # no temp file left behind
+
+
 def test_a_cassette_that_would_hold_a_secret_is_not_written(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     path = tmp_path / "case.yaml"
@@ -117,6 +156,22 @@ def test_a_cassette_that_would_hold_a_secret_is_not_written(tmp_path, monkeypatc
         ("  x: Bearer abcdefghijklmnop1234", "abcdefghijklmnop1234"),
         ("  authorization:\n  - anything", None),
         ("  x: proj_ABCDEFGHIJKLMNOPQRS", "proj_ABCDEFGHIJKLMNOPQRS"),
+        *[
+            (f"  x: {_encoded(' ' + FAKE_KEY, encoding)}", FAKE_KEY)
+            for encoding in ("base64", "base64url", "hex", "json-u", "url")
+        ],
+    ],
+    ids=[
+        "key",
+        "org",
+        "bearer",
+        "header",
+        "project",
+        "base64",
+        "base64url",
+        "hex",
+        "json-u",
+        "url",
     ],
 )
 def test_check_secrets_fails_on_a_planted_secret(tmp_path, planted, secret):
@@ -139,3 +194,42 @@ def test_committed_cassettes_and_baseline_hold_no_secret():
     paths = [root / "cassettes", root / "tests" / "evals"]
     paths += [root / "tests" / suite / "cassettes" for suite in ("conversations", "robustness")]
     assert secrets.scan_paths(paths) == []
+
+
+def run_check(cwd, *args):
+    command = [sys.executable, "-m", "pytest_supportbot_evals.cli", "check-secrets", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
+
+
+def test_check_secrets_by_default_scans_goldens_spool_and_every_suite(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nsupportbot_cassettes = "recorded"\n'
+        'supportbot_goldens = "my_goldens"\n'
+    )
+    for folder in ("recorded", "my_goldens", "tests/suite/cassettes", ".supportbot"):
+        (tmp_path / folder).mkdir(parents=True)
+    assert run_check(tmp_path).returncode == 0
+    spool_line = base64.b64encode(f"span attribute input.value={FAKE_KEY}".encode()).decode()
+    plants = {
+        "my_goldens/exported.yaml": f"cases:\n  - id: x\n    query: '{FAKE_KEY}'\n",
+        "tests/suite/cassettes/case.yaml": f"body: {_encoded(' ' + FAKE_KEY, 'hex')}\n",
+        ".supportbot/phoenix-spool.jsonl": json.dumps({"kind": "spans", "payload": spool_line}),
+    }
+    for name, text in plants.items():
+        (tmp_path / name).write_text(text)
+        result = run_check(tmp_path)
+        assert result.returncode == 1, name
+        assert name.split("/")[-1] in result.stdout
+        assert FAKE_KEY not in result.stdout + result.stderr
+        (tmp_path / name).unlink()
+
+
+def test_check_secrets_refuses_paths_that_do_not_exist(tmp_path):
+    result = run_check(tmp_path, "no-such-folder")
+    assert result.returncode == 2
+    assert "no-such-folder: no such file or folder" in result.stderr
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nsupportbot_cassettes = "gone"\n'
+    )
+    result = run_check(tmp_path)
+    assert result.returncode == 2 and "ini supportbot_cassettes" in result.stderr
