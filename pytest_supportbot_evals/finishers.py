@@ -159,7 +159,7 @@ def log_experiment(session: EvalSession) -> str:
 
 
 def annotations(session: EvalSession) -> list[dict[str, Any]]:
-    from supportbot.phoenix_sink import span_annotation, verdict_annotation
+    from supportbot.phoenix_payloads import span_annotation, verdict_annotation
 
     meta = session.meta()
     base = {"git_commit": meta["git_commit"], "model": meta["model"]}

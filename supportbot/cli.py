@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)
     deliver = sub.add_parser("deliver", help="send what waits in the Phoenix spool")
+    deliver.add_argument(
+        "--retry-dead",
+        action="store_true",
+        help="put the records Phoenix refused too often (the .dead file) back first",
+    )
     deliver.set_defaults(run=cmd_deliver)
     serve = sub.add_parser("serve", help="run a local Phoenix or LLM server until Ctrl-C")
     serve.add_argument("service", choices=("phoenix", "llm"))
@@ -112,21 +117,40 @@ def _bot(settings: Settings, sink: PhoenixSink | None) -> Any:
     return SupportBot(settings, tracer_provider=provider)
 
 
+#: How long ask/chat/evaluate may spend delivering at the end, in the foreground.
+FOREGROUND_BUDGET = 15.0
+
+
 def _finish(sink: PhoenixSink | None, out: TextIO, what: str = "traces") -> None:
+    """Send this command's own records; an old backlog is left to ``supportbot deliver``."""
     if sink is None:
         return
-    delivery = sink.flush()
-    if delivery.pending:
+    delivery = sink.flush(only_new=True, budget=FOREGROUND_BUDGET)
+    if delivery.unreachable:
         print(
             f"Phoenix is not reachable at {sink.endpoint} ({delivery.error}). Your {what} "
             f"are kept in {sink.spool.path} and will be sent on the next run.",
             file=out,
         )
+    elif delivery.pending or delivery.dead or delivery.set_aside:
+        print(delivery.describe(sink.endpoint, sink.spool.path), file=out)
     elif delivery.delivered:
         print(f"Sent to Phoenix at {sink.endpoint}.", file=out)
 
 
+def _check_length(query: str) -> None:
+    """A query longer than a golden may be is refused, never sent (nor cut) silently."""
+    from supportbot.agent import MAX_QUERY_CHARS
+
+    if len(query.strip()) > MAX_QUERY_CHARS:
+        raise ValueError(
+            f"the query is {len(query.strip()):,} characters; SupportBot takes at most "
+            f"{MAX_QUERY_CHARS:,} (as a golden case does): shorten it."
+        )
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    _check_length(args.query)
     sink = _sink(args, settings)
     bot = _bot(settings, sink)
     result = bot.handle(args.query, session_id=args.session)
@@ -156,8 +180,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if query is None or query.strip().lower() in ("quit", "exit"):
             break
         try:
+            _check_length(query)
             result = bot.handle(query, session_id=args.session)
-        except EmptyQueryError as exc:
+        except (EmptyQueryError, ValueError) as exc:
             print(exc)
             continue
         print(f"bot> {result.response}\n     [{result.category}, span {result.span_id}]")
@@ -201,7 +226,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from phoenix.client import Client
 
     from supportbot.judges import RetrievalRelevanceJudge, judge_spans
-    from supportbot.phoenix_sink import verdict_annotation
+    from supportbot.phoenix_payloads import verdict_annotation
     from supportbot.spans import SpanView
 
     sink = _sink(args, settings)
@@ -246,9 +271,11 @@ def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
     sink = _sink(args, settings)
     if sink is None:
         raise ValueError("nothing to deliver to: set PHOENIX_COLLECTOR_ENDPOINT or --phoenix.")
+    if args.retry_dead:
+        print(f"{sink.spool.retry_dead_letters()} dead-lettered record(s) put back in the spool.")
     delivery = sink.flush()
     print(delivery.describe(sink.endpoint, sink.spool.path))
-    return 0 if delivery.pending == 0 else 1
+    return 0 if delivery.ok else 1
 
 
 if __name__ == "__main__":

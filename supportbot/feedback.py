@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from supportbot.phoenix_sink import PhoenixSink, span_annotation
+from supportbot.phoenix_payloads import span_annotation
+from supportbot.phoenix_sink import PhoenixSink
 
 FEEDBACK_NAME = "user_feedback"
 POSITIVE = ("y", "yes", "1")

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supportbot.spool import Record, Spool
+from supportbot.phoenix_payloads import encode_spans, span_ids
+from supportbot.spool import MAX_ATTEMPTS, Record, Refused, Spool
 from supportbot.tracing import base_url, traces_url
 
 log = logging.getLogger(__name__)
@@ -50,21 +51,60 @@ def reading_project(endpoint: str, project: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Delivery:
-    """The outcome of one flush: what went through and what still waits in the spool."""
+    """The outcome of one flush: what was stored, and what still waits, and why."""
 
     delivered: int
     pending: int
     requests: int
     error: str | None = None
+    #: Phoenix answered but did not store these (their reasons); they stay, attempts counted.
+    refused: tuple[str, ...] = ()
+    #: Records refused too often, moved to the dead-letter file this time.
+    dead: int = 0
+    set_aside: int = 0
+    #: Old records not offered (a foreground command) or left when time ran out.
+    skipped: int = 0
+    unreachable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.pending == 0 and not self.dead and not self.set_aside
 
     def describe(self, endpoint: str, spool: Path) -> str:
-        if self.pending == 0:
-            return f"Phoenix {endpoint}: all delivered ({self.delivered} batches)."
-        return (
-            f"Phoenix {endpoint}: {self.pending} batch(es) pending in {spool} "
-            f"({self.error or 'not yet accepted'}); they are sent on the next run, or now with "
-            "`supportbot deliver`."
-        )
+        lines = []
+        if self.unreachable:
+            lines.append(
+                f"Phoenix is not reachable at {endpoint} ({self.error}): {self.pending} "
+                f"record(s) kept in {spool}; they are sent on the next run, or with "
+                "`supportbot deliver`."
+            )
+        elif self.refused:
+            lines.append(
+                f"Phoenix at {endpoint} refused {len(self.refused)} record(s) "
+                f"({self.refused[0]}); {self.pending} kept in {spool} and retried later, "
+                f"up to {MAX_ATTEMPTS} times each."
+            )
+        elif self.pending:
+            lines.append(
+                f"Phoenix {endpoint}: {self.pending} record(s) wait in {spool} (older backlog, "
+                "not sent now); send them with `supportbot deliver`."
+            )
+        else:
+            lines.append(
+                f"Phoenix {endpoint}: all delivered and stored ({self.delivered} batches)."
+            )
+        if self.dead:
+            dead = spool.with_name(spool.name + ".dead")
+            lines.append(
+                f"{self.dead} record(s) refused {MAX_ATTEMPTS} times were moved to {dead}; fix "
+                "the cause, then retry them with `supportbot deliver --retry-dead`."
+            )
+        if self.set_aside:
+            lines.append(
+                f"{self.set_aside} damaged spool line(s) (cut off by a crash?) were set aside in "
+                f"{spool.with_suffix('.rejected')}; they cannot be delivered: inspect them."
+            )
+        return "\n".join(lines)
 
 
 class PhoenixSink:
@@ -109,13 +149,31 @@ class PhoenixSink:
 
     # -- deliver -----------------------------------------------------------------------------
 
-    def flush(self) -> Delivery:
-        """Send everything in the spool, in order; keep what Phoenix did not accept."""
+    def flush(self, *, only_new: bool = False, budget: float | None = None) -> Delivery:
+        """Send what waits in the spool, in order; keep what Phoenix has not stored.
+
+        ``only_new``/``budget`` (seconds): a foreground command sends its own new records and
+        never waits on an old backlog (``supportbot deliver`` and eval runs send everything).
+        """
         self._requests, self._error = 0, None
-        delivered, pending = self.spool.drain(self._deliver)
-        return Delivery(delivered, pending, self._requests, self._error)
+        deadline = time.monotonic() + budget if budget is not None else None
+        delivered, pending = self.spool.drain(self._deliver, only_new=only_new, deadline=deadline)
+        r = self.spool.last
+        return Delivery(
+            delivered,
+            pending,
+            self._requests,
+            self._error,
+            refused=tuple(r.refused),
+            dead=r.dead,
+            set_aside=r.set_aside,
+            skipped=r.skipped,
+            unreachable=r.unreachable,
+        )
 
     def _deliver(self, record: Record) -> bool:
+        """True when stored; False when Phoenix is unreachable; ``Refused`` when it answered
+        but did not store the record."""
         import httpx
 
         try:
@@ -125,24 +183,60 @@ class PhoenixSink:
                 self._post_annotations(record["payload"])
             return True
         except httpx.HTTPStatusError as exc:
-            self._error = f"HTTP {exc.response.status_code} from {exc.request.url.path}"
-        except httpx.HTTPError as exc:
+            reason = f"HTTP {exc.response.status_code} from {exc.request.url.path}"
+        except httpx.TransportError as exc:
             self._error = f"{type(exc).__name__}: Phoenix is unreachable at {self.endpoint}"
+            log.warning("Phoenix unreachable: %s (%s)", self._error, exc)
+            return False
         except Exception as exc:
-            self._error = f"{type(exc).__name__}: {exc}"[:300]
-        log.warning("Phoenix delivery deferred: %s", self._error)
-        return False
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+        self._error = reason
+        log.warning("Phoenix refused a %s record: %s", record["kind"], reason)
+        raise Refused(reason)
 
     def _headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     def _post_spans(self, data: bytes) -> None:
+        """Send one batch, then (with a project) read its span ids back: Phoenix answers 200
+        before it stores spans, so only spans found again leave the spool."""
         response = self._http().post(
             traces_url(self.endpoint),
             content=data,
             headers={"content-type": "application/x-protobuf"},
         )
         response.raise_for_status()
+        if self.project:
+            self._confirm_spans(span_ids(data))
+
+    def _confirm_spans(self, ids: list[str]) -> None:
+        import httpx
+
+        wanted = set(ids)
+        deadline = time.monotonic() + self._ingest_wait
+        delay = 0.1
+        while wanted:
+            waiting = sorted(wanted)
+            for start in range(0, len(waiting), 100):
+                chunk = waiting[start : start + 100]
+                try:
+                    found = self._phoenix().spans.get_spans(
+                        project_identifier=self.project, span_ids=chunk, limit=len(chunk)
+                    )
+                except httpx.HTTPStatusError as exc:
+                    if exc.response.status_code != 404:  # 404: no span of the project yet
+                        raise
+                    found = []
+                wanted -= {span["context"]["span_id"] for span in found}
+            if not wanted:
+                return
+            if time.monotonic() + delay > deadline:
+                raise Refused(
+                    f"{len(wanted)} of {len(ids)} span(s) not stored {self._ingest_wait:.0f} s "
+                    "after Phoenix accepted them (lost by a crash or restart?); resent later"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def _post_annotations(self, annotations: list[dict[str, Any]]) -> None:
         """Deliver one batch so that it is *stored* before it leaves the spool.
@@ -223,54 +317,3 @@ class PhoenixSink:
                 base_url=self.endpoint, api_key=self._api_key, http_client=self._http()
             )
         return self._client
-
-
-def encode_spans(spans: Sequence[Any]) -> str:
-    """OTLP protobuf of ``ReadableSpan`` objects, base64 text (spool- and JSON-safe)."""
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as encode
-
-    return base64.b64encode(encode(spans).SerializeToString()).decode("ascii")
-
-
-def span_annotation(
-    *,
-    span_id: str,
-    name: str,
-    annotator_kind: str,
-    label: str | None,
-    score: float | None,
-    explanation: str | None,
-    identifier: str,
-    metadata: dict[str, Any],
-) -> dict[str, Any]:
-    """A ``SpanAnnotationData`` dict as phoenix-client and Phoenix's REST API take it."""
-    result: dict[str, Any] = {}
-    if label is not None:
-        result["label"] = label
-    if score is not None:
-        result["score"] = score
-    if explanation:
-        result["explanation"] = explanation
-    return {
-        "span_id": span_id,
-        "name": name,
-        "annotator_kind": annotator_kind,
-        "result": result,
-        "identifier": identifier,
-        "metadata": metadata,
-    }
-
-
-def verdict_annotation(verdict: Any, identifier: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """The span annotation of a judge's ``Verdict`` (a failed judgement says why)."""
-    return span_annotation(
-        span_id=verdict.span_id,
-        name=verdict.judge,
-        annotator_kind=verdict.annotator_kind,
-        label=verdict.label,
-        score=verdict.score,
-        explanation=verdict.explanation
-        or (f"judge failed: {verdict.error}" if verdict.error else None),
-        identifier=identifier,
-        metadata=metadata,
-    )

@@ -92,7 +92,9 @@ def test_phoenix_down_then_back_delivers_every_verdict_exactly_once(
     finally:
         phoenix.start()
     assert report["gate"] == "pass" and done.returncode == 0, done.stdout
-    assert "pending" in done.stdout and "spool.jsonl" in done.stdout
+    assert (
+        "not reachable" in done.stdout and "kept in" in done.stdout and "spool.jsonl" in done.stdout
+    )
     assert (tmp_path / "spool.jsonl").exists()
 
     deliver = [
@@ -109,7 +111,7 @@ def test_phoenix_down_then_back_delivers_every_verdict_exactly_once(
     assert first.returncode == 0, first.stdout + first.stderr
     assert not (tmp_path / "spool.jsonl").exists()
     second = subprocess.run(deliver, capture_output=True, text=True, timeout=300)
-    assert second.returncode == 0 and "all delivered (0 batches)" in second.stdout
+    assert second.returncode == 0 and "all delivered and stored (0 batches)" in second.stdout
     assert_each_annotation_once(phoenix_client, project, expected_annotations(report))
 
 
@@ -140,7 +142,7 @@ def test_phoenix_stopped_mid_run_and_restarted_gets_every_verdict_once(
         phoenix.start()
     output = seen + rest
     assert run.returncode == 0, output
-    assert "pending" in output and spool.exists()
+    assert "kept in" in output and spool.exists()
     deliver = [sys.executable, "-m", "supportbot.cli", "--phoenix", phoenix.url,
                "--spool", str(spool), "deliver"]  # fmt: skip
     done = subprocess.run(deliver, capture_output=True, text=True, timeout=300)

@@ -38,6 +38,17 @@ def test_ask_with_an_empty_query_says_so(query):
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_an_over_long_query_is_refused_before_anything_is_sent():
+    # The LLM endpoint is unreachable: a query that got as far as the LLM would say so instead.
+    huge = "Where is my order? " * 6000  # ~100 KB
+    done = supportbot("ask", huge, OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    assert done.returncode == 2
+    assert "characters; SupportBot takes at most 4,000" in done.stderr
+    assert "Connection" not in done.stderr and "Traceback" not in done.stderr
+    chat = supportbot("chat", stdin=huge + "\n", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    assert chat.returncode == 0 and "takes at most 4,000" in chat.stdout
+
+
 def test_chat_skips_empty_lines_and_ends_at_end_of_input():
     done = supportbot("chat", stdin="\n   \n")
     assert done.returncode == 0, done.stderr

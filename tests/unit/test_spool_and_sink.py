@@ -7,7 +7,7 @@ import pytest
 
 from supportbot import feedback
 from supportbot.phoenix_sink import Delivery, PhoenixSink
-from supportbot.spool import Spool
+from supportbot.spool import Refused, Spool
 from supportbot.tracing import memory_provider
 
 #: Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.
@@ -168,7 +168,7 @@ def test_unreachable_phoenix_keeps_everything_pending(tmp_path):
 
     text = delivery.describe(sink.endpoint, path)
     assert str(path) in text
-    assert "2 batch(es) pending" in text
+    assert "2 record(s) kept in" in text and "not reachable" in text
     assert UNREACHABLE in text
 
     # A second attempt is just as safe.
@@ -191,11 +191,87 @@ def test_delivery_describe_when_all_delivered(tmp_path):
     assert "3" in text
 
 
-def test_delivery_describe_without_error_says_not_yet_accepted(tmp_path):
+def test_delivery_describe_names_a_backlog_left_for_deliver(tmp_path):
     path = tmp_path / "s.jsonl"
-    text = Delivery(delivered=0, pending=1, requests=0).describe(UNREACHABLE, path)
+    text = Delivery(delivered=0, pending=1, requests=0, skipped=1).describe(UNREACHABLE, path)
     assert str(path) in text
-    assert "not yet accepted" in text
+    assert "supportbot deliver" in text
+
+
+def records(spool):
+    return [r["payload"] for r in spool.pending()]
+
+
+def test_a_refused_record_does_not_block_the_records_behind_it(tmp_path):
+    spool = Spool(tmp_path / "s.jsonl", max_attempts=3)
+    for payload in ("bad", "good-1", "good-2"):
+        spool.append("annotations", payload)
+
+    def deliver(record):
+        if record["payload"] == "bad":
+            raise Refused("HTTP 404 from /v1/span_annotations")
+        return True
+
+    assert spool.drain(deliver) == (2, 1)
+    assert spool.last.refused == ["HTTP 404 from /v1/span_annotations"]
+    (kept,) = spool.pending()
+    assert (kept["payload"], kept["attempts"]) == ("bad", 1)
+    assert "404" in kept["last_error"]
+
+
+def test_a_record_refused_max_attempts_times_is_dead_lettered_and_can_be_retried(tmp_path):
+    spool = Spool(tmp_path / "s.jsonl", max_attempts=3)
+    spool.append("annotations", "bad")
+
+    def refuse(record):
+        raise Refused("HTTP 422")
+
+    for _ in range(2):
+        assert spool.drain(refuse) == (0, 1)
+    assert spool.drain(refuse) == (0, 0)
+    assert spool.last.dead == 1
+    dead = [json.loads(line) for line in spool.dead_letters.read_text().splitlines()]
+    assert [(d["payload"], d["attempts"]) for d in dead] == [("bad", 3)]
+    assert not spool.path.exists()
+
+    assert spool.retry_dead_letters() == 1
+    assert records(spool) == ["bad"] and "attempts" not in spool.pending()[0]
+    assert not spool.dead_letters.exists()
+
+
+def test_unreachable_stops_without_counting_an_attempt(tmp_path):
+    spool = Spool(tmp_path / "s.jsonl")
+    spool.append("spans", "a")
+    spool.append("annotations", "b")
+    assert spool.drain(lambda r: False) == (0, 2)
+    assert spool.last.unreachable
+    assert all("attempts" not in r for r in spool.pending())
+
+
+def test_only_new_records_are_offered_in_the_foreground(tmp_path):
+    spool = Spool(tmp_path / "s.jsonl")
+    spool.append("annotations", "old")
+
+    def refuse(record):
+        raise Refused("HTTP 404")
+
+    spool.drain(refuse)  # "old" has been tried once: it is backlog now
+    spool.append("annotations", "new")
+    offered = []
+    assert spool.drain(lambda r: offered.append(r["payload"]) or True, only_new=True) == (1, 1)
+    assert offered == ["new"] and records(spool) == ["old"]
+    assert spool.last.skipped == 1
+
+
+def test_deliver_reports_a_set_aside_line_and_fails(tmp_path, capsys):
+    from supportbot.cli import main
+
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"kind": "spans", "payload": "cut off by a cra\n')
+    code = main(["--phoenix", UNREACHABLE, "--spool", str(path), "deliver"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1 damaged spool line(s)" in out and ".rejected" in out
 
 
 # -- feedback --------------------------------------------------------------------------------

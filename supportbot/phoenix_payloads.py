@@ -1,0 +1,77 @@
+"""What is sent to Phoenix, as data: OTLP span batches and span annotations.
+
+Plain functions, no network: the sink (``phoenix_sink``), the CLI and the plugin build their
+payloads here.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+
+def span_ids(data: bytes) -> list[str]:
+    """The (hex) span ids in an OTLP ``ExportTraceServiceRequest``."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest.FromString(data)
+    return [
+        span.span_id.hex()
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+
+
+def encode_spans(spans: Sequence[Any]) -> str:
+    """OTLP protobuf of ``ReadableSpan`` objects, base64 text (spool- and JSON-safe)."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as encode
+
+    return base64.b64encode(encode(spans).SerializeToString()).decode("ascii")
+
+
+def span_annotation(
+    *,
+    span_id: str,
+    name: str,
+    annotator_kind: str,
+    label: str | None,
+    score: float | None,
+    explanation: str | None,
+    identifier: str,
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """A ``SpanAnnotationData`` dict as phoenix-client and Phoenix's REST API take it."""
+    result: dict[str, Any] = {}
+    if label is not None:
+        result["label"] = label
+    if score is not None:
+        result["score"] = score
+    if explanation:
+        result["explanation"] = explanation
+    return {
+        "span_id": span_id,
+        "name": name,
+        "annotator_kind": annotator_kind,
+        "result": result,
+        "identifier": identifier,
+        "metadata": metadata,
+    }
+
+
+def verdict_annotation(verdict: Any, identifier: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The span annotation of a judge's ``Verdict`` (a failed judgement says why)."""
+    return span_annotation(
+        span_id=verdict.span_id,
+        name=verdict.judge,
+        annotator_kind=verdict.annotator_kind,
+        label=verdict.label,
+        score=verdict.score,
+        explanation=verdict.explanation
+        or (f"judge failed: {verdict.error}" if verdict.error else None),
+        identifier=identifier,
+        metadata=metadata,
+    )

@@ -1,0 +1,145 @@
+"""Spool semantics against a real ``phoenix serve``: a record leaves the spool only once Phoenix
+has stored it, and a record Phoenix keeps refusing is dead-lettered without blocking the rest.
+
+``LossyProxy`` is a FAKE in front of the real Phoenix: it answers ``POST /v1/traces`` with 200
+and drops the spans, which is what a Phoenix killed right after acknowledging an ingest does
+(it stores spans asynchronously). Everything else is forwarded to the real server.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from supportbot.feedback import feedback_annotation
+from supportbot.phoenix_sink import PhoenixSink
+from supportbot.tracing import memory_provider
+
+
+class LossyProxy:
+    """A FAKE: acknowledges span ingests without passing them on; forwards everything else."""
+
+    def __init__(self, target: str) -> None:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if self.command == "POST" and self.path.startswith("/v1/traces"):
+                    proxy.dropped += 1
+                    self.send_response(200)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = httpx.request(
+                    self.command, target + self.path, content=body, headers=headers, timeout=30
+                )
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    hop = ("content-length", "content-encoding", "transfer-encoding", "connection")
+                    if name.lower() not in hop:
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_PUT = _relay
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.dropped = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def lossy(phoenix_url):
+    proxy = LossyProxy(phoenix_url)
+    yield proxy
+    proxy.close()
+
+
+def agent_spans(project: str, n: int = 2):
+    provider, exporter = memory_provider(project)
+    tracer = provider.get_tracer("spool-test")
+    for i in range(n):
+        with tracer.start_as_current_span(f"support-agent-{i}") as span:
+            span.set_attribute("openinference.span.kind", "AGENT")
+    return list(exporter.get_finished_spans())
+
+
+def span_hex(span) -> str:
+    return format(span.context.span_id, "016x")
+
+
+def stored_span_ids(client, project, ids):
+    return {s["context"]["span_id"] for s in client.spans.get_spans(
+        project_identifier=project, span_ids=ids, limit=len(ids)
+    )}  # fmt: skip
+
+
+def test_spans_acknowledged_but_never_stored_stay_in_the_spool_until_stored(
+    lossy, phoenix_url, phoenix_client, project, tmp_path
+):
+    spool = tmp_path / "spool.jsonl"
+    spans = agent_spans(project)
+    ids = [span_hex(s) for s in spans]
+    note = feedback_annotation(ids[0], "down", "faq")
+
+    lossy_sink = PhoenixSink(lossy.url, spool, project=project, ingest_wait=1.5)
+    lossy_sink.add_spans(spans)
+    lossy_sink.add_annotations([note])
+    first = lossy_sink.flush()
+
+    assert lossy.dropped == 1
+    assert (first.delivered, first.pending) == (0, 2)
+    assert not first.unreachable
+    assert any("not stored" in reason for reason in first.refused), first.refused
+    text = first.describe(lossy.url, spool)
+    assert "refused 2 record(s)" in text and "not reachable" not in text
+    kept = lossy_sink.spool.pending()
+    assert [(r["kind"], r["attempts"]) for r in kept] == [("spans", 1), ("annotations", 1)]
+
+    second = PhoenixSink(phoenix_url, spool, project=project).flush()
+
+    assert (second.delivered, second.pending) == (2, 0), second
+    assert not spool.exists()
+    assert stored_span_ids(phoenix_client, project, ids) == set(ids)
+    found = phoenix_client.spans.get_span_annotations(span_ids=ids, project_identifier=project)
+    assert [(a["span_id"], a["result"]["label"]) for a in found] == [(ids[0], "thumbs-down")]
+
+
+def test_a_record_phoenix_keeps_refusing_is_dead_lettered_without_blocking_the_rest(
+    phoenix_url, phoenix_client, project, tmp_path, capsys
+):
+    from supportbot.cli import main
+
+    spool = tmp_path / "spool.jsonl"
+    sink = PhoenixSink(phoenix_url, spool, project=project, ingest_wait=0.5)
+    sink.spool.max_attempts = 2
+    sink.add_annotations([feedback_annotation("f" * 16, "down", "faq")])  # no such span, ever
+    spans = agent_spans(project, n=1)
+    sink.add_spans(spans)
+
+    first = sink.flush()
+    assert (first.delivered, first.pending) == (1, 1)  # the spans behind it went through
+    assert stored_span_ids(phoenix_client, project, [span_hex(spans[0])])
+    second = sink.flush()
+    assert (second.delivered, second.pending, second.dead) == (0, 0, 1)
+    text = second.describe(phoenix_url, spool)
+    assert str(spool) + ".dead" in text and "supportbot deliver --retry-dead" in text
+
+    code = main(["--phoenix", phoenix_url, "--spool", str(spool), "deliver", "--retry-dead"])
+    out = capsys.readouterr().out
+    assert "1 dead-lettered record(s) put back" in out
+    assert code == 1  # refused again: said, and not lost
+    assert len(sink.spool.pending()) == 1
