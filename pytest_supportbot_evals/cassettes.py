@@ -12,11 +12,12 @@ import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import secrets
+from pytest_supportbot_evals import seal, secrets
 from pytest_supportbot_evals.files import write_atomic
 from supportbot.llm import STEP_HEADER
 
@@ -71,7 +72,8 @@ def _body_matcher(r1: Any, r2: Any) -> None:
 
 
 class AtomicPersister:
-    """Writes cassettes via a temp file and rename, after a secrets scan of the exact text."""
+    """Writes cassettes via a temp file and rename, after a secrets scan of the exact text, with
+    a seal of their interactions; checks the seal when it loads one (see ``seal``)."""
 
     @classmethod
     def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> Any:
@@ -79,18 +81,59 @@ class AtomicPersister:
         and could then overwrite it; here it is an error, so nothing recorded is lost."""
         from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 
+        path = Path(cassette_path)
         try:
-            return FilesystemPersister.load_cassette(cassette_path, serializer)
+            loaded = FilesystemPersister.load_cassette(path, serializer)
         except CassetteNotFoundError:
             raise
         except Exception as exc:
-            raise CassetteError(_unreadable(Path(cassette_path), exc)) from None
+            raise CassetteError(_unreadable(path, exc)) from None
+        if _VERIFY_SEAL.get():
+            requests, responses, *rest = loaded
+            found = seal.problems(path, requests, responses, rest[0] if rest else None)
+            if found:
+                raise CassetteError(seal.explain(path, found))
+        return loaded
 
     @staticmethod
     def save_cassette(cassette_path: str | Path, cassette_dict: Any, serializer: Any) -> None:
         from vcr.serialize import serialize
 
-        write_atomic(Path(cassette_path), serialize(cassette_dict, serializer))
+        metadata = dict(cassette_dict.get("metadata") or {})
+        metadata[seal.SEAL_KEY] = seal.seal(cassette_dict["requests"], cassette_dict["responses"])
+        sealed = {**cassette_dict, "metadata": metadata}
+        write_atomic(Path(cassette_path), serialize(sealed, serializer))
+
+
+#: Whether loading a cassette checks its seal: always, except when it is being re-recorded from
+#: scratch (``rewrite``: nothing of the old recording is kept).
+_VERIFY_SEAL: ContextVar[bool] = ContextVar("supportbot_verify_seal", default=True)
+
+
+def _load_unverified(path: Path) -> tuple[list[Any], list[Any], Any]:
+    from vcr.serializers import yamlserializer
+
+    token = _VERIFY_SEAL.set(False)
+    try:
+        requests, responses, *rest = AtomicPersister.load_cassette(path, yamlserializer)
+    finally:
+        _VERIFY_SEAL.reset(token)
+    return requests, responses, rest[0] if rest else None
+
+
+def check_seal(path: Path) -> list[str]:
+    """What in ``path`` does not match its seal (``[]`` when intact)."""
+    return seal.problems(path, *_load_unverified(path))
+
+
+def reseal(path: Path) -> int:
+    """Seal the interactions ``path`` holds now (a deliberate edit); return how many."""
+    from vcr.serializers import yamlserializer
+
+    requests, responses, metadata = _load_unverified(path)
+    data = {"requests": requests, "responses": responses, "metadata": metadata or {}}
+    AtomicPersister.save_cassette(path, data, yamlserializer)
+    return len(requests)
 
 
 def _unreadable(path: Path, exc: BaseException) -> str:
@@ -160,27 +203,34 @@ def use_cassette(
     else:
         mode, drop_unused = record_mode, False
     use = CassetteUse(path)
-    with recorder.use_cassette(
-        str(path),
-        record_mode=mode,
-        match_on=MATCH_ON,
-        drop_unused_requests=drop_unused,
-        ignore_hosts=ignore_hosts,
-    ) as cassette:
-        use.cassette, use.loaded = cassette, len(cassette.data)
-        original = cassette.can_play_response_for
+    token: Any = _VERIFY_SEAL.set(record_mode != "rewrite")
+    try:
+        with recorder.use_cassette(
+            str(path),
+            record_mode=mode,
+            match_on=MATCH_ON,
+            drop_unused_requests=drop_unused,
+            ignore_hosts=ignore_hosts,
+        ) as cassette:
+            _VERIFY_SEAL.reset(token)
+            token = None
+            use.cassette, use.loaded = cassette, len(cassette.data)
+            original = cassette.can_play_response_for
 
-        def can_play(request: Any) -> bool:
-            playable = original(request)
-            # The same test vcrpy makes before refusing a request (ignored hosts pass through).
-            if not playable and cassette.write_protected and cassette.filter_request(request):
-                use.misses.append(request)
-            return playable
+            def can_play(request: Any) -> bool:
+                playable = original(request)
+                # The same test vcrpy makes before refusing a request (ignored hosts pass).
+                if not playable and cassette.write_protected and cassette.filter_request(request):
+                    use.misses.append(request)
+                return playable
 
-        cassette.can_play_response_for = can_play
-        yield use
-        if use.discard:
-            cassette.dirty = False  # vcrpy writes only a dirty cassette
+            cassette.can_play_response_for = can_play
+            yield use
+            if use.discard:
+                cassette.dirty = False  # vcrpy writes only a dirty cassette
+    finally:
+        if token is not None:
+            _VERIFY_SEAL.reset(token)
 
 
 def explain_miss(use: CassetteUse, case_id: str) -> str:

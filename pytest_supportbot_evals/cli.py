@@ -57,12 +57,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cassette, golden or report file (*.yaml, *.yml, *.json, *.jsonl) of the project",
     )
     check.set_defaults(run=cmd_check_secrets)
+    seal = sub.add_parser(
+        "seal",
+        help="re-seal cassettes after a deliberate edit (the new digests show in review)",
+    )
+    seal.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
+    seal.set_defaults(run=cmd_seal)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"supportbot-evals: {exc}", file=sys.stderr)
         return 2
+
+
+def cassette_files(paths: Sequence[Path]) -> list[Path]:
+    """The cassette files (``*.yaml``) under the given files or folders; missing is an error."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+    return sorted(
+        f for p in paths for f in ([p] if p.is_file() else p.rglob("*.yaml")) if f.is_file()
+    )
+
+
+def cmd_seal(args: argparse.Namespace) -> int:
+    from pytest_supportbot_evals.cassettes import check_seal, reseal
+
+    for path in cassette_files(args.paths):
+        if not check_seal(path):
+            continue
+        count = reseal(path)
+        print(f"sealed {path} ({count} interactions): commit it with the reason for the edit")
+    return 0
 
 
 def cmd_check_secrets(args: argparse.Namespace) -> int:

@@ -41,6 +41,10 @@ def merged_cassette(tmp_path: Path, golden_ids: list[str]) -> Path:
         interactions.extend(data["interactions"])
     path = tmp_path / "merged.yaml"
     path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
+    # The recordings are unchanged, only put together: sealed as such (see seal.py).
+    from pytest_supportbot_evals.cassettes import reseal
+
+    reseal(path)
     return path
 
 

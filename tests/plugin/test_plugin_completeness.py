@@ -180,3 +180,30 @@ def test_sessionfinish_outputs_are_kept_apart(eval_project, clean_env):
     assert 'failures="1"' in junit.read_text()
     assert list(Path(eval_project.path).glob(".*.tmp")) == []
     result.stdout.fnmatch_lines(["supportbot gate: FAIL*", "*report*NOT written*"])
+
+
+def test_a_hand_edited_recording_fails_until_re_recorded_or_re_sealed(eval_project):
+    cassette = eval_project.cassette("tutorial-refund")
+    text = cassette.read_text(encoding="utf-8")
+    at = text.rindex('"id":"chatcmpl-') + len('"id":"chatcmpl-')  # the last recorded reply
+    cassette.write_text(text[:at] + "EDITED" + text[at:], encoding="utf-8")
+
+    result, report = eval_project.run_with_report()
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert report["errored"] == ["tutorial-refund"]
+    out = output_of(result)
+    assert "Cassette of golden 'tutorial-refund'" in out
+    assert "does not match its seal" in out
+    assert "supportbot-evals record tutorial-refund" in out
+    assert f"supportbot-evals seal {cassette}" in out
+
+    sealed = subprocess.run(
+        [sys.executable, "-m", "pytest_supportbot_evals.cli", "seal", str(cassette)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert sealed.returncode == 0 and "sealed" in sealed.stdout
+    again, report = eval_project.run_with_report(name="after-seal.json")
+    assert report["errored"] == [] and again.ret == 0, output_of(again)
