@@ -42,6 +42,11 @@ class CassetteUse:
     #: so the previous recording stays intact.
     discard: bool = False
 
+    def recorded(self) -> list[tuple[Any, Any]]:
+        """The (request, response) pairs recorded during this use (not loaded from the file)."""
+        c = self.cassette
+        return [] if c is None else list(c.data[getattr(c, "_loaded_count", 0) :])
+
     @property
     def unplayed(self) -> int:
         """Recorded interactions this run did not use (stale recordings)."""

@@ -21,6 +21,13 @@ from pytest_supportbot_evals import secrets
 
 EVAL_TESTS = "tests"
 DEFAULT_SCAN = ("cassettes", ".supportbot")
+#: Every committed cassette folder (checked by ``check-cassettes`` by default, and in CI).
+CASSETTE_FOLDERS = (
+    "cassettes",
+    "tests/conversations/cassettes",
+    "tests/robustness/cassettes",
+    "tests/evals/experiments",
+)
 LOCAL_MODEL_NAME = "gemma-3-270m-it-q4_k_m"
 
 
@@ -52,6 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = sub.add_parser("check-secrets", help="scan cassettes, reports and spools for secrets")
     check.add_argument("paths", nargs="*", type=Path, help=f"default: {' '.join(DEFAULT_SCAN)}")
     check.set_defaults(run=cmd_check_secrets)
+    health = sub.add_parser(
+        "check-cassettes",
+        help="check recorded replies: no template tokens, no cut-off or unparseable JSON steps",
+    )
+    health.add_argument(
+        "paths", nargs="*", type=Path, help=f"default: {' '.join(CASSETTE_FOLDERS)}"
+    )
+    health.set_defaults(run=cmd_check_cassettes)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
@@ -71,6 +86,36 @@ def cmd_check_secrets(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"No secrets found in {', '.join(str(p) for p in paths)}.")
+    return 0
+
+
+def cmd_check_cassettes(args: argparse.Namespace) -> int:
+    from pytest_supportbot_evals import health
+
+    paths = args.paths or [Path(p) for p in CASSETTE_FOLDERS]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ValueError(f"no such cassette file or folder: {', '.join(missing)}")
+    files = list(health.cassette_files(paths))
+    problems, cut, interactions = [], [], 0
+    for path in files:
+        result = health.check_file(path)
+        problems += result.problems
+        cut += result.cut_answers
+        interactions += result.interactions
+    for problem in problems:
+        print(problem)
+    print(
+        f"{len(files)} cassette(s), {interactions} recorded replies: {len(problems)} unusable; "
+        f"{len(cut)} answer(s) reached their max_tokens (allowed)"
+    )
+    if problems:
+        print(
+            "Re-record the cassettes named above (supportbot-evals record ID ...); "
+            "never edit a recorded reply by hand.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import secrets
+from pytest_supportbot_evals import classification_rates, secrets
 from pytest_supportbot_evals.analysis import Analysis
 from pytest_supportbot_evals.runner import CaseResult
 
@@ -65,6 +65,7 @@ def summary_lines(analysis: Analysis, results: Sequence[CaseResult]) -> list[str
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row).rstrip() for row in rows]
+    lines += classification_rates.summary_lines(results)
     lines.append(f"supportbot gate: {analysis.verdict.upper()} ({len(results)} case runs)")
     lines += [f"  {reason}" for reason in analysis.reasons()]
     for c in analysis.comparisons:
@@ -122,6 +123,7 @@ def build_report(
         "evaluators": {_name(s.suite, s.evaluator): s.to_dict() for s in gate.stats},
         "errored": gate.errored,
         **analysis.to_dict(),
+        "classification": classification_rates.rates(results),
         "meta": meta,
         "cases": [r.to_dict() for r in sorted(results, key=lambda r: (r.case_id, r.repetition))],
     }

@@ -93,8 +93,12 @@ class EvalSession:
         return f"baseline written: {path}"
 
     def meta(self) -> dict[str, Any]:
+        from supportbot import fingerprints
+
         s = self.config.settings
         return {
+            "judge": fingerprints.relevance_judge(s, self.config.judge_method),
+            "agent_steps": fingerprints.agent_steps(s),
             "model": s.model,
             "judge_model": s.effective_judge_model,
             "judge_method": self.config.judge_method,

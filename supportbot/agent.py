@@ -150,6 +150,8 @@ class SupportBot:
                         "classification.confidence": classification.confidence,
                         "classification.fallback": classification.fallback,
                         "classification.source": classification.source,
+                        # the model's own label ("" when its reply was unusable)
+                        "classification.llm_category": classification.llm_category or "",
                     }
                 )
                 order_id = None
@@ -186,6 +188,7 @@ class SupportBot:
             seed,
             history,
             response_format=classification_format(self.settings.structured_output),
+            max_tokens=self.settings.classify_max_tokens,
         )
         return parse_classification(raw)
 
@@ -251,7 +254,9 @@ class SupportBot:
         history: Sequence[Turn] = (),
         *,
         response_format: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
     ) -> str:
+        """One chat completion; ``max_tokens`` defaults to the answer budget."""
         s = self.settings
         extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
         messages = [{"role": "system", "content": system}]
@@ -266,7 +271,7 @@ class SupportBot:
             messages=messages,  # type: ignore[arg-type]
             temperature=s.temperature,
             seed=seed,
-            max_tokens=s.max_tokens,
+            max_tokens=s.max_tokens if max_tokens is None else max_tokens,
             extra_headers=step_headers(step),
             **extra,
         )

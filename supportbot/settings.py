@@ -34,11 +34,15 @@ class Settings:
     judge_model: str | None = None
     temperature: float = 0.0
     seed: int = 42
+    #: The budget of the answer steps (free text); the structured steps have their own, small,
+    #: budgets, so that a JSON reply is never cut off by a long answer budget or vice versa.
     max_tokens: int = 256
+    classify_max_tokens: int = 24
+    judge_max_tokens: int = 24
     top_k: int = 2
     request_timeout: float = 120.0
     max_retries: int = 2
-    structured_output: str = "json_object"
+    structured_output: str = "json_schema"
     faq_file: Path | None = None
     phoenix_endpoint: str | None = None
     phoenix_project: str = DEFAULT_PROJECT
@@ -64,11 +68,17 @@ class Settings:
             temperature=_number(env, "SUPPORTBOT_TEMPERATURE", 0.0, low=0.0, high=2.0),
             seed=int(_number(env, "SUPPORTBOT_SEED", 42, integer=True)),
             max_tokens=int(_number(env, "SUPPORTBOT_MAX_TOKENS", 256, integer=True, low=1)),
+            classify_max_tokens=int(
+                _number(env, "SUPPORTBOT_CLASSIFY_MAX_TOKENS", 24, integer=True, low=1)
+            ),
+            judge_max_tokens=int(
+                _number(env, "SUPPORTBOT_JUDGE_MAX_TOKENS", 24, integer=True, low=1)
+            ),
             top_k=int(_number(env, "SUPPORTBOT_TOP_K", 2, integer=True, low=1, high=20)),
             request_timeout=_number(env, "SUPPORTBOT_TIMEOUT", 120.0, low=0.1),
             max_retries=int(_number(env, "SUPPORTBOT_MAX_RETRIES", 2, integer=True, low=0)),
             structured_output=_choice(
-                env, "SUPPORTBOT_STRUCTURED_OUTPUT", ("json_object", "json_schema")
+                env, "SUPPORTBOT_STRUCTURED_OUTPUT", ("json_schema", "json_object")
             ),
             faq_file=_existing_file(env, "SUPPORTBOT_FAQ_DATA"),
             phoenix_endpoint=_text(env, "PHOENIX_COLLECTOR_ENDPOINT"),
