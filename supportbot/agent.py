@@ -103,7 +103,9 @@ class SupportBot:
             tracer_provider = self._default_provider()
         self.tracer_provider = tracer_provider
         self._tracer = tracer_provider.get_tracer("supportbot")
-        self.store = store or Store(faq_file=self.settings.faq_file)
+        self.store = store or Store(
+            faq_file=self.settings.faq_file, orders_file=self.settings.orders_file
+        )
         self.client = client or build_client(self.settings)
         #: Per session id, the last turns (memory for multi-turn conversations).
         self.conversations: dict[str, deque[Turn]] = {}

@@ -55,6 +55,16 @@ def ensure_model(venv_dir: Path | None = None, model_path: Path | None = None) -
     return model_path
 
 
+#: How the local model is served, so that recordings are well-formed and reproducible:
+#: - the GGUF is the *base* Gemma 3 270M and has no chat template; without one llama.cpp falls
+#:   back to ChatML, which Gemma never saw (its replies were ``<|im_end|>`` garbage). Gemma's
+#:   own template makes ``<end_of_turn>`` the end of a reply (see README, "Recording");
+#: - no prompt cache: a reused prompt prefix changes the numerics, so byte-identical requests
+#:   got different replies. A server option, not a per-request ``cache_prompt`` field, so the
+#:   recorded requests stay what any OpenAI-compatible server accepts.
+SERVE_ARGS = ("--chat-template", "gemma", "--no-cache-prompt", "--cache-ram", "0")
+
+
 class LlmServer(Server):
     """A llama.cpp OpenAI-compatible server, used only to record cassettes.
 
@@ -106,5 +116,6 @@ class LlmServer(Server):
             str(self.parallel),
             "--threads",
             str(self.threads),
+            *SERVE_ARGS,
             *self.extra_args,
         ]

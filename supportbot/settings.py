@@ -37,13 +37,14 @@ class Settings:
     #: The budget of the answer steps (free text); the structured steps have their own, small,
     #: budgets, so that a JSON reply is never cut off by a long answer budget or vice versa.
     max_tokens: int = 256
-    classify_max_tokens: int = 24
-    judge_max_tokens: int = 24
+    classify_max_tokens: int = 32
+    judge_max_tokens: int = 32
     top_k: int = 2
     request_timeout: float = 120.0
     max_retries: int = 2
     structured_output: str = "json_schema"
     faq_file: Path | None = None
+    orders_file: Path | None = None
     phoenix_endpoint: str | None = None
     phoenix_project: str = DEFAULT_PROJECT
     phoenix_api_key: str | None = None
@@ -69,10 +70,10 @@ class Settings:
             seed=int(_number(env, "SUPPORTBOT_SEED", 42, integer=True)),
             max_tokens=int(_number(env, "SUPPORTBOT_MAX_TOKENS", 256, integer=True, low=1)),
             classify_max_tokens=int(
-                _number(env, "SUPPORTBOT_CLASSIFY_MAX_TOKENS", 24, integer=True, low=1)
+                _number(env, "SUPPORTBOT_CLASSIFY_MAX_TOKENS", 32, integer=True, low=1)
             ),
             judge_max_tokens=int(
-                _number(env, "SUPPORTBOT_JUDGE_MAX_TOKENS", 24, integer=True, low=1)
+                _number(env, "SUPPORTBOT_JUDGE_MAX_TOKENS", 32, integer=True, low=1)
             ),
             top_k=int(_number(env, "SUPPORTBOT_TOP_K", 2, integer=True, low=1, high=20)),
             request_timeout=_number(env, "SUPPORTBOT_TIMEOUT", 120.0, low=0.1),
@@ -81,6 +82,7 @@ class Settings:
                 env, "SUPPORTBOT_STRUCTURED_OUTPUT", ("json_schema", "json_object")
             ),
             faq_file=_existing_file(env, "SUPPORTBOT_FAQ_DATA"),
+            orders_file=_existing_file(env, "SUPPORTBOT_ORDERS_DATA"),
             phoenix_endpoint=_text(env, "PHOENIX_COLLECTOR_ENDPOINT"),
             phoenix_project=_text(env, "PHOENIX_PROJECT_NAME") or DEFAULT_PROJECT,
             phoenix_api_key=_text(env, "PHOENIX_API_KEY"),
@@ -97,7 +99,7 @@ def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
     if value is None:
         return None
     if not Path(value).is_file():
-        raise SettingsError(f"{name}={value!r}: no such file; give the path of a FAQ JSON file.")
+        raise SettingsError(f"{name}={value!r}: no such file; give the path of a JSON data file.")
     return Path(value)
 
 

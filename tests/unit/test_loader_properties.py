@@ -103,6 +103,8 @@ def test_thresholds_parse_or_name_the_setting(items):
                 "SUPPORTBOT_TOP_K",
                 "SUPPORTBOT_TEMPERATURE",
                 "SUPPORTBOT_MAX_TOKENS",
+                "SUPPORTBOT_CLASSIFY_MAX_TOKENS",
+                "SUPPORTBOT_JUDGE_MAX_TOKENS",
                 "SUPPORTBOT_TIMEOUT",
                 "SUPPORTBOT_STRUCTURED_OUTPUT",
             ]
