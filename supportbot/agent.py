@@ -33,7 +33,7 @@ from supportbot.classification import (
     route,
 )
 from supportbot.llm import build_client, step_headers
-from supportbot.settings import Settings
+from supportbot.settings import ANSWER_STOP, Settings
 from supportbot.store import FaqHit, Store
 
 if TYPE_CHECKING:
@@ -260,7 +260,9 @@ class SupportBot:
     ) -> str:
         """One chat completion; ``max_tokens`` defaults to the answer budget."""
         s = self.settings
-        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        extra: dict[str, Any] = (
+            {"response_format": response_format} if response_format else {"stop": list(ANSWER_STOP)}
+        )
         messages = [{"role": "system", "content": system}]
         for turn in history:
             messages += [

@@ -12,7 +12,7 @@ from typing import Any
 from supportbot import prompts
 from supportbot.classification import CLASSIFICATION_SCHEMA
 from supportbot.judges import INCLUDE_EXPLANATION, RELEVANCE_CHOICES
-from supportbot.settings import Settings
+from supportbot.settings import ANSWER_STOP, Settings
 
 
 def _digest(value: Any) -> str:
@@ -27,7 +27,7 @@ def agent_steps(settings: Settings) -> dict[str, Any]:
             "structured_output": settings.structured_output,
             "schema": _digest(CLASSIFICATION_SCHEMA),
         },
-        "answer": {"max_tokens": settings.max_tokens},
+        "answer": {"max_tokens": settings.max_tokens, "stop": list(ANSWER_STOP)},
         "temperature": settings.temperature,
         "seed": settings.seed,
         "top_k": settings.top_k,

@@ -55,14 +55,26 @@ def ensure_model(venv_dir: Path | None = None, model_path: Path | None = None) -
     return model_path
 
 
+#: A plain-text chat template for the base model (``Customer: ...`` / ``SupportBot:``).
+CHAT_TEMPLATE = Path(__file__).parent / "data" / "chat_template.jinja"
 #: How the local model is served, so that recordings are well-formed and reproducible:
 #: - the GGUF is the *base* Gemma 3 270M and has no chat template; without one llama.cpp falls
-#:   back to ChatML, which Gemma never saw (its replies were ``<|im_end|>`` garbage). Gemma's
-#:   own template makes ``<end_of_turn>`` the end of a reply (see README, "Recording");
-#: - no prompt cache: a reused prompt prefix changes the numerics, so byte-identical requests
-#:   got different replies. A server option, not a per-request ``cache_prompt`` field, so the
-#:   recorded requests stay what any OpenAI-compatible server accepts.
-SERVE_ARGS = ("--chat-template", "gemma", "--no-cache-prompt", "--cache-ram", "0")
+#:   back to ChatML, which Gemma never saw (its replies were ``<|im_end|>`` garbage). Measured:
+#:   with Gemma's own template (``--no-jinja --chat-template gemma``) it echoes the system prompt
+#:   and every answer runs to max_tokens; with the plain-text template it answers in a sentence
+#:   and ends at the next turn marker or blank line (the answer steps' ``stop``). Note that with
+#:   Jinja on (the default), ``--chat-template gemma`` is the literal template "gemma";
+#: - no prompt cache (nor its RAM copy): a reused prompt prefix changes the numerics, so
+#:   byte-identical requests got different replies. A server option, not a per-request
+#:   ``cache_prompt`` field, so the recorded requests stay what any OpenAI server accepts.
+SERVE_ARGS = (
+    "--jinja",
+    "--chat-template-file",
+    str(CHAT_TEMPLATE),
+    "--no-cache-prompt",
+    "--cache-ram",
+    "0",
+)
 
 
 class LlmServer(Server):

@@ -18,6 +18,10 @@ DEFAULT_PROJECT = "support-bot"
 #: Sent as the API key when none is configured. Local OpenAI-compatible servers need no key,
 #: but the SDK refuses an empty one; this value is deliberately not key-shaped.
 NO_KEY_PLACEHOLDER = "no-key-configured"
+#: Where an answer (free text) ends: at a blank line, or where a base model served with a
+#: plain-text template (``Customer:`` / ``SupportBot:``) would write the next turn. A chat model
+#: rarely reaches them; support answers are one short paragraph.
+ANSWER_STOP = ("\nCustomer:", "\nSupportBot:", "\n\n")
 
 
 class SettingsError(ValueError):
@@ -37,8 +41,8 @@ class Settings:
     #: The budget of the answer steps (free text); the structured steps have their own, small,
     #: budgets, so that a JSON reply is never cut off by a long answer budget or vice versa.
     max_tokens: int = 256
-    classify_max_tokens: int = 32
-    judge_max_tokens: int = 32
+    classify_max_tokens: int = 160
+    judge_max_tokens: int = 160
     top_k: int = 2
     request_timeout: float = 120.0
     max_retries: int = 2
@@ -70,10 +74,10 @@ class Settings:
             seed=int(_number(env, "SUPPORTBOT_SEED", 42, integer=True)),
             max_tokens=int(_number(env, "SUPPORTBOT_MAX_TOKENS", 256, integer=True, low=1)),
             classify_max_tokens=int(
-                _number(env, "SUPPORTBOT_CLASSIFY_MAX_TOKENS", 32, integer=True, low=1)
+                _number(env, "SUPPORTBOT_CLASSIFY_MAX_TOKENS", 160, integer=True, low=1)
             ),
             judge_max_tokens=int(
-                _number(env, "SUPPORTBOT_JUDGE_MAX_TOKENS", 32, integer=True, low=1)
+                _number(env, "SUPPORTBOT_JUDGE_MAX_TOKENS", 160, integer=True, low=1)
             ),
             top_k=int(_number(env, "SUPPORTBOT_TOP_K", 2, integer=True, low=1, high=20)),
             request_timeout=_number(env, "SUPPORTBOT_TIMEOUT", 120.0, low=0.1),

@@ -25,9 +25,7 @@ from supportbot.settings import Settings
 from supportbot.tracing import memory_provider
 
 ROOT = Path(__file__).resolve().parents[2]
-CASE = GoldenCase(
-    id="tutorial-refund", query="How can I get a refund?", expect={"category": "faq"}
-)
+CASE = GoldenCase(id="tutorial-refund", query="How can I get a refund?", expect={"category": "faq"})
 TEMPLATE_GARBAGE = "Sure!<|im_end|>\n<|im_start|>user\nThanks"
 
 

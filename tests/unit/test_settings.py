@@ -21,7 +21,7 @@ def test_defaults():
     assert s.request_timeout == 120.0
     assert s.max_retries == 2
     assert s.structured_output == "json_schema"
-    assert (s.classify_max_tokens, s.judge_max_tokens) == (32, 32)
+    assert (s.classify_max_tokens, s.judge_max_tokens) == (160, 160)
     assert s.phoenix_endpoint is None
     assert s.phoenix_project == DEFAULT_PROJECT == "support-bot"
     assert s.phoenix_api_key is None
