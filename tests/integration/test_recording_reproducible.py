@@ -76,6 +76,5 @@ def test_recording_the_same_goldens_twice_gives_identical_replies(llm_url, tmp_p
         assert one == two, golden
         checked = health.check_file(first / f"{golden}.yaml")
         assert checked.problems == [], checked.problems
-    # the committed cassettes of these goldens were recorded the same way: same replies
-    for golden in GOLDENS:
-        assert replies(first / f"{golden}.yaml") == replies(ROOT / "cassettes" / f"{golden}.yaml")
+    # Not asserted: equality with the committed cassettes. On this project's machine they are
+    # equal (the `rerecorded` experiment: 48 of 48), but another CPU may take other SIMD paths.
