@@ -141,6 +141,11 @@ def test_committed_cassettes_are_unchanged_against_the_committed_baseline(
         assert (c["pass_to_fail"], c["fail_to_pass"], c["note"]) == ([], [], ""), c
         assert c["now"] == c["baseline"], c
     assert "supportbot gate: PASS" in run.stdout
+    # every classification reply parsed; the guardrail's overrides are counted, not hidden
+    rates = report["classification"]["supportbot"]
+    assert (rates["total"], rates["fallback"]) == (48, 0)
+    assert 0 < rates["overridden"] < 48
+    assert f"guardrail overrides {rates['overridden']}/48" in run.stdout
 
 
 # -- d. pytest-xdist -----------------------------------------------------------------------
