@@ -115,6 +115,8 @@ def fingerprint(meta: Mapping[str, Any], goldens: Mapping[str, str]) -> dict[str
         "judge_model": meta["judge_model"],
         "judge_prompt": meta["judge_prompt"].get("judge_retrieval_relevance"),
         "agent_prompts": meta["agent_prompts"],
+        "judge": meta.get("judge"),
+        "agent_steps": meta.get("agent_steps"),
         "goldens": dict(goldens),
     }
 

@@ -28,6 +28,8 @@ FINGERPRINT = {
     "judge_prompt": "the judge prompt changed",
     "goldens": "the golden set changed",
     "model": "the agent's model changed",
+    "judge": "the judge changed",
+    "agent_steps": "the agent's step settings changed",
 }
 
 
@@ -111,7 +113,7 @@ def mismatches(baseline: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> l
     """Why this comparison is not like for like (empty when it is)."""
     old = baseline.get("fingerprint", {})
     notes = [
-        why
+        why + _changed_fields(old.get(key), fingerprint.get(key))
         for key, why in FINGERPRINT.items()
         if key != "goldens" and old.get(key) != fingerprint.get(key)
     ]
@@ -127,6 +129,14 @@ def mismatches(baseline: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> l
     if changed:
         notes.append(f"agent prompt(s) changed: {', '.join(changed)} (the change under test?)")
     return notes
+
+
+def _changed_fields(before: Any, now: Any) -> str:
+    """`` (max_tokens, prompt)``: which fields of a settings record differ, if it is one."""
+    if not isinstance(before, dict) or not isinstance(now, dict):
+        return ""
+    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    return f" ({', '.join(changed)})"
 
 
 def compare(

@@ -44,6 +44,11 @@ class CassetteUse:
     #: How many interactions the cassette held when it was opened (those recorded before).
     loaded: int = 0
 
+    def recorded(self) -> list[tuple[Any, Any]]:
+        """The (request, response) pairs recorded during this use (not loaded from the file)."""
+        c = self.cassette
+        return [] if c is None else list(c.data[getattr(c, "_loaded_count", 0) :])
+
     @property
     def unplayed(self) -> int:
         """Recorded interactions this run did not use (stale recordings)."""

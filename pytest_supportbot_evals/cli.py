@@ -17,9 +17,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from pytest_supportbot_evals import secrets
+from pytest_supportbot_evals.checks_cli import (
+    CASSETTE_FOLDERS,
+    cmd_check_cassettes,
+    cmd_check_secrets,
+    cmd_seal,
+)
 
 EVAL_TESTS = "tests"
+
 LOCAL_MODEL_NAME = "gemma-3-270m-it-q4_k_m"
 
 
@@ -63,90 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     seal.add_argument("paths", nargs="+", type=Path, help="cassette files or folders")
     seal.set_defaults(run=cmd_seal)
+    health = sub.add_parser(
+        "check-cassettes",
+        help="check recorded replies: no template tokens, no cut-off or unparseable JSON steps",
+    )
+    health.add_argument(
+        "paths", nargs="*", type=Path, help=f"default: {' '.join(CASSETTE_FOLDERS)}"
+    )
+    health.set_defaults(run=cmd_check_cassettes)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"supportbot-evals: {exc}", file=sys.stderr)
         return 2
-
-
-def cassette_files(paths: Sequence[Path]) -> list[Path]:
-    """The cassette files (``*.yaml``) under the given files or folders; missing is an error."""
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
-    return sorted(
-        f for p in paths for f in ([p] if p.is_file() else p.rglob("*.yaml")) if f.is_file()
-    )
-
-
-def cmd_seal(args: argparse.Namespace) -> int:
-    from pytest_supportbot_evals.cassettes import check_seal, reseal
-
-    for path in cassette_files(args.paths):
-        if not check_seal(path):
-            continue
-        count = reseal(path)
-        print(f"sealed {path} ({count} interactions): commit it with the reason for the edit")
-    return 0
-
-
-def cmd_check_secrets(args: argparse.Namespace) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
-    paths = args.paths or default_scan(Path.cwd())
-    findings = secrets.scan_paths(paths)
-    for finding in findings:
-        print(finding)
-    if findings:
-        print(
-            f"{len(findings)} secret(s) found; remove them (and rotate the keys).", file=sys.stderr
-        )
-        return 1
-    shown = [str(p) for p in paths[:6]] + ([f"... ({len(paths)} paths)"] if len(paths) > 6 else [])
-    print(f"No secrets found in {', '.join(shown)}.")
-    return 0
-
-
-#: Folders never scanned by default: environments and tool caches, not project data.
-SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".ruff_cache"}
-DATA_SUFFIXES = {".yaml", ".yml", ".json", ".jsonl", ".rejected"}
-
-
-def default_scan(root: Path) -> list[Path]:
-    """What ``check-secrets`` scans with no arguments: the ini's cassette folder, golden folders
-    and spool folder (an ini path that does not exist is an error), then every data file of the
-    project (other suites' cassettes and goldens, reports, baselines)."""
-    ini = _ini(root)
-    paths = []
-    for key, default in (("supportbot_cassettes", "cassettes"), ("supportbot_goldens", "")):
-        for entry in str(ini.get(key, default)).split(","):
-            path = root / entry.strip()
-            if entry.strip() and not path.exists() and key in ini:
-                raise ValueError(f"ini {key}: {path} does not exist; fix the setting.")
-            if entry.strip() and path.exists():
-                paths.append(path)
-    spool = root / str(ini.get("supportbot_spool", ".supportbot/phoenix-spool.jsonl"))
-    if spool.parent.exists():
-        paths.append(spool.parent)
-    configured = [p for p in paths if p.is_dir()]
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
-        found = [Path(folder) / f for f in files if Path(f).suffix in DATA_SUFFIXES]
-        paths += [f for f in found if not any(f.is_relative_to(p) for p in configured)]
-    return sorted(set(paths))
-
-
-def _ini(root: Path) -> dict[str, object]:
-    import tomllib
-
-    pyproject = root / "pyproject.toml"
-    if not pyproject.exists():
-        return {}
-    with pyproject.open("rb") as handle:
-        return tomllib.load(handle).get("tool", {}).get("pytest", {}).get("ini_options", {})
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

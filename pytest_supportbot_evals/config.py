@@ -75,17 +75,12 @@ def build(pytest_config: Any) -> EvalConfig:
         )
 
     settings = Settings.from_env()
-    max_tokens = ini("supportbot_max_tokens")
-    try:
-        tokens = int(max_tokens) if max_tokens else None
-    except ValueError:
-        raise ConfigError(
-            f"ini supportbot_max_tokens={max_tokens!r} is not a whole number."
-        ) from None
     settings = settings.with_overrides(
         model=opt("supportbot_model") or ini("supportbot_model") or None,
         judge_model=ini("supportbot_judge_model") or None,
-        max_tokens=tokens,
+        max_tokens=_tokens(ini, "supportbot_max_tokens"),
+        classify_max_tokens=_tokens(ini, "supportbot_classify_max_tokens"),
+        judge_max_tokens=_tokens(ini, "supportbot_judge_max_tokens"),
         phoenix_project=ini("supportbot_phoenix_project") or None,
         # Replay never retries: a miss is an answer, not a flake.
         max_retries=0 if record_mode == "none" else None,
@@ -182,6 +177,20 @@ def _output_path(raw: str | None, where: str) -> Path | None:
     ):
         raise ConfigError(f"{where}={raw!r}: {ancestor} is not writable; choose another path.")
     return path
+
+
+def _tokens(ini: Any, key: str) -> int | None:
+    """A token budget from the ini file (``None``: not set there)."""
+    raw = ini(key)
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"ini {key}={raw!r} is not a whole number of at least 1.")
+    return value
 
 
 def _fraction(raw: str, where: str, low: float = 0.0) -> float:

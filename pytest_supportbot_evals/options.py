@@ -15,7 +15,9 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ("supportbot_model", "Model name the cassettes were recorded with.", ""),
     ("supportbot_judge_model", "Judge model name (default: the agent's model).", ""),
     ("supportbot_judge_method", "Judge structured-output path: auto or tool_calling.", "auto"),
-    ("supportbot_max_tokens", "max_tokens sent with every LLM call.", ""),
+    ("supportbot_max_tokens", "max_tokens of the answer steps (free text).", ""),
+    ("supportbot_classify_max_tokens", "max_tokens of the classification step (JSON).", ""),
+    ("supportbot_judge_max_tokens", "max_tokens of the relevance judge (JSON).", ""),
     ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
     (
         "supportbot_spool",

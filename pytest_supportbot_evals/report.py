@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals import classification_rates
 from pytest_supportbot_evals.analysis import Analysis
 from pytest_supportbot_evals.files import write_atomic
 from pytest_supportbot_evals.runner import CaseResult
@@ -87,6 +88,7 @@ def summary_lines(
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row).rstrip() for row in rows]
+    lines += classification_rates.summary_lines(results)
     verdict = "fail" if output_errors else analysis.verdict
     lines.append(gate_line(analysis, results, verdict))
     lines += [f"  {reason}" for reason in [*output_errors, *analysis.reasons()]]
@@ -178,6 +180,7 @@ def build_report(
             **(coverage or {}),
         },
         **analysis.to_dict(),
+        "classification": classification_rates.rates(results),
         "meta": meta,
         "cases": [r.to_dict() for r in sorted(results, key=lambda r: (r.case_id, r.repetition))],
     }

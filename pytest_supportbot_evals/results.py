@@ -46,6 +46,10 @@ class CaseResult:
     human_labels: dict[str, str] = field(default_factory=dict)
     #: Expectations of the golden a human has not confirmed yet (``review:`` in its file).
     review: list[str] = field(default_factory=list)
+    #: How the query was classified, from the agent span: ``llm_category`` (the model's own
+    #: label, "" when unusable), ``fallback`` (bool), ``source`` (``llm``, ``fallback`` or
+    #: ``order_id_rule``: the guardrail overrode the model); empty for an agent that does not say.
+    classification: dict[str, Any] = field(default_factory=dict)
     spans: list[Any] = field(default_factory=list, repr=False)
 
     @property
@@ -93,6 +97,7 @@ class CaseResult:
             unplayed=data["unplayed"],
             human_labels=data.get("human_labels", {}),
             review=data.get("review", []),
+            classification=data.get("classification", {}),
             verdicts=[Verdict(**v) for v in data["verdicts"]],
             checks=[
                 Check(c["evaluator"], c["expected"], c["actual"], c["detail"])
@@ -116,6 +121,7 @@ class CaseResult:
             "unplayed": self.unplayed,
             "human_labels": self.human_labels,
             "review": self.review,
+            "classification": self.classification,
             "checks": [
                 {
                     "evaluator": c.evaluator,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals import health
 from pytest_supportbot_evals.cassettes import (
     CassetteError,
     CassetteUse,
@@ -87,7 +88,7 @@ def run_golden(
                     continue
                 views.append(_run_turn(bot, exporter, relevance, result, seed, session_id))
             if record_mode != "none":
-                _keep_only_good_recordings(use, results, cassette)
+                _keep_only_good_recordings(use, results, cassette, case.run_id)
     except CassetteError as exc:  # unreadable cassette: every turn errors, named in the gate
         exporter.clear()
         for result in results:
@@ -101,15 +102,21 @@ def run_golden(
             result.error = explain_miss(use, case.run_id)
         elif result.error is None:
             result.checks = expectation_checks(turn, result.category, spans, result.verdicts)
+            result.classification = classification_of(_agent_span(spans))
     return results
 
 
-def _keep_only_good_recordings(use: CassetteUse, results: list[CaseResult], path: Path) -> None:
-    """A recording where a turn failed or the judge's server failed is discarded (not written)."""
+def _keep_only_good_recordings(
+    use: CassetteUse, results: list[CaseResult], path: Path, run_id: str
+) -> None:
+    """A recording where a turn failed, the judge's server failed or a reply is unusable (see
+    ``health``) is discarded (not written)."""
     failed_calls = [
         v.error for r in results for v in r.verdicts if v.error and _is_transport(v.error)
     ]
     first_error = next((r.error for r in results if r.error), None)
+    if not (first_error or failed_calls):
+        first_error = unusable_reply(use, run_id)
     if first_error or failed_calls:
         use.discard = True
         for result in results:
@@ -145,6 +152,15 @@ def _run_turn(
     return views
 
 
+def unusable_reply(use: CassetteUse, run_id: str) -> str | None:
+    """Why this recording must not be written (a reply that is unusable), or ``None``."""
+    problems = health.check(use.recorded()).problems
+    if not problems:
+        return None
+    listed = "; ".join(f"{p.step}: {p.reason}" for p in problems[:3])
+    return f"Not recorded: golden {run_id!r} got unusable replies ({listed})."
+
+
 #: Judge errors that mean the server failed (not that the model's reply was unusable).
 _TRANSPORT_ERRORS = (
     "APIConnectionError",
@@ -171,7 +187,7 @@ def expectation_checks(
     tool = next((s for s in spans if s.kind == "TOOL" and s.name == "lookupOrderStatus"), None)
     for evaluator, expected in case.expect.items():
         if evaluator == "category":
-            checks.append(Check("category", expected, category))
+            checks.append(_category_check(expected, category, _agent_span(spans)))
         elif evaluator == "order_lookup":
             checks.append(Check("order_lookup", expected, _lookup_outcome(category, tool)))
         elif evaluator in (TOOL_RESULT, RETRIEVAL_RELEVANCE):
@@ -182,6 +198,33 @@ def expectation_checks(
         actual = ("hit" if case.faq_id in retrieved else "miss") if retriever else "not_retrieved"
         checks.append(Check("retrieval_hit", "hit", actual, f"retrieved {retrieved}"))
     return checks
+
+
+def _agent_span(spans: list[SpanView]) -> SpanView:
+    return next((s for s in spans if s.kind == "AGENT"), SpanView("", "", "", "", ""))
+
+
+def classification_of(agent: SpanView) -> dict[str, Any]:
+    """What the agent span says of its classification (empty if it says nothing)."""
+    if agent.get("classification.source") is None:
+        return {}
+    return {
+        "llm_category": agent.get("classification.llm_category") or "",
+        "fallback": bool(agent.get("classification.fallback")),
+        "source": agent.get("classification.source"),
+    }
+
+
+def _category_check(expected: str, routed: str | None, agent: SpanView) -> Check:
+    """The model's own label, not the route: a fallback (unusable reply) is a miss, and a
+    guardrail override does not turn the model's wrong label into a pass. An agent whose span
+    does not say (``classification.source`` unset) is checked on its route."""
+    source = agent.get("classification.source")
+    if source is None:
+        return Check("category", expected, routed)
+    label = agent.get("classification.llm_category") or "fallback"
+    detail = f"the model said {label}; routed to {routed} ({source})"
+    return Check("category", expected, label, detail)
 
 
 def _lookup_outcome(category: str | None, tool: SpanView | None) -> str:

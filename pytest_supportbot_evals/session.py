@@ -134,8 +134,12 @@ class EvalSession:
         return "fail" if self.output_errors else self.analysis().verdict
 
     def meta(self) -> dict[str, Any]:
+        from supportbot import fingerprints
+
         s = self.config.settings
         return {
+            "judge": fingerprints.relevance_judge(s, self.config.judge_method),
+            "agent_steps": fingerprints.agent_steps(s),
             "model": s.model,
             "judge_model": s.effective_judge_model,
             "judge_method": self.config.judge_method,

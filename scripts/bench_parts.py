@@ -37,6 +37,8 @@ def synthetic_project(root: Path, count: int) -> Path:
         "[tool.pytest.ini_options]\n"
         f'supportbot_model = "{ini["supportbot_model"]}"\n'
         f'supportbot_max_tokens = "{ini["supportbot_max_tokens"]}"\n'
+        f'supportbot_classify_max_tokens = "{ini["supportbot_classify_max_tokens"]}"\n'
+        f'supportbot_judge_max_tokens = "{ini["supportbot_judge_max_tokens"]}"\n'
         'supportbot_goldens = "goldens"\nsupportbot_cassettes = "cassettes"\n'
     )
     shutil.copy(ROOT / "tests" / "evals" / "test_goldens.py", root / "tests" / "test_goldens.py")
@@ -67,7 +69,11 @@ def direct_replay(project: Path, count: int) -> float:
 
     ini = _ini()
     settings = Settings.from_env({}).with_overrides(
-        model=ini["supportbot_model"], max_tokens=int(ini["supportbot_max_tokens"]), max_retries=0
+        model=ini["supportbot_model"],
+        max_tokens=int(ini["supportbot_max_tokens"]),
+        classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
+        judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
+        max_retries=0,
     )
     provider, exporter = memory_provider("bench")
     bot, judge = SupportBot(settings, tracer_provider=provider), RetrievalRelevanceJudge(settings)

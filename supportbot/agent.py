@@ -33,7 +33,7 @@ from supportbot.classification import (
     route,
 )
 from supportbot.llm import build_client, step_headers
-from supportbot.settings import Settings
+from supportbot.settings import ANSWER_STOP, Settings
 from supportbot.store import FaqHit, Store
 
 if TYPE_CHECKING:
@@ -103,7 +103,9 @@ class SupportBot:
             tracer_provider = self._default_provider()
         self.tracer_provider = tracer_provider
         self._tracer = tracer_provider.get_tracer("supportbot")
-        self.store = store or Store(faq_file=self.settings.faq_file)
+        self.store = store or Store(
+            faq_file=self.settings.faq_file, orders_file=self.settings.orders_file
+        )
         self.client = client or build_client(self.settings)
         #: Per session id, the last turns (memory for multi-turn conversations).
         self.conversations: dict[str, deque[Turn]] = {}
@@ -150,6 +152,8 @@ class SupportBot:
                         "classification.confidence": classification.confidence,
                         "classification.fallback": classification.fallback,
                         "classification.source": classification.source,
+                        # the model's own label ("" when its reply was unusable)
+                        "classification.llm_category": classification.llm_category or "",
                     }
                 )
                 order_id = None
@@ -186,6 +190,7 @@ class SupportBot:
             seed,
             history,
             response_format=classification_format(self.settings.structured_output),
+            max_tokens=self.settings.classify_max_tokens,
         )
         return parse_classification(raw)
 
@@ -251,9 +256,13 @@ class SupportBot:
         history: Sequence[Turn] = (),
         *,
         response_format: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
     ) -> str:
+        """One chat completion; ``max_tokens`` defaults to the answer budget."""
         s = self.settings
-        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        extra: dict[str, Any] = (
+            {"response_format": response_format} if response_format else {"stop": list(ANSWER_STOP)}
+        )
         messages = [{"role": "system", "content": system}]
         for turn in history:
             messages += [
@@ -266,7 +275,7 @@ class SupportBot:
             messages=messages,  # type: ignore[arg-type]
             temperature=s.temperature,
             seed=seed,
-            max_tokens=s.max_tokens,
+            max_tokens=s.max_tokens if max_tokens is None else max_tokens,
             extra_headers=step_headers(step),
             **extra,
         )

@@ -24,16 +24,17 @@ class Classification:
     fallback: bool = False
     #: ``llm``, ``fallback`` (unparseable reply) or ``order_id_rule`` (see ``route``).
     source: str = "llm"
+    #: The label the LLM itself gave (``None`` when its reply was unusable), kept when the
+    #: guardrail overrides it: the ``category`` evaluator measures this, not the route.
+    llm_category: str | None = None
 
 
-_CLASSIFICATION_SCHEMA = {
+#: The label only: no free text that a small budget could cut off mid-JSON, and nothing the
+#: model writes before its label.
+CLASSIFICATION_SCHEMA = {
     "type": "object",
-    "properties": {
-        "category": {"type": "string", "enum": list(CATEGORIES)},
-        "confidence": {"type": "number"},
-        "reasoning": {"type": "string"},
-    },
-    "required": ["category", "confidence", "reasoning"],
+    "properties": {"category": {"type": "string", "enum": list(CATEGORIES)}},
+    "required": ["category"],
     "additionalProperties": False,
 }
 
@@ -41,16 +42,16 @@ _CLASSIFICATION_SCHEMA = {
 def classification_format(kind: str) -> dict[str, Any]:
     """The ``response_format`` for the classifier.
 
-    ``json_object`` (default) works on OpenAI, llama.cpp's server and llama-cpp-python alike;
-    the reply is parsed leniently and anything unusable takes the documented fallback.
-    ``json_schema`` constrains the reply to the two categories where the server supports it
-    (OpenAI, llama.cpp's server; llama-cpp-python answers it with HTTP 500).
+    ``json_schema`` (default) constrains the reply to ``{"category": <one of the two>}`` by
+    grammar where the server supports it (OpenAI, llama.cpp's server), so every reply parses.
+    ``json_object`` is for servers that reject schemas (llama-cpp-python answers them with
+    HTTP 500); its reply is parsed leniently and anything unusable takes the fallback.
     """
     if kind == "json_object":
         return {"type": "json_object"}
     return {
         "type": "json_schema",
-        "json_schema": {"name": "classification", "schema": _CLASSIFICATION_SCHEMA, "strict": True},
+        "json_schema": {"name": "classification", "schema": CLASSIFICATION_SCHEMA, "strict": True},
     }
 
 
@@ -82,4 +83,6 @@ def parse_classification(raw: str) -> Classification:
         confidence = min(max(float(data.get("confidence", 0.5)), 0.0), 1.0)
     except (TypeError, ValueError):
         confidence = 0.5
-    return Classification(data["category"], confidence, str(data.get("reasoning", ""))[:500])
+    category = data["category"]
+    reasoning = str(data.get("reasoning", ""))[:500]
+    return Classification(category, confidence, reasoning, llm_category=category)

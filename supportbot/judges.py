@@ -30,10 +30,13 @@ JUDGE_NAMES = (TOOL_RESULT, RETRIEVAL_RELEVANCE)
 #: such as llama-cpp-python's). Both are phoenix-evals' own code paths.
 JUDGE_METHODS = ("auto", "tool_calling")
 JUDGE_REQUESTS_PER_SECOND = 100.0
-_RELEVANCE_CHOICES = {
+RELEVANCE_CHOICES = {
     "relevant": (1.0, "The context contains information that directly helps answer the query."),
     "irrelevant": (0.0, "The context does not contain useful information for the query."),
 }
+#: The judge replies with its label only (phoenix-evals' schema then holds just ``label``): no
+#: free text that its token budget could cut off before the label.
+INCLUDE_EXPLANATION = False
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,9 @@ class RetrievalRelevanceJudge:
         )
         self._llm, self._settings = llm, settings
         self._choices: Any = (
-            _RELEVANCE_CHOICES
+            RELEVANCE_CHOICES
             if method == "tool_calling"
-            else {label: score for label, (score, _) in _RELEVANCE_CHOICES.items()}
+            else {label: score for label, (score, _) in RELEVANCE_CHOICES.items()}
         )
         self._evaluators: dict[int, Any] = {}
 
@@ -119,7 +122,8 @@ class RetrievalRelevanceJudge:
                 choices=self._choices,
                 temperature=self._settings.temperature,
                 seed=seed,
-                max_tokens=self._settings.max_tokens,
+                max_tokens=self._settings.judge_max_tokens,
+                include_explanation=INCLUDE_EXPLANATION,
             )
         return self._evaluators[seed]
 

@@ -55,6 +55,28 @@ def ensure_model(venv_dir: Path | None = None, model_path: Path | None = None) -
     return model_path
 
 
+#: A plain-text chat template for the base model (``Customer: ...`` / ``SupportBot:``).
+CHAT_TEMPLATE = Path(__file__).parent / "data" / "chat_template.jinja"
+#: How the local model is served, so that recordings are well-formed and reproducible:
+#: - the GGUF is the *base* Gemma 3 270M and has no chat template; without one llama.cpp falls
+#:   back to ChatML, which Gemma never saw (its replies were ``<|im_end|>`` garbage). Measured:
+#:   with Gemma's own template (``--no-jinja --chat-template gemma``) it echoes the system prompt
+#:   and every answer runs to max_tokens; with the plain-text template it answers in a sentence
+#:   and ends at the next turn marker or blank line (the answer steps' ``stop``). Note that with
+#:   Jinja on (the default), ``--chat-template gemma`` is the literal template "gemma";
+#: - no prompt cache (nor its RAM copy): a reused prompt prefix changes the numerics, so
+#:   byte-identical requests got different replies. A server option, not a per-request
+#:   ``cache_prompt`` field, so the recorded requests stay what any OpenAI server accepts.
+SERVE_ARGS = (
+    "--jinja",
+    "--chat-template-file",
+    str(CHAT_TEMPLATE),
+    "--no-cache-prompt",
+    "--cache-ram",
+    "0",
+)
+
+
 class LlmServer(Server):
     """A llama.cpp OpenAI-compatible server, used only to record cassettes.
 
@@ -106,5 +128,6 @@ class LlmServer(Server):
             str(self.parallel),
             "--threads",
             str(self.threads),
+            *SERVE_ARGS,
             *self.extra_args,
         ]

@@ -7,9 +7,13 @@ annotation metadata.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 PROMPT_DIR = Path(__file__).parent / "prompts"
+#: A folder whose ``<name>.txt`` files replace the packaged prompts of the same name (a prompt
+#: experiment; the baseline comparison names the prompts that differ).
+OVERRIDE_ENV = "SUPPORTBOT_PROMPTS_DIR"
 
 #: Prompts the agent sends, by the step name used in traces and cassette diagnostics.
 AGENT_PROMPTS = ("classify", "order_answer", "order_missing_id", "faq_answer")
@@ -17,7 +21,7 @@ JUDGE_PROMPTS = ("judge_retrieval_relevance",)
 
 
 def load(name: str) -> str:
-    path = PROMPT_DIR / f"{name}.txt"
+    path = prompt_path(name)
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -32,6 +36,10 @@ def render(name: str, **variables: str) -> str:
 
 
 def prompt_path(name: str) -> Path:
+    """The packaged prompt file, or its replacement in ``SUPPORTBOT_PROMPTS_DIR``."""
+    override = os.environ.get(OVERRIDE_ENV, "").strip()
+    if override and (Path(override) / f"{name}.txt").is_file():
+        return Path(override) / f"{name}.txt"
     return PROMPT_DIR / f"{name}.txt"
 
 

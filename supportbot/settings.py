@@ -18,6 +18,10 @@ DEFAULT_PROJECT = "support-bot"
 #: Sent as the API key when none is configured. Local OpenAI-compatible servers need no key,
 #: but the SDK refuses an empty one; this value is deliberately not key-shaped.
 NO_KEY_PLACEHOLDER = "no-key-configured"
+#: Where an answer (free text) ends: at a blank line, or where a base model served with a
+#: plain-text template (``Customer:`` / ``SupportBot:``) would write the next turn. A chat model
+#: rarely reaches them; support answers are one short paragraph.
+ANSWER_STOP = ("\nCustomer:", "\nSupportBot:", "\n\n")
 
 
 class SettingsError(ValueError):
@@ -34,12 +38,17 @@ class Settings:
     judge_model: str | None = None
     temperature: float = 0.0
     seed: int = 42
+    #: The budget of the answer steps (free text); the structured steps have their own, small,
+    #: budgets, so that a JSON reply is never cut off by a long answer budget or vice versa.
     max_tokens: int = 256
+    classify_max_tokens: int = 160
+    judge_max_tokens: int = 160
     top_k: int = 2
     request_timeout: float = 120.0
     max_retries: int = 2
-    structured_output: str = "json_object"
+    structured_output: str = "json_schema"
     faq_file: Path | None = None
+    orders_file: Path | None = None
     phoenix_endpoint: str | None = None
     phoenix_project: str = DEFAULT_PROJECT
     phoenix_api_key: str | None = None
@@ -64,13 +73,20 @@ class Settings:
             temperature=_number(env, "SUPPORTBOT_TEMPERATURE", 0.0, low=0.0, high=2.0),
             seed=int(_number(env, "SUPPORTBOT_SEED", 42, integer=True)),
             max_tokens=int(_number(env, "SUPPORTBOT_MAX_TOKENS", 256, integer=True, low=1)),
+            classify_max_tokens=int(
+                _number(env, "SUPPORTBOT_CLASSIFY_MAX_TOKENS", 160, integer=True, low=1)
+            ),
+            judge_max_tokens=int(
+                _number(env, "SUPPORTBOT_JUDGE_MAX_TOKENS", 160, integer=True, low=1)
+            ),
             top_k=int(_number(env, "SUPPORTBOT_TOP_K", 2, integer=True, low=1, high=20)),
             request_timeout=_number(env, "SUPPORTBOT_TIMEOUT", 120.0, low=0.1),
             max_retries=int(_number(env, "SUPPORTBOT_MAX_RETRIES", 2, integer=True, low=0)),
             structured_output=_choice(
-                env, "SUPPORTBOT_STRUCTURED_OUTPUT", ("json_object", "json_schema")
+                env, "SUPPORTBOT_STRUCTURED_OUTPUT", ("json_schema", "json_object")
             ),
             faq_file=_existing_file(env, "SUPPORTBOT_FAQ_DATA"),
+            orders_file=_existing_file(env, "SUPPORTBOT_ORDERS_DATA"),
             phoenix_endpoint=_text(env, "PHOENIX_COLLECTOR_ENDPOINT"),
             phoenix_project=_text(env, "PHOENIX_PROJECT_NAME") or DEFAULT_PROJECT,
             phoenix_api_key=_text(env, "PHOENIX_API_KEY"),
@@ -87,7 +103,7 @@ def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
     if value is None:
         return None
     if not Path(value).is_file():
-        raise SettingsError(f"{name}={value!r}: no such file; give the path of a FAQ JSON file.")
+        raise SettingsError(f"{name}={value!r}: no such file; give the path of a JSON data file.")
     return Path(value)
 
 

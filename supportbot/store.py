@@ -48,11 +48,13 @@ class Store:
         path: str | Path = ":memory:",
         data_dir: Path = DATA_DIR,
         faq_file: Path | None = None,
+        orders_file: Path | None = None,
     ) -> None:
-        """``faq_file`` replaces the packaged knowledge base (your own FAQ, or an experiment)."""
+        """``faq_file`` and ``orders_file`` replace the packaged knowledge base and orders (your
+        own data, or an experiment)."""
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.row_factory = sqlite3.Row
-        self._load(data_dir / "orders.json", faq_file or data_dir / "faq.json")
+        self._load(orders_file or data_dir / "orders.json", faq_file or data_dir / "faq.json")
 
     def _load(self, orders_file: Path, faq_file: Path) -> None:
         orders = _read_json(orders_file)

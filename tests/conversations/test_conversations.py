@@ -1,9 +1,10 @@
 """Multi-turn conversations (the tutorial's chapter 3): each case's turns run in one session.
 
 Its own suite with its own thresholds, set from what the local Gemma 3 270M really does: it
-answers the first turn, but classifies the follow-ups without an order id ("When will it
-arrive?") as FAQ questions. A stronger model (gpt-4o-mini) is expected to do better; the
-thresholds are there to catch it getting worse.
+labels every message ``faq`` (see README), so the follow-ups without an order id ("When will it
+arrive?") take the FAQ path; only the turn naming an order id reaches the order tool, through the
+guardrail. A stronger model (gpt-4o-mini) is expected to do better; the thresholds are there to
+catch it getting worse.
 """
 
 import json
@@ -11,11 +12,11 @@ import json
 import pytest
 
 MEASURED = {
-    "category": 0.6,
+    "category": 0.4,
     "order_lookup": 0.33,
     "tool_result": 0.33,
     "retrieval_hit": 1.0,
-    "retrieval_relevance": 0.5,
+    "retrieval_relevance": 1.0,
 }
 
 

@@ -21,11 +21,13 @@ PHOENIX_HOSTS = ("localhost",)
 
 
 def recorded_settings() -> dict[str, str]:
-    """The model and max_tokens the committed cassettes were recorded with (pyproject ini)."""
+    """The model and token budgets the committed cassettes were recorded with (pyproject ini)."""
     ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     return {
         "SUPPORTBOT_MODEL": ini["supportbot_model"],
         "SUPPORTBOT_MAX_TOKENS": ini["supportbot_max_tokens"],
+        "SUPPORTBOT_CLASSIFY_MAX_TOKENS": ini["supportbot_classify_max_tokens"],
+        "SUPPORTBOT_JUDGE_MAX_TOKENS": ini["supportbot_judge_max_tokens"],
     }
 
 

@@ -126,6 +126,8 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
         "[pytest]\nsupportbot_goldens = goldens\nsupportbot_cassettes = cassettes\n"
         f"supportbot_model = {env['SUPPORTBOT_MODEL']}\n"
         f"supportbot_max_tokens = {env['SUPPORTBOT_MAX_TOKENS']}\n"
+        f"supportbot_classify_max_tokens = {env['SUPPORTBOT_CLASSIFY_MAX_TOKENS']}\n"
+        f"supportbot_judge_max_tokens = {env['SUPPORTBOT_JUDGE_MAX_TOKENS']}\n"
     )
     record = [
         str(BIN / "supportbot-evals"),

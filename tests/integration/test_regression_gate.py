@@ -15,13 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "tests" / "evals" / "baseline.json"
-EXPERIMENTS = ROOT / "tests" / "evals" / "experiments"
-BROKEN = "tests/evals/experiments/broken-retrieval"
-RERECORDED_CASSETTES = "tests/evals/experiments/rerecorded/cassettes"
 #: What must be identical between two runs of the same cassettes, however they are split up.
 SAME = ("gate", "evaluators", "comparisons", "calibration")
 
@@ -145,69 +141,11 @@ def test_committed_cassettes_are_unchanged_against_the_committed_baseline(
         assert (c["pass_to_fail"], c["fail_to_pass"], c["note"]) == ([], [], ""), c
         assert c["now"] == c["baseline"], c
     assert "supportbot gate: PASS" in run.stdout
-
-
-# -- b. broken retrieval -------------------------------------------------------------------
-
-
-def broken_goldens(committed_baseline: dict) -> list[str]:
-    """Goldens whose FAQ entry the experiment removed and whose retrieval hit in the baseline."""
-    faq = {e["id"] for e in json.loads((ROOT / "supportbot/data/faq.json").read_text())}
-    kept = {e["id"] for e in json.loads((ROOT / BROKEN / "faq.json").read_text())}
-    removed = faq - kept
-    hit = committed_baseline["outcomes"]["supportbot:retrieval_hit"]
-    ids = [
-        case["id"]
-        for path in sorted((ROOT / "tests" / "goldens").glob("*.yaml"))
-        for case in yaml.safe_load(path.read_text())["cases"]
-        if case.get("faq_id") in removed and hit.get(case["id"])
-    ]
-    return sorted(ids)
-
-
-@pytest.fixture(scope="module")
-def broken(out) -> Run:
-    return run_suite(
-        out / "broken.json",
-        "-o",
-        f"supportbot_cassettes={BROKEN}/cassettes",
-        env=clean_env(SUPPORTBOT_FAQ_DATA=f"{BROKEN}/faq.json"),
-    )
-
-
-def test_broken_retrieval_is_reported_regressed_and_fails_the_gate(broken, committed_baseline):
-    report = broken.data()
-    expected = broken_goldens(committed_baseline)
-    assert len(expected) == 5
-    assert report["errored"] == []
-    (hit,) = [c for c in report["comparisons"] if c["evaluator"] == "retrieval_hit"]
-    assert hit["verdict"] == "regressed", hit
-    assert sorted(hit["pass_to_fail"]) == expected
-    assert hit["fail_to_pass"] == []
-    assert hit["p_value"] == pytest.approx(0.03125)  # 5 flips one way: 0.5 ** 5
-    assert report["gate"] == "fail"
-    assert any("retrieval_hit regressed against the baseline" in r for r in report["reasons"])
-    assert broken.returncode == 1, broken.output[-6000:]
-    assert "regressed" in broken.stdout
-
-
-# -- c. the unchanged agent, recorded again ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def rerecorded(out) -> Run:
-    return run_suite(out / "rerecorded.json", "-o", f"supportbot_cassettes={RERECORDED_CASSETTES}")
-
-
-def test_rerecorded_unchanged_agent_is_never_reported_regressed(rerecorded, committed_baseline):
-    report = rerecorded.data()
-    assert report["errored"] == [], rerecorded.output[-6000:]
-    assert report["comparisons"], "nothing was compared"
-    assert len(report["cases"]) == len(committed_baseline["outcomes"]["supportbot:category"])
-    for c in report["comparisons"]:
-        assert "not in both runs" not in c["note"], c  # every golden was compared
-        assert c["verdict"] != "regressed", c
-    assert "regressed" not in verdicts(report).values()
+    # every classification reply parsed; the guardrail's overrides are counted, not hidden
+    rates = report["classification"]["supportbot"]
+    assert (rates["total"], rates["fallback"]) == (48, 0)
+    assert 0 < rates["overridden"] < 48
+    assert f"guardrail overrides {rates['overridden']}/48" in run.stdout
 
 
 # -- d. pytest-xdist -----------------------------------------------------------------------
@@ -276,7 +214,17 @@ def test_update_baseline_writes_outcomes_and_fingerprint(written_baseline, commi
     data = json.loads(path.read_text())
     assert data["version"] == 1
     fingerprint = data["fingerprint"]
-    assert set(fingerprint) == {"model", "judge_model", "judge_prompt", "agent_prompts", "goldens"}
+    assert set(fingerprint) == {
+        "model",
+        "judge_model",
+        "judge_prompt",
+        "agent_prompts",
+        "judge",
+        "agent_steps",
+        "goldens",
+    }
+    assert fingerprint["judge"]["include_explanation"] is False
+    assert fingerprint["agent_steps"]["classify"]["structured_output"] == "json_schema"
     assert all(fingerprint.values()), fingerprint
     assert fingerprint["model"] == "gemma-3-270m-q4_k_m"
     assert {"classify", "faq_answer"} <= set(fingerprint["agent_prompts"])
@@ -290,7 +238,7 @@ def test_update_baseline_writes_outcomes_and_fingerprint(written_baseline, commi
         fingerprint["goldens"]["supportbot"]
         == committed_baseline["fingerprint"]["goldens"]["supportbot"]
     )
-    same = ("model", "judge_model", "judge_prompt", "agent_prompts")
+    same = ("model", "judge_model", "judge_prompt", "agent_prompts", "judge", "agent_steps")
     assert {k: fingerprint[k] for k in same} == {
         k: committed_baseline["fingerprint"][k] for k in same
     }

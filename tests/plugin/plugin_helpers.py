@@ -70,6 +70,8 @@ class EvalProject:
             "supportbot_cassettes": "cassettes",
             "supportbot_model": ini["supportbot_model"],
             "supportbot_max_tokens": str(ini["supportbot_max_tokens"]),
+            "supportbot_classify_max_tokens": str(ini["supportbot_classify_max_tokens"]),
+            "supportbot_judge_max_tokens": str(ini["supportbot_judge_max_tokens"]),
             "supportbot_thresholds": list(thresholds),
             **overrides,
         }

@@ -37,6 +37,8 @@ def replay_settings():
         model=ini["supportbot_model"],
         judge_model=ini.get("supportbot_judge_model") or None,
         max_tokens=int(ini["supportbot_max_tokens"]),
+        classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
+        judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
         max_retries=0,
     )
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -206,7 +207,7 @@ def test_bot_without_provider_owns_one_without_exporter():
     ],
 )
 def test_parse_classification_valid(raw, expected):
-    assert parse_classification(raw) == expected
+    assert parse_classification(raw) == replace(expected, llm_category=expected.category)
     assert expected.fallback is False
     assert expected.source == "llm"
 
@@ -231,6 +232,7 @@ def test_parse_classification_fallback(raw):
     assert result.fallback is True
     assert result.reasoning.startswith("unparseable")
     assert result.source == "fallback"
+    assert result.llm_category is None
 
 
 def test_parse_classification_bounds_reasoning():
@@ -245,6 +247,8 @@ def test_classification_formats():
     assert schema["type"] == "json_schema"
     enum = schema["json_schema"]["schema"]["properties"]["category"]["enum"]
     assert enum == ["order_status", "faq"]
+    # the label only: nothing a token budget could cut off after it
+    assert list(schema["json_schema"]["schema"]["properties"]) == ["category"]
 
 
 def test_route_sends_a_query_with_an_order_id_to_the_order_path():
@@ -252,6 +256,9 @@ def test_route_sends_a_query_with_an_order_id_to_the_order_path():
     routed = route("What's the status of order ord-99999?", said_faq)
     assert (routed.category, routed.source) == ("order_status", "order_id_rule")
     assert routed.confidence == said_faq.confidence
+    assert routed.llm_category is None  # the guardrail's label is not the model's
+    overridden = route("Where is ORD-12345?", parse_classification('{"category": "faq"}'))
+    assert (overridden.category, overridden.llm_category) == ("order_status", "faq")
     assert route("How can I get a refund?", said_faq) == said_faq
     said_order = Classification("order_status", 0.8, "r")
     assert route("Where is ORD-12345?", said_order) == said_order

@@ -238,6 +238,8 @@ PRINT = {
     "judge_model": "j",
     "judge_prompt": "jp1",
     "agent_prompts": {"classify": "c1", "faq_answer": "f1"},
+    "judge": {"prompt": "jp1", "max_tokens": 24, "include_explanation": False},
+    "agent_steps": {"classify": {"max_tokens": 24}, "answer": {"max_tokens": 96}},
     "goldens": {"supportbot": "g1"},
 }
 
@@ -253,6 +255,16 @@ def test_identical_fingerprints_have_no_mismatch():
         ("judge_prompt", "other", "judge prompt changed"),
         ("goldens", {"supportbot": "g2"}, "golden set changed (supportbot)"),
         ("model", "other", "model changed"),
+        (
+            "judge",
+            {"prompt": "jp1", "max_tokens": 64, "include_explanation": True},
+            "the judge changed (include_explanation, max_tokens)",
+        ),
+        (
+            "agent_steps",
+            {"classify": {"max_tokens": 24}, "answer": {"max_tokens": 128}},
+            "the agent's step settings changed (answer)",
+        ),
     ],
 )
 def test_each_fingerprint_field_names_its_change(key, value, why):
@@ -282,6 +294,8 @@ def test_all_mismatches_are_listed_together():
         "judge_model": "j2",
         "judge_prompt": "jp2",
         "agent_prompts": {"classify": "c2", "faq_answer": "f2"},
+        "judge": PRINT["judge"],
+        "agent_steps": PRINT["agent_steps"],
         "goldens": {"supportbot": "g2"},
     }
     notes = " | ".join(mismatches({"fingerprint": PRINT}, now))

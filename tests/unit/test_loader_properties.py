@@ -103,6 +103,8 @@ def test_thresholds_parse_or_name_the_setting(items):
                 "SUPPORTBOT_TOP_K",
                 "SUPPORTBOT_TEMPERATURE",
                 "SUPPORTBOT_MAX_TOKENS",
+                "SUPPORTBOT_CLASSIFY_MAX_TOKENS",
+                "SUPPORTBOT_JUDGE_MAX_TOKENS",
                 "SUPPORTBOT_TIMEOUT",
                 "SUPPORTBOT_STRUCTURED_OUTPUT",
             ]
@@ -136,11 +138,14 @@ def test_a_truncated_cassette_is_an_error_not_an_empty_recording(tmp_path):
     recorded = Path(__file__).resolve().parents[2] / "cassettes" / "tutorial-refund.yaml"
     path = tmp_path / "tutorial-refund.yaml"
     text = recorded.read_text()
-    path.write_text(text[: len(text) // 2])
+    # cut in the middle of a quoted body, as a crash mid-write would
+    cut = text.index("'", text.index("string: '", len(text) // 2) + len("string: '") + 5)
+    truncated = text[: cut - 3]
+    path.write_text(truncated)
     with pytest.raises(CassetteError, match="supportbot-evals record tutorial-refund"):  # noqa: SIM117
         with use_cassette(path, "rewrite"):
             pass
-    assert path.read_text() == text[: len(text) // 2]  # not overwritten
+    assert path.read_text() == truncated  # not overwritten
 
 
 def _yaml_serializer():

@@ -20,7 +20,8 @@ def test_defaults():
     assert s.top_k == 2
     assert s.request_timeout == 120.0
     assert s.max_retries == 2
-    assert s.structured_output == "json_object"
+    assert s.structured_output == "json_schema"
+    assert (s.classify_max_tokens, s.judge_max_tokens) == (160, 160)
     assert s.phoenix_endpoint is None
     assert s.phoenix_project == DEFAULT_PROJECT == "support-bot"
     assert s.phoenix_api_key is None
@@ -51,10 +52,12 @@ def test_environment_is_parsed():
         "SUPPORTBOT_TEMPERATURE": "0.7",
         "SUPPORTBOT_SEED": "7",
         "SUPPORTBOT_MAX_TOKENS": "64",
+        "SUPPORTBOT_CLASSIFY_MAX_TOKENS": "16",
+        "SUPPORTBOT_JUDGE_MAX_TOKENS": "8",
         "SUPPORTBOT_TOP_K": "5",
         "SUPPORTBOT_TIMEOUT": "2.5",
         "SUPPORTBOT_MAX_RETRIES": "0",
-        "SUPPORTBOT_STRUCTURED_OUTPUT": "json_schema",
+        "SUPPORTBOT_STRUCTURED_OUTPUT": "json_object",
         "PHOENIX_COLLECTOR_ENDPOINT": "http://127.0.0.1:6006",
         "PHOENIX_PROJECT_NAME": "proj",
         "PHOENIX_API_KEY": "pk-test",
@@ -68,10 +71,12 @@ def test_environment_is_parsed():
         temperature=0.7,
         seed=7,
         max_tokens=64,
+        classify_max_tokens=16,
+        judge_max_tokens=8,
         top_k=5,
         request_timeout=2.5,
         max_retries=0,
-        structured_output="json_schema",
+        structured_output="json_object",
         phoenix_endpoint="http://127.0.0.1:6006",
         phoenix_project="proj",
         phoenix_api_key="pk-test",
@@ -114,6 +119,8 @@ def test_from_env_reads_os_environ_by_default(monkeypatch):
         ("SUPPORTBOT_TEMPERATURE", "warm"),
         ("SUPPORTBOT_MAX_TOKENS", "0"),
         ("SUPPORTBOT_MAX_TOKENS", "many"),
+        ("SUPPORTBOT_CLASSIFY_MAX_TOKENS", "0"),
+        ("SUPPORTBOT_JUDGE_MAX_TOKENS", "lots"),
         ("SUPPORTBOT_TIMEOUT", "0"),
         ("SUPPORTBOT_TIMEOUT", "soon"),
         ("SUPPORTBOT_MAX_RETRIES", "-1"),

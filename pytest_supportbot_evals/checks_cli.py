@@ -1,0 +1,125 @@
+"""``supportbot-evals`` checks of committed files: secrets (in any encoding), recorded replies
+(usable, and sealed as recorded), and re-sealing after a deliberate edit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pytest_supportbot_evals import secrets
+
+#: Every committed cassette folder (checked by ``check-cassettes`` by default, and in CI).
+CASSETTE_FOLDERS = (
+    "cassettes",
+    "tests/conversations/cassettes",
+    "tests/robustness/cassettes",
+    "tests/evals/experiments",
+)
+
+
+def cmd_seal(args: argparse.Namespace) -> int:
+    from pytest_supportbot_evals.cassettes import check_seal, reseal
+    from pytest_supportbot_evals.health import cassette_files
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+    for path in cassette_files(args.paths):
+        if not check_seal(path):
+            continue
+        count = reseal(path)
+        print(f"sealed {path} ({count} interactions): commit it with the reason for the edit")
+    return 0
+
+
+def cmd_check_secrets(args: argparse.Namespace) -> int:
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+    paths = args.paths or default_scan(Path.cwd())
+    findings = secrets.scan_paths(paths)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(
+            f"{len(findings)} secret(s) found; remove them (and rotate the keys).", file=sys.stderr
+        )
+        return 1
+    shown = [str(p) for p in paths[:6]] + ([f"... ({len(paths)} paths)"] if len(paths) > 6 else [])
+    print(f"No secrets found in {', '.join(shown)}.")
+    return 0
+
+
+#: Folders never scanned by default: environments and tool caches, not project data.
+SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".ruff_cache"}
+DATA_SUFFIXES = {".yaml", ".yml", ".json", ".jsonl", ".rejected"}
+
+
+def default_scan(root: Path) -> list[Path]:
+    """What ``check-secrets`` scans with no arguments: the ini's cassette folder, golden folders
+    and spool folder (an ini path that does not exist is an error), then every data file of the
+    project (other suites' cassettes and goldens, reports, baselines)."""
+    ini = _ini(root)
+    paths = []
+    for key, default in (("supportbot_cassettes", "cassettes"), ("supportbot_goldens", "")):
+        for entry in str(ini.get(key, default)).split(","):
+            path = root / entry.strip()
+            if entry.strip() and not path.exists() and key in ini:
+                raise ValueError(f"ini {key}: {path} does not exist; fix the setting.")
+            if entry.strip() and path.exists():
+                paths.append(path)
+    spool = root / str(ini.get("supportbot_spool", ".supportbot/phoenix-spool.jsonl"))
+    if spool.parent.exists():
+        paths.append(spool.parent)
+    configured = [p for p in paths if p.is_dir()]
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        found = [Path(folder) / f for f in files if Path(f).suffix in DATA_SUFFIXES]
+        paths += [f for f in found if not any(f.is_relative_to(p) for p in configured)]
+    return sorted(set(paths))
+
+
+def _ini(root: Path) -> dict[str, object]:
+    import tomllib
+
+    pyproject = root / "pyproject.toml"
+    if not pyproject.exists():
+        return {}
+    with pyproject.open("rb") as handle:
+        return tomllib.load(handle).get("tool", {}).get("pytest", {}).get("ini_options", {})
+
+
+def cmd_check_cassettes(args: argparse.Namespace) -> int:
+    from pytest_supportbot_evals import health
+
+    paths = args.paths or [Path(p) for p in CASSETTE_FOLDERS]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ValueError(f"no such cassette file or folder: {', '.join(missing)}")
+    from pytest_supportbot_evals.cassettes import check_seal
+
+    files = list(health.cassette_files(paths))
+    problems, cut, interactions = [], [], 0
+    for path in files:
+        result = health.check_file(path)
+        problems += result.problems
+        if not result.problems:  # a readable cassette must also match its seal
+            problems += check_seal(path)
+        cut += result.cut_answers
+        interactions += result.interactions
+    for problem in problems:
+        print(problem)
+    print(
+        f"{len(files)} cassette(s), {interactions} recorded replies: {len(problems)} unusable; "
+        f"{len(cut)} answer(s) reached their max_tokens (allowed)"
+    )
+    if problems:
+        print(
+            "Re-record the cassettes named above (supportbot-evals record ID ...); never edit a "
+            "recorded reply by hand (a deliberate edit: supportbot-evals seal PATH).",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

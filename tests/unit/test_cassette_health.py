@@ -1,0 +1,187 @@
+"""The recording health check: at record time (``run_golden``) and over cassette files
+(``supportbot-evals check-cassettes``).
+
+Unusable replies are PLANTED here: in a FAKE server's answers, or in a temporary copy of a
+committed cassette (a real model cannot be made to emit them on demand). Committed cassettes are
+never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_supportbot_evals import cli, health
+from pytest_supportbot_evals.goldens import GoldenCase
+from pytest_supportbot_evals.runner import run_golden
+from supportbot.agent import SupportBot
+from supportbot.settings import Settings
+from supportbot.tracing import memory_provider
+
+ROOT = Path(__file__).resolve().parents[2]
+CASE = GoldenCase(id="tutorial-refund", query="How can I get a refund?", expect={"category": "faq"})
+TEMPLATE_GARBAGE = "Sure!<|im_end|>\n<|im_start|>user\nThanks"
+
+
+def completion(content: str, finish: str = "stop") -> bytes:
+    message = {"role": "assistant", "content": content}
+    choice = {"index": 0, "message": message, "finish_reason": finish}
+    return json.dumps({"id": "x", "object": "chat.completion", "choices": [choice]}).encode()
+
+
+def fake_server(replies: dict[str, bytes]):
+    """A FAKE chat server answering each step (by its header) with a planted reply."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = replies[self.headers.get("x-supportbot-step", "")]
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def recorded(tmp_path) -> Path:
+    path = tmp_path / "tutorial-refund.yaml"
+    shutil.copy(ROOT / "cassettes" / "tutorial-refund.yaml", path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("replies", "step", "reason"),
+    [
+        (
+            {"classify": completion('{"category": "faq"}'), "faq_answer": completion("")},
+            "faq_answer",
+            "empty answer",
+        ),
+        (
+            {
+                "classify": completion('{"category": "faq"}'),
+                "faq_answer": completion(TEMPLATE_GARBAGE, "length"),
+            },
+            "faq_answer",
+            "chat-template control tokens",
+        ),
+        (
+            {"classify": completion('{"categ', "length"), "faq_answer": completion("Hi.")},
+            "classify",
+            "structured reply cut off",
+        ),
+        (
+            {"classify": completion("faq"), "faq_answer": completion("Hi.")},
+            "classify",
+            "reply is not a JSON object",
+        ),
+    ],
+)
+def test_record_refuses_an_unusable_reply_and_keeps_the_cassette(recorded, replies, step, reason):
+    server = fake_server(replies)
+    before = recorded.read_bytes()
+    settings = Settings.from_env({}).with_overrides(
+        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_retries=0
+    )
+    provider, exporter = memory_provider("health")
+    try:
+        (result,) = run_golden(
+            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, recorded, "all"
+        )
+    finally:
+        server.shutdown()
+    assert "Not recorded: golden 'tutorial-refund'" in result.error
+    assert f"{step}: {reason}" in result.error
+    assert "Nothing was written" in result.error
+    assert recorded.read_bytes() == before
+
+
+def test_a_long_answer_is_recorded(tmp_path):
+    """An answer that reaches its budget is still an answer: recorded, and counted."""
+    server = fake_server(
+        {
+            "classify": completion('{"category": "faq"}'),
+            "faq_answer": completion("To get a refund, open", "length"),
+        }
+    )
+    cassette = tmp_path / "new.yaml"
+    settings = Settings.from_env({}).with_overrides(
+        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_retries=0
+    )
+    provider, exporter = memory_provider("health-long")
+    try:
+        (result,) = run_golden(
+            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, cassette, "all"
+        )
+    finally:
+        server.shutdown()
+    assert result.error is None
+    checked = health.check_file(cassette)
+    assert checked.problems == []
+    assert [p.step for p in checked.cut_answers] == ["faq_answer"]
+
+
+# -- check-cassettes over files ---------------------------------------------------------------
+
+
+def plant(copy: Path, step: str, content: str, finish: str) -> None:
+    """Replace one step's reply in a temporary COPY of a cassette."""
+    data = yaml.safe_load(copy.read_text())
+    for interaction in data["interactions"]:
+        if interaction["request"]["headers"].get("x-supportbot-step") == [step]:
+            interaction["response"]["body"]["string"] = completion(content, finish).decode()
+    copy.write_text(yaml.safe_dump(data))
+
+
+def test_check_cassettes_passes_on_every_committed_cassette_folder(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["check-cassettes"]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert ": 0 unusable;" in out
+    for folder in cli.CASSETTE_FOLDERS:
+        assert any(health.cassette_files([ROOT / folder])), folder
+
+
+@pytest.mark.parametrize(
+    ("step", "content", "finish", "reason"),
+    [
+        ("classify", '{"category": "or', "length", "structured reply cut off"),
+        ("faq_answer", TEMPLATE_GARBAGE, "stop", "chat-template control tokens ['<|im_']"),
+        ("judge:retrieval_relevance", '{"label": "rel', "length", "structured reply cut off"),
+    ],
+)
+def test_check_cassettes_fails_on_a_planted_reply(tmp_path, capsys, step, content, finish, reason):
+    copy = tmp_path / "cassettes" / "tutorial-refund.yaml"
+    copy.parent.mkdir()
+    shutil.copy(ROOT / "cassettes" / "tutorial-refund.yaml", copy)
+    assert cli.main(["check-cassettes", str(copy.parent)]) == 0
+    plant(copy, step, content, finish)
+    assert cli.main(["check-cassettes", str(copy.parent)]) == 1
+    out = capsys.readouterr().out
+    assert f"{copy}: interaction" in out
+    assert f"({step}): {reason}" in out
+
+
+def test_check_cassettes_names_an_unreadable_cassette(tmp_path, capsys):
+    (tmp_path / "broken.yaml").write_text("interactions: [")
+    assert cli.main(["check-cassettes", str(tmp_path)]) == 1
+    assert "broken.yaml" in capsys.readouterr().out
+
+
+def test_check_cassettes_on_a_missing_folder_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["check-cassettes", str(tmp_path / "nope")]) == 2
+    assert "no such cassette file or folder" in capsys.readouterr().err
