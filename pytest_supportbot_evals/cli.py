@@ -134,7 +134,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     data = report.build_report(analysis, results, meta, coverage.to_dict())
     report.write_json(args.report, {**data, "case_hashes": hashes})
     if args.markdown:
-        report.write_text(args.markdown, report.markdown(analysis))
+        report.write_text(args.markdown, report.markdown(analysis, results))
     print("\n".join(report.summary_lines(analysis, results)))
     return 0 if analysis.verdict == "pass" else 1
 

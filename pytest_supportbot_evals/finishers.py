@@ -90,7 +90,7 @@ def write_outputs(session: EvalSession) -> None:
         )
         data["case_hashes"] = session.case_hashes
         _write(session, config.report_path, report.json_text(data), "report")
-    markdown = report.markdown(analysis)
+    markdown = report.markdown(analysis, session.results)
     if config.markdown_path is not None:
         _write(session, config.markdown_path, markdown, "Markdown summary")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -140,8 +140,9 @@ def missed_lines(results: Sequence[CaseResult], verbose: bool) -> list[str]:
     ]
 
 
-def markdown(analysis: Analysis) -> str:
-    """The summary as a Markdown table (GitHub job summary, PR comments)."""
+def markdown(analysis: Analysis, results: Sequence[CaseResult] = ()) -> str:
+    """The summary as a Markdown table (GitHub job summary, PR comments), with how much of the
+    classification was the model's own label."""
     lines = [
         f"### supportbot evals: {analysis.verdict.upper()}",
         "",
@@ -150,6 +151,7 @@ def markdown(analysis: Analysis) -> str:
     ]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(analysis)]
     lines += [""] + [f"- {line}" for line in analysis.reasons() + analysis.warnings()]
+    lines += [f"- {line}" for line in classification_rates.summary_lines(results)]
     for c in analysis.comparisons:
         if c.pass_to_fail:
             lines.append(f"- {c.evaluator} pass->fail: {', '.join(c.pass_to_fail)}")

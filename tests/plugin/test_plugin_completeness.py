@@ -177,6 +177,7 @@ def test_sessionfinish_outputs_are_kept_apart(eval_project, clean_env):
     assert "it would contain a secret" in text
     assert not report.exists()
     assert markdown.exists() and junit.exists()
+    assert "classification: llm" in markdown.read_text()  # the model's own labels, counted
     assert 'failures="1"' in junit.read_text()
     assert list(Path(eval_project.path).glob(".*.tmp")) == []
     result.stdout.fnmatch_lines(["supportbot gate: FAIL*", "*report*NOT written*"])
