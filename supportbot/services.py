@@ -179,6 +179,15 @@ class Server:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the process group at once, as a crash would (no shutdown, nothing flushed)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
     def restart(self) -> None:
         """Stop and start again on the same port and working dir, so data persists."""
         self.stop()

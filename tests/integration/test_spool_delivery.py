@@ -9,6 +9,7 @@ and drops the spans, which is what a Phoenix killed right after acknowledging an
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -20,24 +21,38 @@ from supportbot.tracing import memory_provider
 
 
 class LossyProxy:
-    """A FAKE: acknowledges span ingests without passing them on; forwards everything else."""
+    """A FAKE: acknowledges span ingests without passing them on; forwards everything else.
 
-    def __init__(self, target: str) -> None:
+    With ``kill_after_ingest`` (the real Phoenix's ``kill``) it forwards the ingest instead and
+    kills Phoenix with SIGKILL the moment Phoenix has answered it: the crash the spool must
+    survive."""
+
+    def __init__(self, target: str, kill_after_ingest: Callable[[], None] | None = None) -> None:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def _relay(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                if self.command == "POST" and self.path.startswith("/v1/traces"):
+                ingest = self.command == "POST" and self.path.startswith("/v1/traces")
+                if ingest and kill_after_ingest is None:
                     proxy.dropped += 1
                     self.send_response(200)
                     self.send_header("content-length", "0")
                     self.end_headers()
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                answer = httpx.request(
-                    self.command, target + self.path, content=body, headers=headers, timeout=30
-                )
+                try:
+                    answer = httpx.request(
+                        self.command, target + self.path, content=body, headers=headers, timeout=30
+                    )
+                except httpx.TransportError:
+                    self.send_response(502)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                if ingest and kill_after_ingest is not None and answer.status_code == 200:
+                    kill_after_ingest()  # Phoenix said 200, and dies before it stores anything
+                    proxy.killed += 1
                 self.send_response(answer.status_code)
                 for name, value in answer.headers.items():
                     hop = ("content-length", "content-encoding", "transfer-encoding", "connection")
@@ -52,7 +67,7 @@ class LossyProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.dropped = 0
+        self.dropped = self.killed = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -143,3 +158,36 @@ def test_a_record_phoenix_keeps_refusing_is_dead_lettered_without_blocking_the_r
     assert "1 dead-lettered record(s) put back" in out
     assert code == 1  # refused again: said, and not lost
     assert len(sink.spool.pending()) == 1
+
+
+def test_phoenix_killed_right_after_it_acknowledged_spans_gets_everything_once(
+    phoenix, phoenix_client, project, tmp_path
+):
+    """kill -9 of Phoenix the moment it answered 200 to /v1/traces, then a restart: the next
+    delivery stores every span and annotation exactly once."""
+    spool = tmp_path / "spool.jsonl"
+    spans = agent_spans(project, n=3)
+    ids = [span_hex(s) for s in spans]
+    notes = [feedback_annotation(i, "down", "faq") for i in ids]
+    killer = LossyProxy(phoenix.url, kill_after_ingest=phoenix.kill)
+    try:
+        sink = PhoenixSink(killer.url, spool, project=project, ingest_wait=2.0)
+        sink.add_spans(spans)
+        sink.add_annotations(notes)
+        first = sink.flush()
+    finally:
+        killer.close()
+        phoenix.start()  # same port and working dir: what it stored before the kill persists
+
+    assert killer.killed == 1
+    assert first.delivered == 0 and first.pending == 2  # nothing confirmed stored: all kept
+
+    second = PhoenixSink(phoenix.url, spool, project=project).flush()
+    third = PhoenixSink(phoenix.url, spool, project=project).flush()  # a rerun changes nothing
+
+    assert (second.delivered, second.pending) == (2, 0), second
+    assert (third.delivered, third.pending) == (0, 0)
+    stored = phoenix_client.spans.get_spans(project_identifier=project, span_ids=ids, limit=100)
+    assert sorted(s["context"]["span_id"] for s in stored) == sorted(ids)  # each exactly once
+    found = phoenix_client.spans.get_span_annotations(span_ids=ids, project_identifier=project)
+    assert sorted(a["span_id"] for a in found) == sorted(ids)  # one thumbs-down per span

@@ -198,6 +198,13 @@ def test_a_hand_edited_recording_fails_until_re_recorded_or_re_sealed(eval_proje
     assert "does not match its seal" in out
     assert "supportbot-evals record tutorial-refund" in out
     assert f"supportbot-evals seal {cassette}" in out
+    cli = [sys.executable, "-m", "pytest_supportbot_evals.cli"]
+    checked = subprocess.run(
+        [*cli, "check-cassettes", str(cassette.parent)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "tutorial-refund.yaml: recorded interaction" in checked.stdout
+    assert "does not match its seal" in checked.stdout
 
     sealed = subprocess.run(
         [sys.executable, "-m", "pytest_supportbot_evals.cli", "seal", str(cassette)],
