@@ -7,7 +7,6 @@ are not matched, because the local server that recorded a cassette runs on any f
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from typing import Any
 
 from pytest_supportbot_evals import seal, secrets
 from pytest_supportbot_evals.files import write_atomic
-from supportbot.llm import STEP_HEADER
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 #: Request-body fields that vary between otherwise identical calls; not matched.
@@ -236,74 +234,6 @@ def use_cassette(
     finally:
         if token is not None:
             _VERIFY_SEAL.reset(token)
-
-
-def explain_miss(use: CassetteUse, case_id: str) -> str:
-    """Which request missed, whose it was, what changed, and how to re-record it."""
-    request = use.misses[0]
-    step = request.headers.get(STEP_HEADER) or "unknown step"
-    lines = [f"Cassette miss in golden {case_id!r}: the {step} request is not in {use.path}."]
-    candidates = _candidates(use, request)
-    prompt = _prompt_file(step)
-    if prompt:
-        lines.append(f"Its prompt file is {prompt}.")
-    if not use.path.exists():
-        lines.append("The cassette does not exist yet.")
-    elif candidates:
-        old = candidates[0]
-        old_step = old.headers.get(STEP_HEADER, "?")
-        lines.append(f"Closest recorded request ({old_step}), what changed (- recorded, + now):")
-        diff = difflib.unified_diff(
-            render_body(old.body), render_body(request.body), "recorded", "now", n=2, lineterm=""
-        )
-        lines.extend("    " + line for line in list(diff)[2:] or ["(bodies differ only in form)"])
-    else:
-        lines.append(f"No recorded request to {request.method} {request.path} is left to play.")
-    action = "Record it" if not use.path.exists() else "If the change is intended, re-record"
-    lines.append(f"{action}: {rerecord_command([case_id])}")
-    return "\n".join(lines)
-
-
-def _prompt_file(step: str) -> str | None:
-    from supportbot import prompts
-
-    name = step.removeprefix("judge:")
-    name = f"judge_{name}" if step.startswith("judge:") else name
-    path = prompts.prompt_path(name)
-    if not path.exists():
-        return None
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
-
-
-def _candidates(use: CassetteUse, request: Any) -> list[Any]:
-    c = use.cassette
-    if c is None:
-        return []
-    same = [
-        (i, r)
-        for i, (r, _) in enumerate(c.data)
-        if r.method == request.method and r.path == request.path
-    ]
-    unplayed = [r for i, r in same if not c.play_counts[i]]
-    return unplayed or [r for _, r in same]
-
-
-def render_body(body: Any) -> list[str]:
-    """A request body as lines a person can diff: one field per line, prompts unfolded."""
-    data = canonical_body(body)
-    if not isinstance(data, dict):
-        return str(data).splitlines()
-    lines: list[str] = []
-    for key, value in sorted(data.items()):
-        if key == "messages" and isinstance(value, list):
-            for i, message in enumerate(value):
-                content = message.get("content") if isinstance(message, dict) else message
-                role = message.get("role", "?") if isinstance(message, dict) else "?"
-                lines.append(f"messages[{i}] ({role}):")
-                lines.extend(f"  {part}" for part in str(content).splitlines())
-        else:
-            lines.append(f"{key}: {json.dumps(value, sort_keys=True)}")
-    return lines
 
 
 def rerecord_command(case_ids: list[str]) -> str:

@@ -26,12 +26,38 @@ def cmd_seal(args: argparse.Namespace) -> int:
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+    intact = 0
     for path in cassette_files(args.paths):
         if not check_seal(path):
+            intact += 1
             continue
         count = reseal(path)
         print(f"sealed {path} ({count} interactions): commit it with the reason for the edit")
+    if intact:
+        print(f"{intact} cassette(s) already match their seal: left as they are.")
     return 0
+
+
+def project_cassettes(root: Path) -> list[Path]:
+    """Every vcrpy cassette of the project (a YAML file that starts with ``interactions:``),
+    wherever its suite keeps it; the ini's cassette folder must exist if it is set."""
+    ini = _ini(root)
+    configured = root / str(ini.get("supportbot_cassettes", "cassettes"))
+    if "supportbot_cassettes" in ini and not configured.exists():
+        raise ValueError(f"ini supportbot_cassettes: {configured} does not exist; fix the setting.")
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        for name in files:
+            path = Path(folder) / name
+            if path.suffix in (".yaml", ".yml") and _starts_like_a_cassette(path):
+                found.append(path)
+    return sorted(found)
+
+
+def _starts_like_a_cassette(path: Path) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return handle.read(64).lstrip().startswith("interactions:")
 
 
 def cmd_check_secrets(args: argparse.Namespace) -> int:
@@ -94,10 +120,12 @@ def _ini(root: Path) -> dict[str, object]:
 def cmd_check_cassettes(args: argparse.Namespace) -> int:
     from pytest_supportbot_evals import health
 
-    paths = args.paths or [Path(p) for p in CASSETTE_FOLDERS]
+    paths = args.paths or project_cassettes(Path.cwd())
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ValueError(f"no such cassette file or folder: {', '.join(missing)}")
+    if not paths:
+        raise ValueError(f"no cassette found under {Path.cwd()}; give the cassette folders.")
     from pytest_supportbot_evals.cassettes import check_seal
 
     files = list(health.cassette_files(paths))

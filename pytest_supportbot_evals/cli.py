@@ -74,7 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="check recorded replies: no template tokens, no cut-off or unparseable JSON steps",
     )
     health.add_argument(
-        "paths", nargs="*", type=Path, help=f"default: {' '.join(CASSETTE_FOLDERS)}"
+        "paths",
+        nargs="*",
+        type=Path,
+        help="default: every cassette of the project (here: " + ", ".join(CASSETTE_FOLDERS) + ")",
     )
     health.set_defaults(run=cmd_check_cassettes)
     args = parser.parse_args(argv)

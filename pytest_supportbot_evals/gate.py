@@ -80,9 +80,18 @@ class GateResult:
     def reasons(self) -> list[str]:
         lines = [
             f"{s.evaluator} pass rate {s.pass_rate:.1%} ({s.passed}/{s.total}) is below its "
-            f"threshold {s.threshold:.1%}" + (f" [{s.suite}]" if s.suite != "supportbot" else "")
+            f"threshold {s.threshold:.1%}"
+            + (
+                " (above 100%: an impossible bar, set to prove the gate fails)"
+                if s.threshold > 1
+                else ""
+            )
+            + (f" [{s.suite}]" if s.suite != "supportbot" else "")
             for s in self.stats
-            if s.decides and s.status == "fail" and s.pass_rate is not None
+            if s.decides
+            and s.status == "fail"
+            and s.pass_rate is not None
+            and s.threshold is not None
         ]
         if self.errored:
             lines.append(
@@ -95,7 +104,8 @@ class GateResult:
 
 
 def parse_thresholds(items: Iterable[str], where: str) -> dict[str, float]:
-    """``NAME=VALUE`` entries; unknown names and values outside [0, 1] are errors."""
+    """``NAME=VALUE`` entries; unknown names and values outside [0, 1.5] are errors (above 1 is
+    an impossible bar that always fails: a way to prove in CI that the gate can fail)."""
     thresholds: dict[str, float] = {}
     for item in items:
         item = item.strip()
@@ -167,6 +177,13 @@ def compute(
         f"--supportbot-threshold {name}=... applies to no check of this run: no golden run "
         f"expects {name}"
         for name in sorted(set(cli) - checked)
+    ]
+    unapplied += [
+        f"the supportbot_eval marker of suite {suite!r} sets a {name} threshold, but no golden "
+        f"run of the suite expects {name}: drop the threshold or add the expectation"
+        for suite, names in sorted((marker or {}).items())
+        for name in sorted(names)
+        if not counts.get((suite, name), [0, 0])[1]
     ]
     return GateResult(stats, sorted(set(errored)), unapplied=unapplied)
 

@@ -17,6 +17,7 @@ import pytest
 
 from pytest_supportbot_evals.state import (
     GOLDEN_ITEMS,
+    GOLDENS_USED,
     MARKER,
     MISSED,
     SESSION_KEY,
@@ -70,13 +71,15 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
     if options.goldens is None:
         golden_paths, setting = list(session.config.goldens), "--supportbot-goldens/ini"
+        metafunc.config.stash[GOLDENS_USED] = True
     else:
         base = Path(str(metafunc.definition.path)).parent
-        golden_paths, setting = [base / p for p in options.goldens], where
+        golden_paths = [base / p for p in options.goldens]
+        setting = f"goldens= of the {where}, relative to {base}"
     try:
         cases = load_goldens(golden_paths)
     except GoldenError as exc:
-        raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
+        raise pytest.UsageError(f"pytest-supportbot-evals: {exc} (from {setting})") from None
     if not cases:
         shown = ", ".join(str(p) for p in golden_paths)
         raise pytest.UsageError(
@@ -94,7 +97,14 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Report bad goldens or settings as one usage error; apply ``--supportbot-only`` (golden
     ids, e.g. to re-record just those) and ``--supportbot-shard I/N``."""
-    errors = config.stash.get(USAGE_ERRORS, [])
+    errors = config.stash.setdefault(USAGE_ERRORS, [])
+    golden_tests = any("supportbot_case" in _fixtures(item) for item in items)
+    if config.getoption("supportbot_goldens") and golden_tests and GOLDENS_USED not in config.stash:
+        errors.append(
+            "pytest-supportbot-evals: --supportbot-goldens applies to eval tests without their own "
+            "goldens=, but every eval test collected here names its goldens in its "
+            f"{MARKER} marker; drop the option, or the marker's goldens=."
+        )
     errors += [
         f"pytest-supportbot-evals: {item.nodeid} has the {MARKER} marker but does not use the "
         "supportbot_case fixture (directly or through supportbot_results/supportbot_result), "
@@ -193,6 +203,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     eval_session = session.config.stash.get(SESSION_KEY, None)
     if eval_session is None or not eval_session.active or _no_run(session.config):
         return
+    if session.config.stash.get(USAGE_ERRORS, []):
+        return  # a usage error ended the run: no gate over what was not run
     worker_output = getattr(session.config, "workeroutput", None)
     if worker_output is not None:  # a pytest-xdist worker: the controller gates
         worker_output.update(eval_session.to_worker_output())
@@ -228,7 +240,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     eval_session = config.stash.get(SESSION_KEY, None)
     if eval_session is None or not eval_session.active or _no_run(config):
         return
-    if getattr(config, "workeroutput", None) is not None:
+    if getattr(config, "workeroutput", None) is not None or config.stash.get(USAGE_ERRORS, []):
         return
     from pytest_supportbot_evals.report import summary_lines
 

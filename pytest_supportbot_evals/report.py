@@ -66,8 +66,8 @@ HEADER = (
 def gate_line(analysis: Analysis, results: Sequence[CaseResult], verdict: str) -> str:
     """``supportbot gate: PASS (...)``: the verdict and how much of the golden set it covers."""
     selected, planned = analysis.selection
-    evaluated = selected - len(analysis.gate.missing)
-    scope = f"{evaluated}/{selected} selected golden runs evaluated"
+    evaluated = selected - len(analysis.gate.missing) - len(analysis.gate.errored)
+    scope = f"{max(evaluated, 0)}/{selected} selected golden runs evaluated"
     if planned > selected:
         scope += f", {planned} in the golden sets"
     return f"supportbot gate: {verdict.upper()} ({len(results)} case runs; {scope})"
@@ -112,7 +112,7 @@ def summary_lines(
     if stale:
         from pytest_supportbot_evals.cassettes import rerecord_command
 
-        lines.append(f"  stale cassettes ({len(stale)}): {', '.join(stale)}")
+        lines.append(f"  stale or missing cassettes ({len(stale)}): {', '.join(stale)}")
         lines.append(f"  re-record them with: {rerecord_command(stale)}")
     unplayed = {r.golden_run_id: r.unplayed for r in results if r.unplayed}
     if unplayed:

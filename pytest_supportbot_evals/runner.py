@@ -12,10 +12,10 @@ from pytest_supportbot_evals import health
 from pytest_supportbot_evals.cassettes import (
     CassetteError,
     CassetteUse,
-    explain_miss,
     use_cassette,
 )
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
+from pytest_supportbot_evals.misses import explain_miss
 from pytest_supportbot_evals.results import TURN_MARK, CaseResult, Check, fold_turns
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Judge, Verdict, judge_spans
 from supportbot.spans import SpanView

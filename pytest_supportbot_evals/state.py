@@ -18,6 +18,8 @@ USAGE_ERRORS = pytest.StashKey[list[str]]()
 #: nodeid -> (suite, result ids) of every selected golden test, for naming runs with no result.
 GOLDEN_ITEMS = pytest.StashKey[dict[str, tuple[str, list[str]]]]()
 MISSED = pytest.StashKey[str]()
+#: Set when a test was parametrized over the configured goldens (``--supportbot-goldens``/ini).
+GOLDENS_USED = pytest.StashKey[bool]()
 
 
 def eval_session(config: pytest.Config) -> EvalSession:

@@ -25,7 +25,7 @@ def test_impossible_threshold_fails_the_gate_and_the_report_says_so(eval_project
             f"tool_result * {stat['passed']}/{stat['total']} * {rate} * 101.0% * fail*",
             "supportbot gate: FAIL*",
             f"  tool_result pass rate {rate} ({stat['passed']}/{stat['total']}) is below its "
-            "threshold 101.0%",
+            "threshold 101.0% (above 100%: an impossible bar*",
         ]
     )
     assert any("tool_result pass rate" in reason for reason in report["reasons"])

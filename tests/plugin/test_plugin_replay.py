@@ -80,7 +80,7 @@ def test_changed_query_is_a_stale_cassette_with_a_diff(eval_project):
         [
             "*supportbot-evals record tutorial-refund",
             "supportbot gate: FAIL*",
-            "*stale cassettes (1): tutorial-refund",
+            "*stale or missing cassettes (1): tutorial-refund",
             "*re-record them with: supportbot-evals record tutorial-refund",
         ]
     )

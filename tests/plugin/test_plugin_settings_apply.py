@@ -98,10 +98,41 @@ def test_a_marker_on_a_test_that_runs_no_golden_is_a_usage_error(eval_project):
         encoding="utf-8",
     )
 
-    result = eval_project.run("tests/test_other.py")
+    result = eval_project.run()  # beside the working golden suite
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "test_plain has the supportbot_eval marker but does not use" in output_of(result)
+    assert "supportbot gate" not in output_of(result)  # nothing ran: no gate to blame
+
+
+def test_goldens_option_that_no_test_uses_is_a_usage_error(eval_project):
+    project = marked_project(eval_project)
+
+    result = project.run("tests/test_mine.py", "--supportbot-goldens=goldens")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--supportbot-goldens applies to eval tests without their own goldens=" in (
+        output_of(result)
+    )
+
+
+def test_a_marker_threshold_nothing_checks_fails_the_gate(eval_project):
+    project = marked_project(eval_project, extra=', thresholds={"retrieval_relevance": 0.5}')
+
+    result, report = project.run_with_report("tests/test_mine.py")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert any(
+        "sets a retrieval_relevance threshold, but no golden" in r for r in report["reasons"]
+    )
+
+
+def test_a_model_setting_that_differs_from_the_recording_says_which_setting(eval_project):
+    result = eval_project.run("--supportbot-model=gpt-4o-mini")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "Only settings differ: the cassette was recorded with model" in output_of(result)
+    assert "(supportbot_model)" in output_of(result)
 
 
 def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):

@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from pytest_supportbot_evals.cassettes import explain_miss, use_cassette
+from pytest_supportbot_evals.cassettes import use_cassette
+from pytest_supportbot_evals.misses import explain_miss
 from supportbot.llm import STEP_HEADER
 from supportbot.settings import Settings
 from supportbot.spans import SpanView

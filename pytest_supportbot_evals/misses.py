@@ -1,0 +1,101 @@
+"""Why a replayed request missed its cassette: whose request it was, what changed (a diff of the
+prompt), which setting to fix when only settings differ, and the re-record command."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from pytest_supportbot_evals.cassettes import CassetteUse, canonical_body, rerecord_command
+from supportbot.llm import STEP_HEADER
+
+
+def explain_miss(use: CassetteUse, case_id: str) -> str:
+    """Which request missed, whose it was, what changed, and how to re-record it."""
+    request = use.misses[0]
+    step = request.headers.get(STEP_HEADER) or "unknown step"
+    lines = [f"Cassette miss in golden {case_id!r}: the {step} request is not in {use.path}."]
+    candidates = _candidates(use, request)
+    prompt = _prompt_file(step)
+    if prompt:
+        lines.append(f"Its prompt file is {prompt}.")
+    if not use.path.exists():
+        lines.append("The cassette does not exist yet.")
+    elif candidates:
+        old = candidates[0]
+        old_step = old.headers.get(STEP_HEADER, "?")
+        lines.append(f"Closest recorded request ({old_step}), what changed (- recorded, + now):")
+        diff = difflib.unified_diff(
+            render_body(old.body), render_body(request.body), "recorded", "now", n=2, lineterm=""
+        )
+        lines.extend("    " + line for line in list(diff)[2:] or ["(bodies differ only in form)"])
+        lines += _settings_hint(old.body, request.body)
+    else:
+        lines.append(f"No recorded request to {request.method} {request.path} is left to play.")
+    action = "Record it" if not use.path.exists() else "If the change is intended, re-record"
+    lines.append(f"{action}: {rerecord_command([case_id])}")
+    return "\n".join(lines)
+
+
+#: Request fields that come from settings, not from prompts or goldens.
+SETTING_FIELDS = {"model": "supportbot_model", "max_tokens": "the ini's max-token budgets"}
+
+
+def _settings_hint(recorded: Any, now: Any) -> list[str]:
+    """When only settings differ (model, token budget), the fix is usually the ini, not a new
+    recording: say which setting the cassettes were recorded with."""
+    old, new = canonical_body(recorded), canonical_body(now)
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return []
+    changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+    if not changed or not changed <= set(SETTING_FIELDS):
+        return []
+    named = ", ".join(f"{k} {old.get(k)!r} ({SETTING_FIELDS[k]})" for k in sorted(changed))
+    return [
+        f"Only settings differ: the cassette was recorded with {named}. If you did not mean to "
+        "change them, set them in [tool.pytest.ini_options] to the recorded values instead."
+    ]
+
+
+def _prompt_file(step: str) -> str | None:
+    from supportbot import prompts
+
+    name = step.removeprefix("judge:")
+    name = f"judge_{name}" if step.startswith("judge:") else name
+    path = prompts.prompt_path(name)
+    if not path.exists():
+        return None
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _candidates(use: CassetteUse, request: Any) -> list[Any]:
+    c = use.cassette
+    if c is None:
+        return []
+    same = [
+        (i, r)
+        for i, (r, _) in enumerate(c.data)
+        if r.method == request.method and r.path == request.path
+    ]
+    unplayed = [r for i, r in same if not c.play_counts[i]]
+    return unplayed or [r for _, r in same]
+
+
+def render_body(body: Any) -> list[str]:
+    """A request body as lines a person can diff: one field per line, prompts unfolded."""
+    data = canonical_body(body)
+    if not isinstance(data, dict):
+        return str(data).splitlines()
+    lines: list[str] = []
+    for key, value in sorted(data.items()):
+        if key == "messages" and isinstance(value, list):
+            for i, message in enumerate(value):
+                content = message.get("content") if isinstance(message, dict) else message
+                role = message.get("role", "?") if isinstance(message, dict) else "?"
+                lines.append(f"messages[{i}] ({role}):")
+                lines.extend(f"  {part}" for part in str(content).splitlines())
+        else:
+            lines.append(f"{key}: {json.dumps(value, sort_keys=True)}")
+    return lines
