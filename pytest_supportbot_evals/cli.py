@@ -80,12 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="default: every cassette of the project (here: " + ", ".join(CASSETTE_FOLDERS) + ")",
     )
     health.set_defaults(run=cmd_check_cassettes)
+    from pytest_supportbot_evals.export_cli import add_export_parser
+
+    add_export_parser(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"supportbot-evals: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line, not a traceback
+        print(f"supportbot-evals: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

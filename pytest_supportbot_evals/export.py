@@ -1,4 +1,4 @@
-"""From annotated traces in Phoenix to new golden cases (``supportbot export-goldens``).
+"""From annotated traces in Phoenix to new golden cases (``supportbot-evals export-goldens``).
 
 "Once we've annotated traces, we can filter by annotation values, export to datasets": this
 reads a project's agent runs, keeps those carrying a matching annotation (a thumbs-down, an
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from openinference.semconv.trace import SpanAttributes
 
 from pytest_supportbot_evals import secrets
 from pytest_supportbot_evals.goldens import (
@@ -125,9 +127,9 @@ def read_runs(
             span_id=view.span_id,
             start_time=str(span.get("start_time", "")),
             # A key pasted into a query is never kept: not in the golden, not in its id.
-            query=secrets.redact(str(view.get("input.value", ""))),
+            query=secrets.redact(str(view.get(SpanAttributes.INPUT_VALUE, ""))),
             category=category,
-            session_id=view.get("session.id"),
+            session_id=view.get(SpanAttributes.SESSION_ID),
             order_lookup=_lookup(tool, category),
         )
     span_trace = {v.span_id: v.trace_id for _, v in views if v.trace_id in runs}
@@ -250,7 +252,7 @@ def _turn(run: AgentRun) -> dict[str, Any]:
 
 
 NEW_FILE_HEADER = (
-    "# Golden cases exported from Phoenix by `supportbot export-goldens`.\n"
+    "# Golden cases exported from Phoenix by `supportbot-evals export-goldens`.\n"
     "# Each case's expectations are what the bot did: confirm or correct them, then delete\n"
     "# its 'review:' line. 'origin' links back to the trace it came from.\n"
 )

@@ -1,7 +1,8 @@
-"""``supportbot export-goldens``: annotated traces in Phoenix to new golden cases (and a dataset).
+"""``supportbot-evals export-goldens``: annotated traces in Phoenix to new golden cases (and a
+dataset).
 
-Registered on the ``supportbot`` command line; the work is done by ``export`` and
-``phoenix_datasets``. Imports nothing heavy until the command runs.
+Registered on the ``supportbot-evals`` command line (the agent package never imports the plugin);
+the work is done by ``export`` and ``phoenix_datasets``. Imports nothing heavy until it runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def add_export_parser(sub: Any) -> None:
         help="turn annotated traces in Phoenix (e.g. thumbs-down) into new golden cases",
         description="Read a Phoenix project's agent runs, keep those with a matching "
         "annotation, and append them to a golden file as cases to review and record.",
+    )
+    export.add_argument(
+        "--phoenix", metavar="URL", help="Phoenix URL (default: PHOENIX_COLLECTOR_ENDPOINT)"
     )
     export.add_argument(
         "--project", help="Phoenix project (default: PHOENIX_PROJECT_NAME or support-bot)"
@@ -50,9 +54,14 @@ def add_export_parser(sub: Any) -> None:
     export.set_defaults(run=cmd_export_goldens)
 
 
-def cmd_export_goldens(args: argparse.Namespace, settings: Any) -> int:
+def cmd_export_goldens(args: argparse.Namespace) -> int:
     from phoenix.client import Client
 
+    from supportbot.settings import Settings
+
+    settings = Settings.from_env().with_overrides(
+        phoenix_endpoint=args.phoenix or None, phoenix_project=args.project or None
+    )
     from pytest_supportbot_evals import export
     from pytest_supportbot_evals.goldens import load_goldens
     from supportbot.phoenix_sink import reading_project

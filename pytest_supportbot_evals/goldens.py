@@ -28,7 +28,7 @@ HUMAN_LABELS: dict[str, tuple[str, ...]] = {
 }
 TURN_FIELDS = {"query", "category", "expect", "human_label", "faq_id"}
 CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin"}
-#: Where an exported case came from (``supportbot export-goldens``): a link back to the trace.
+#: Where an exported case came from (``supportbot-evals export-goldens``): a link back to the trace.
 ORIGIN_FIELDS = {"trace_id", "span_id", "session_id", "project", "url", "filters", "exported_at"}
 MAX_TURNS = 20
 #: What ``review:`` may list: the expectations, and ``retrieval_hit`` (checked from ``faq_id``).

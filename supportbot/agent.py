@@ -19,6 +19,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from openinference.semconv.trace import DocumentAttributes, SpanAttributes
+from openinference.semconv.trace import OpenInferenceSpanKindValues as Kind
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import Status, StatusCode
 
@@ -54,7 +56,8 @@ __all__ = [
 MAX_QUERY_CHARS = 4000
 #: Earlier turns of a session sent to the LLM with each new query (chapter 3's multi-turn chat).
 MAX_HISTORY_TURNS = 4
-KIND = "openinference.span.kind"
+KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
+AGENT, TOOL, RETRIEVER = (k.value for k in (Kind.AGENT, Kind.TOOL, Kind.RETRIEVER))
 
 
 class EmptyQueryError(ValueError):
@@ -139,9 +142,9 @@ class SupportBot:
         if session_id:
             history = self.conversations.setdefault(session_id, deque(maxlen=MAX_HISTORY_TURNS))
         with tracing.activate(self.tracer_provider), _session(session_id):
-            attributes: dict[str, Any] = {KIND: "AGENT", "input.value": query}
+            attributes: dict[str, Any] = {KIND: AGENT, SpanAttributes.INPUT_VALUE: query}
             if session_id:
-                attributes["session.id"] = session_id
+                attributes[SpanAttributes.SESSION_ID] = session_id
                 attributes["conversation.turn"] = len(history) + 1
             with self._tracer.start_as_current_span("support-agent", attributes=attributes) as span:
                 context = span.get_span_context()
@@ -162,7 +165,7 @@ class SupportBot:
                     response = self._answer_order(query, order_id, seed, history)
                 else:
                     response = self._answer_faq(query, seed, history)
-                span.set_attribute("output.value", response)
+                span.set_attribute(SpanAttributes.OUTPUT_VALUE, response)
                 span.set_status(Status(StatusCode.OK))
         if session_id:
             self.conversations[session_id].append(Turn(query, response, order_id))
@@ -207,15 +210,15 @@ class SupportBot:
     def _lookup_order(self, order_id: str) -> dict[str, Any]:
         parameters = json.dumps({"orderId": order_id})
         attributes = {
-            KIND: "TOOL",
-            "tool.name": "lookupOrderStatus",
-            "tool.parameters": parameters,
-            "input.value": parameters,
+            KIND: TOOL,
+            SpanAttributes.TOOL_NAME: "lookupOrderStatus",
+            SpanAttributes.TOOL_PARAMETERS: parameters,
+            SpanAttributes.INPUT_VALUE: parameters,
         }
         with self._tracer.start_as_current_span("lookupOrderStatus", attributes=attributes) as span:
             order = self.store.lookup_order(order_id)
             result = order if order else {"error": f"Order {order_id} not found in our system"}
-            span.set_attribute("output.value", json.dumps(result))
+            span.set_attribute(SpanAttributes.OUTPUT_VALUE, json.dumps(result))
             if order:
                 span.set_status(Status(StatusCode.OK))
             else:
@@ -229,17 +232,17 @@ class SupportBot:
         return self._chat("faq_answer", system, query, seed, history)
 
     def _retrieve(self, query: str) -> list[FaqHit]:
-        attributes = {KIND: "RETRIEVER", "input.value": query}
+        attributes = {KIND: RETRIEVER, SpanAttributes.INPUT_VALUE: query}
         with self._tracer.start_as_current_span("faq-retrieval", attributes=attributes) as span:
             hits = self.store.search_faq(query, self.settings.top_k)
             for i, hit in enumerate(hits):
-                prefix = f"retrieval.documents.{i}.document"
+                prefix = f"{SpanAttributes.RETRIEVAL_DOCUMENTS}.{i}"
                 span.set_attributes(
                     {
-                        f"{prefix}.id": hit.id,
-                        f"{prefix}.content": hit.content,
-                        f"{prefix}.score": hit.score,
-                        f"{prefix}.metadata": json.dumps(
+                        f"{prefix}.{DocumentAttributes.DOCUMENT_ID}": hit.id,
+                        f"{prefix}.{DocumentAttributes.DOCUMENT_CONTENT}": hit.content,
+                        f"{prefix}.{DocumentAttributes.DOCUMENT_SCORE}": hit.score,
+                        f"{prefix}.{DocumentAttributes.DOCUMENT_METADATA}": json.dumps(
                             {"category": hit.category, "score": hit.score}
                         ),
                     }

@@ -68,9 +68,6 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=1000, help="most spans to read")
     evaluate.add_argument("--judge-method", default="auto", choices=("auto", "tool_calling"))
     evaluate.set_defaults(run=cmd_evaluate)
-    from pytest_supportbot_evals.export_cli import add_export_parser
-
-    add_export_parser(sub)
     deliver = sub.add_parser("deliver", help="send what waits in the Phoenix spool")
     deliver.add_argument(
         "--retry-dead",

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from openinference.semconv.trace import SpanAttributes
+
 from supportbot import prompts
 from supportbot.llm import client_kwargs, step_headers
 from supportbot.settings import Settings
@@ -63,7 +65,7 @@ Judge = Callable[..., Verdict]
 
 def tool_result(span: SpanView, seed: int | None = None) -> Verdict:
     """CODE judge: did the order lookup return an order, or an error?"""
-    output = str(span.get("output.value", ""))
+    output = str(span.get(SpanAttributes.OUTPUT_VALUE, ""))
     failed = (
         span.status_code == "ERROR" or "error" in output.lower() or "not found" in output.lower()
     )

@@ -11,7 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-KIND = "openinference.span.kind"
+from openinference.semconv.trace import DocumentAttributes, SpanAttributes
+
+KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
+DOCUMENTS = SpanAttributes.RETRIEVAL_DOCUMENTS
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,15 @@ class SpanView:
         """Retrieved documents of a RETRIEVER span, in rank order."""
         docs = []
         i = 0
-        while f"retrieval.documents.{i}.document.content" in self.attributes:
-            prefix = f"retrieval.documents.{i}.document"
+        while f"{DOCUMENTS}.{i}.{DocumentAttributes.DOCUMENT_CONTENT}" in self.attributes:
+            prefix = f"{DOCUMENTS}.{i}"
             docs.append(
                 {
-                    "id": self.attributes.get(f"{prefix}.id"),
-                    "content": self.attributes.get(f"{prefix}.content", ""),
-                    "score": self.attributes.get(f"{prefix}.score"),
+                    "id": self.attributes.get(f"{prefix}.{DocumentAttributes.DOCUMENT_ID}"),
+                    "content": self.attributes.get(
+                        f"{prefix}.{DocumentAttributes.DOCUMENT_CONTENT}", ""
+                    ),
+                    "score": self.attributes.get(f"{prefix}.{DocumentAttributes.DOCUMENT_SCORE}"),
                 }
             )
             i += 1

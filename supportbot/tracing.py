@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from openinference.semconv.resource import ResourceAttributes
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, use_span
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 log = logging.getLogger(__name__)
-PROJECT_ATTRIBUTE = "openinference.project.name"
+PROJECT_ATTRIBUTE = ResourceAttributes.PROJECT_NAME
 _active_provider: ContextVar[trace_api.TracerProvider | None] = ContextVar(
     "supportbot_active_tracer_provider", default=None
 )

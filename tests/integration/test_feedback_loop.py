@@ -91,10 +91,10 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
     (tmp_path / "tests" / "test_exported.py").write_text(TEST_FILE)
     golden_file = tmp_path / "goldens" / "exported.yaml"
     export = [
-        str(BIN / "supportbot"),
+        str(BIN / "supportbot-evals"),
+        "export-goldens",
         "--phoenix",
         phoenix_url,
-        "export-goldens",
         "--out",
         str(golden_file),
         "--dataset",

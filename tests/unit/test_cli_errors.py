@@ -13,14 +13,16 @@ from supportbot.settings import Settings
 from supportbot.tracing import memory_provider
 
 
-def supportbot(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+def supportbot(
+    *args: str, stdin: str = "", module: str = "supportbot.cli", **env: str
+) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("OPENAI_", "PHOENIX_", "SUPPORTBOT_"))
     }
     return subprocess.run(
-        [sys.executable, "-m", "supportbot.cli", *args],
+        [sys.executable, "-m", module, *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -95,27 +97,22 @@ def test_a_rating_that_is_not_y_n_or_s_is_explained():
     ("args", "env", "needle"),
     [
         ([], {}, "export-goldens reads traces from Phoenix: set PHOENIX_COLLECTOR_ENDPOINT"),
+        (["--phoenix", "http://127.0.0.1:9"], {}, "Phoenix is not reachable at http://127.0.0.1:9"),
         (
-            ["--phoenix", "http://127.0.0.1:9"],
-            {},
-            "Phoenix is not reachable at http://127.0.0.1:9",
-        ),
-        (
-            ["--phoenix", "http://127.0.0.1:9", "export-goldens", "--where", "thumbs-down"],
+            ["--phoenix", "http://127.0.0.1:9", "--where", "thumbs-down"],
             {},
             "--where 'thumbs-down': write NAME=LABEL",
         ),
         (
-            ["--phoenix", "http://127.0.0.1:9", "export-goldens", "--since", "yesterday"],
+            ["--phoenix", "http://127.0.0.1:9", "--since", "yesterday"],
             {},
             "time 'yesterday': give an ISO time",
         ),
     ],
 )
 def test_export_goldens_errors_say_what_to_do(args, env, needle, tmp_path):
-    command = args if "export-goldens" in args else [*args, "export-goldens"]
-    command += ["--out", str(tmp_path / "exported.yaml")]
-    done = supportbot(*command, **env)
+    command = ["export-goldens", *args, "--out", str(tmp_path / "exported.yaml")]
+    done = supportbot(*command, module="pytest_supportbot_evals.cli", **env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert needle in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
