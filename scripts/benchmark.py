@@ -29,7 +29,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_parts import direct_replay, phoenix_annotations, synthetic_project  # noqa: E402
+from bench_parts import (  # noqa: E402
+    direct_replay,
+    floor_replay,
+    phoenix_annotations,
+    synthetic_project,
+)
 
 MEASURE = (
     "import resource, subprocess, sys, time\n"
@@ -100,6 +105,7 @@ def bench_scale(runs: int, cases: int = 1000) -> dict[str, Any]:
         wall, rss, code = measure([*PYTEST, "tests", "-o", "supportbot_thresholds="], project)
         startup, _, _ = measure([*PYTEST, "tests", "--co", "-o", "supportbot_thresholds="], project)
         direct = direct_replay(project, cases)
+        floor = floor_replay(project, cases)
     plugin_per_case = (wall - startup) / cases
     return {
         "name": "scale (synthetic)",
@@ -110,6 +116,9 @@ def bench_scale(runs: int, cases: int = 1000) -> dict[str, Any]:
         "plugin_ms_per_case": round(1000 * plugin_per_case, 1),
         "direct_ms_per_case": round(1000 * direct, 1),
         "plugin_overhead_ms_per_case": round(1000 * (plugin_per_case - direct), 1),
+        # The floor: plain vcrpy + openai replaying the same requests, measured in this run.
+        "floor_ms_per_case": round(1000 * floor, 1),
+        "ratio_to_floor": round(plugin_per_case / floor, 2),
         "target": "<= 60 s, <= 400 MB",
         "pass": wall <= 60 and rss <= 400,
     }
