@@ -21,6 +21,7 @@ from typing import Any
 from openinference.semconv.trace import SpanAttributes
 
 from pytest_supportbot_evals import secrets
+from pytest_supportbot_evals.files import write_atomic
 from pytest_supportbot_evals.goldens import (
     EXPECTATIONS,
     HUMAN_LABELS,
@@ -279,12 +280,6 @@ def append_cases(path: Path, cases: Sequence[Mapping[str, Any]]) -> None:
         text, indent = NEW_FILE_HEADER + "cases:\n", "  "
         path.parent.mkdir(parents=True, exist_ok=True)
     text += "".join(indent + line if line.strip() else line for line in block.splitlines(True))
-    secrets.ensure_clean(text, str(path))  # in any encoding; nothing written if not clean
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    try:
-        load_file(partial)
-    except Exception:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(path)
+    # Scanned for secrets (in any encoding) and validated as a golden file before it replaces
+    # the old one: nothing is written otherwise.
+    write_atomic(path, text, check=load_file)

@@ -7,26 +7,19 @@ file behind, and a file that would hold a secret is never written.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals import secrets
+from supportbot import files
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` after a secrets scan; raises ``SecretFoundError``/``OSError``."""
+def write_atomic(path: Path, text: str, check: Callable[[Path], object] | None = None) -> None:
+    """Write ``text`` to ``path`` after a secrets scan; raises ``SecretFoundError``/``OSError``
+    (or what ``check(temp path)`` raises to refuse the new text)."""
     secrets.ensure_clean(text, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_atomic(path, text, check)
 
 
 def read_json(path: Path, missing: str, unreadable: str) -> Any:

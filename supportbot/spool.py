@@ -17,13 +17,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from supportbot.files import write_atomic
 
 Record = dict[str, Any]
 MAX_ATTEMPTS = 5
@@ -168,7 +169,4 @@ class Spool:
         if not records:
             self.path.unlink(missing_ok=True)
             return
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".spool.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(r) + "\n" for r in records)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in records))
