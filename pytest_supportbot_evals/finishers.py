@@ -170,11 +170,12 @@ def annotations(session: EvalSession) -> list[dict[str, Any]]:
         for v in r.verdicts:
             metadata = {
                 **golden,
-                "judge_model": v.model,
+                "agent_model": meta["model"],
                 "evaluator": v.judge,
+                "source": ANNOTATION_PREFIX,
                 "prompt_hash": meta["judge_prompt"].get(f"judge_{v.judge}"),
             }
-            items.append(verdict_annotation(v, identifier, metadata))
+            items.append(verdict_annotation(v, metadata))
         if r.span_id and r.error is None:
             failed = r.failed_checks()
             items.append(

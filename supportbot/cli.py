@@ -246,10 +246,9 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         [
             verdict_annotation(
                 v,
-                EVALUATE_IDENTIFIER,
                 {
                     "evaluator": v.judge,
-                    "model": v.model,
+                    "source": EVALUATE_IDENTIFIER,
                     "prompt_hash": relevance.prompt_hash if v.judge == relevance.name else None,
                 },
             )

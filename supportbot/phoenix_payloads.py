@@ -62,16 +62,29 @@ def span_annotation(
     }
 
 
-def verdict_annotation(verdict: Any, identifier: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """The span annotation of a judge's ``Verdict`` (a failed judgement says why)."""
+#: The label of a judgement that failed (no verdict): never an empty annotation.
+JUDGE_ERROR = "judge_error"
+
+
+def verdict_identifier(judge: str) -> str:
+    """One annotation per judge per span, whoever judged it (the plugin or ``evaluate``): a
+    re-judgement updates it instead of adding a second one."""
+    return f"judge:{judge}"
+
+
+def verdict_annotation(verdict: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The span annotation of a judge's ``Verdict``; a failed judgement is labelled
+    ``judge_error``, with no score, and says why. ``metadata["model"]`` is the judge's model."""
+    failed = verdict.label is None
     return span_annotation(
         span_id=verdict.span_id,
         name=verdict.judge,
         annotator_kind=verdict.annotator_kind,
-        label=verdict.label,
-        score=verdict.score,
+        label=JUDGE_ERROR if failed else verdict.label,
+        score=None if failed else verdict.score,
         explanation=verdict.explanation
-        or (f"judge failed: {verdict.error}" if verdict.error else None),
-        identifier=identifier,
-        metadata=metadata,
+        or (f"judge failed: {verdict.error}" if verdict.error else None)
+        or ("judge failed: no verdict" if failed else None),
+        identifier=verdict_identifier(verdict.judge),
+        metadata={**metadata, "model": verdict.model},
     )

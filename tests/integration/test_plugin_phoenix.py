@@ -83,6 +83,35 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
     assert set(metadata) >= {"git_commit", "model", "prompt_hashes"}
 
 
+def test_the_plugin_and_evaluate_leave_one_verdict_per_judge_per_span(
+    phoenix, phoenix_client, project, tmp_path, monkeypatch
+):
+    from integration_helpers import PHOENIX_HOSTS, merged_cassette, recorded_settings
+
+    from pytest_supportbot_evals.cassettes import use_cassette
+    from supportbot.cli import main
+
+    done, report = run_suite(tmp_path, phoenix.url, "-k", "tutorial-refund")
+    judged = [(v["span_id"], v["judge"]) for c in report["cases"] for v in c["verdicts"]]
+    assert "retrieval_relevance" in {j for _, j in judged}, done.stdout
+    for name, value in recorded_settings().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.invalid/v1")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    local = f"http://localhost:{phoenix.port}"  # passed through by the cassette (PHOENIX_HOSTS)
+    evaluate = ["--phoenix", local, "--spool", str(tmp_path / "s.jsonl"), "evaluate"]
+    with use_cassette(merged_cassette(tmp_path, ["tutorial-refund"]), "none", PHOENIX_HOSTS):
+        assert main(evaluate) == 0
+
+    found = annotations_by_name(phoenix_client, project, sorted({s for s, _ in judged}))
+    for span_id, judge in judged:
+        mine = [a for a in found[judge] if a["span_id"] == span_id]
+        assert len(mine) == 1, (judge, mine)  # judged twice, one verdict
+        assert mine[0]["result"].get("label")  # never an empty annotation
+        if judge == "retrieval_relevance":
+            assert mine[0]["metadata"]["model"] == recorded_settings()["SUPPORTBOT_MODEL"]
+
+
 def test_phoenix_down_then_back_delivers_every_verdict_exactly_once(
     phoenix, phoenix_client, project, tmp_path
 ):

@@ -333,3 +333,16 @@ def test_spooling_exporter_spools_spans(tmp_path):
     assert exporter.export(finished_spans()) is SpanExportResult.SUCCESS
     assert [r["kind"] for r in sink.spool.pending()] == ["spans"]
     assert exporter.force_flush() is True
+
+
+def test_a_failed_judgement_is_never_an_empty_annotation():
+    from supportbot.judges import Verdict
+    from supportbot.phoenix_payloads import JUDGE_ERROR, verdict_annotation
+
+    failed = Verdict(
+        "retrieval_relevance", "a" * 16, "b" * 32, None, None, "", "LLM", "judge-m", "timeout"
+    )
+    note = verdict_annotation(failed, {"agent_model": "agent-m"})
+    assert note["result"] == {"label": JUDGE_ERROR, "explanation": "judge failed: timeout"}
+    assert note["metadata"] == {"agent_model": "agent-m", "model": "judge-m"}
+    assert note["identifier"] == "judge:retrieval_relevance"
