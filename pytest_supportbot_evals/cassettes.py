@@ -102,6 +102,14 @@ class AtomicPersister:
     def save_cassette(cassette_path: str | Path, cassette_dict: Any, serializer: Any) -> None:
         from vcr.serialize import serialize
 
+        # The bodies as a replay reads them too, not only as YAML renders them (escaped, wrapped).
+        for request, response in zip(
+            cassette_dict["requests"], cassette_dict["responses"], strict=True
+        ):
+            for body in (request.body, response.get("body", {}).get("string")):
+                if body:
+                    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+                    secrets.ensure_clean(text, str(cassette_path))
         metadata = dict(cassette_dict.get("metadata") or {})
         metadata[seal.SEAL_KEY] = seal.seal(cassette_dict["requests"], cassette_dict["responses"])
         sealed = {**cassette_dict, "metadata": metadata}
