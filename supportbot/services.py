@@ -168,23 +168,22 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL it after 10 s; safe to call repeatedly."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10.0)
-        with contextlib.suppress(ProcessLookupError):  # the child if stuck, and stray grandchildren
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        self._end(graceful=True)
 
     def kill(self) -> None:
         """SIGKILL the process group at once, as a crash would (no shutdown, nothing flushed)."""
+        self._end(graceful=False)
+
+    def _end(self, graceful: bool) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
+        if graceful:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10.0)
+        with contextlib.suppress(ProcessLookupError):  # the child if stuck, and stray grandchildren
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 

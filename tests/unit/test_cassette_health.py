@@ -91,19 +91,25 @@ def recorded(tmp_path) -> Path:
         ),
     ],
 )
-def test_record_refuses_an_unusable_reply_and_keeps_the_cassette(recorded, replies, step, reason):
+def record_from(replies, cassette):
+    """Record CASE into ``cassette`` from a fake server giving ``replies``; its one result."""
     server = fake_server(replies)
-    before = recorded.read_bytes()
     settings = Settings.from_env({}).with_overrides(
         base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_retries=0
     )
     provider, exporter = memory_provider("health")
     try:
         (result,) = run_golden(
-            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, recorded, "all"
+            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, cassette, "all"
         )
     finally:
         server.shutdown()
+    return result
+
+
+def test_record_refuses_an_unusable_reply_and_keeps_the_cassette(recorded, replies, step, reason):
+    before = recorded.read_bytes()
+    result = record_from(replies, recorded)
     assert "Not recorded: golden 'tutorial-refund'" in result.error
     assert f"{step}: {reason}" in result.error
     assert "Nothing was written" in result.error
@@ -112,23 +118,12 @@ def test_record_refuses_an_unusable_reply_and_keeps_the_cassette(recorded, repli
 
 def test_a_long_answer_is_recorded(tmp_path):
     """An answer that reaches its budget is still an answer: recorded, and counted."""
-    server = fake_server(
-        {
-            "classify": completion('{"category": "faq"}'),
-            "faq_answer": completion("To get a refund, open", "length"),
-        }
-    )
+    replies = {
+        "classify": completion('{"category": "faq"}'),
+        "faq_answer": completion("To get a refund, open", "length"),
+    }
     cassette = tmp_path / "new.yaml"
-    settings = Settings.from_env({}).with_overrides(
-        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_retries=0
-    )
-    provider, exporter = memory_provider("health-long")
-    try:
-        (result,) = run_golden(
-            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, cassette, "all"
-        )
-    finally:
-        server.shutdown()
+    result = record_from(replies, cassette)
     assert result.error is None
     checked = health.check_file(cassette)
     assert checked.problems == []
