@@ -63,6 +63,22 @@ def recorded(tmp_path) -> Path:
     return path
 
 
+def record_from(replies, cassette):
+    """Record CASE into ``cassette`` from a fake server giving ``replies``; its one result."""
+    server = fake_server(replies)
+    settings = Settings.from_env({}).with_overrides(
+        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_retries=0
+    )
+    provider, exporter = memory_provider("health")
+    try:
+        (result,) = run_golden(
+            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, cassette, "all"
+        )
+    finally:
+        server.shutdown()
+    return result
+
+
 @pytest.mark.parametrize(
     ("replies", "step", "reason"),
     [
@@ -91,22 +107,6 @@ def recorded(tmp_path) -> Path:
         ),
     ],
 )
-def record_from(replies, cassette):
-    """Record CASE into ``cassette`` from a fake server giving ``replies``; its one result."""
-    server = fake_server(replies)
-    settings = Settings.from_env({}).with_overrides(
-        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_retries=0
-    )
-    provider, exporter = memory_provider("health")
-    try:
-        (result,) = run_golden(
-            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, cassette, "all"
-        )
-    finally:
-        server.shutdown()
-    return result
-
-
 def test_record_refuses_an_unusable_reply_and_keeps_the_cassette(recorded, replies, step, reason):
     before = recorded.read_bytes()
     result = record_from(replies, recorded)
