@@ -142,9 +142,21 @@ def read_runs(
             result = note.get("result") or {}
             if result.get("label") is not None:
                 runs[span_trace[note["span_id"]]].annotations.append(
-                    (note["name"], str(result["label"]), str(note.get("annotator_kind")))
+                    (note["name"], label_of(note["name"], str(result["label"])), note_kind(note))
                 )
     return sorted(runs.values(), key=lambda r: r.start_time), len(raw)
+
+
+def label_of(name: str, label: str) -> str:
+    """A label as the goldens know it: Phoenix's default ``user_feedback`` labels
+    (``positive``/``negative``, from the UI before our config) read as thumbs."""
+    from supportbot.annotation_configs import FEEDBACK_ALIASES
+
+    return FEEDBACK_ALIASES.get(label, label) if name == "user_feedback" else label
+
+
+def note_kind(note: dict[str, Any]) -> str:
+    return str(note.get("annotator_kind"))
 
 
 def _lookup(tool: SpanView | None, category: str | None) -> str | None:

@@ -122,7 +122,10 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     for encoded in session.encoded_spans:
         sink.add_encoded_spans(encoded)
     sink.add_annotations(annotations(session))
-    note = sink.flush().describe(endpoint, config.spool_path)
+    delivery = sink.flush()
+    note = delivery.describe(endpoint, config.spool_path)
+    if delivery.delivered:
+        note += "\n" + (sink.ensure_annotation_configs() or "Phoenix annotation configs in place.")
     if config.experiment_dataset:
         note += "\n" + log_experiment(session)
     return note

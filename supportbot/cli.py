@@ -133,6 +133,10 @@ def _finish(sink: PhoenixSink | None, out: TextIO, what: str = "traces") -> None
         print(delivery.describe(sink.endpoint, sink.spool.path), file=out)
     elif delivery.delivered:
         print(f"Sent to Phoenix at {sink.endpoint}.", file=out)
+    if delivery.delivered:
+        note = sink.ensure_annotation_configs()
+        if note:
+            print(note, file=out)
 
 
 def _check_length(query: str) -> None:

@@ -171,6 +171,21 @@ class PhoenixSink:
             unreachable=r.unreachable,
         )
 
+    def ensure_annotation_configs(self) -> str | None:
+        """Our annotation configs exist in Phoenix and are assigned to the project (the UI's
+        Annotate form then offers our labels); a failure is a note, never a lost delivery."""
+        if not self.project:
+            return None
+        import httpx
+
+        from supportbot import annotation_configs
+
+        try:
+            changed = annotation_configs.ensure(self._http(), self.project)
+        except httpx.HTTPError as exc:
+            return f"Phoenix annotation configs not set ({type(exc).__name__}: {exc})"
+        return f"Phoenix annotation configs: {', '.join(changed)}." if changed else None
+
     def _deliver(self, record: Record) -> bool:
         """True when stored; False when Phoenix is unreachable; ``Refused`` when it answered
         but did not store the record."""

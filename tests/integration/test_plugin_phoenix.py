@@ -77,6 +77,15 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
             span = spans[verdict["span_id"]]
             assert span["name"] == judged_span_names[verdict["judge"]]
             assert span["context"]["trace_id"] == case["trace_id"]
+    # The UI's Annotate form offers our labels: configs exist and are assigned to the project.
+    import httpx
+
+    from supportbot.annotation_configs import configs
+
+    assigned = httpx.get(f"{phoenix.url}/v1/projects/{project}/annotation_configs").json()["data"]
+    labels = {c["name"]: [v["label"] for v in c.get("values") or []] for c in assigned}
+    for config in configs():
+        assert labels.get(config["name"]) == [v["label"] for v in config["values"]], labels
     annotation = annotations_by_name(phoenix_client, project, [report["cases"][0]["span_id"]])
     metadata = annotation["supportbot_golden"][0]["metadata"]
     assert metadata["golden_id"] == report["cases"][0]["id"]

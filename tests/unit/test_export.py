@@ -210,3 +210,12 @@ def test_export_refuses_to_write_a_golden_holding_a_secret(tmp_path):
     with pytest.raises(SecretFoundError):
         append_cases(path, cases)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_phoenix_default_feedback_labels_read_as_thumbs():
+    from pytest_supportbot_evals.export import label_of
+
+    assert label_of("user_feedback", "negative") == "thumbs-down"
+    assert label_of("user_feedback", "positive") == "thumbs-up"
+    assert label_of("user_feedback", "thumbs-down") == "thumbs-down"
+    assert label_of("tool_result", "negative") == "negative"  # only user_feedback is mapped
