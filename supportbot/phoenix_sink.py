@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,33 +225,43 @@ class PhoenixSink:
             self._confirm_spans(span_ids(data))
 
     def _confirm_spans(self, ids: list[str]) -> None:
-        import httpx
-
-        wanted = set(ids)
-        deadline = time.monotonic() + self._ingest_wait
-        delay = 0.1
-        while wanted:
-            waiting = sorted(wanted)
+        def stored(wanted: set[str]) -> set[str]:
+            waiting, found = sorted(wanted), set()
             for start in range(0, len(waiting), 100):
                 chunk = waiting[start : start + 100]
-                try:
-                    found = self._phoenix().spans.get_spans(
-                        project_identifier=self.project, span_ids=chunk, limit=len(chunk)
-                    )
-                except httpx.HTTPStatusError as exc:
-                    if exc.response.status_code != 404:  # 404: no span of the project yet
-                        raise
-                    found = []
-                wanted -= {span["context"]["span_id"] for span in found}
-            if not wanted:
-                return
-            if time.monotonic() + delay > deadline:
-                raise Refused(
-                    f"{len(wanted)} of {len(ids)} span(s) not stored {self._ingest_wait:.0f} s "
-                    "after Phoenix accepted them (lost by a crash or restart?); resent later"
+                spans = self._phoenix().spans.get_spans(
+                    project_identifier=self.project, span_ids=chunk, limit=len(chunk)
                 )
+                found |= {span["context"]["span_id"] for span in spans}
+            return found
+
+        left = self._read_back(set(ids), stored, self._ingest_wait, delay=0.1)
+        if left:
+            raise Refused(
+                f"{len(left)} of {len(ids)} span(s) not stored {self._ingest_wait:.0f} s "
+                "after Phoenix accepted them (lost by a crash or restart?); resent later"
+            )
+
+    @staticmethod
+    def _read_back(
+        wanted: set[Any], stored: Callable[[set[Any]], set[Any]], seconds: float, delay: float
+    ) -> set[Any]:
+        """Poll ``stored(wanted)`` (what of it Phoenix has stored; its 404 means nothing of the
+        project yet) with back-off until all is stored or ``seconds`` pass; return what is not."""
+        import httpx
+
+        deadline = time.monotonic() + seconds
+        while wanted:
+            try:
+                wanted = wanted - stored(wanted)
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != 404:
+                    raise
+            if not wanted or time.monotonic() + delay > deadline:
+                break
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+        return wanted
 
     def _post_annotations(self, annotations: list[dict[str, Any]]) -> None:
         """Deliver one batch so that it is *stored* before it leaves the spool.
@@ -266,29 +276,21 @@ class PhoenixSink:
         self._send_sync(annotations)
 
     def _send_and_confirm(self, annotations: list[dict[str, Any]]) -> bool:
-        import httpx
 
         client = self._phoenix()
         client.spans.log_span_annotations(span_annotations=annotations, sync=False)
+
+        def stored(wanted: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+            found = client.spans.get_span_annotations(
+                span_ids=sorted({span_id for span_id, _, _ in wanted}),
+                project_identifier=self.project,
+            )
+            return {(a["span_id"], a["name"], a.get("identifier") or "") for a in found}
+
         wanted = {(a["span_id"], a["name"], a.get("identifier", "")) for a in annotations}
-        deadline = time.monotonic() + min(self._ingest_wait, 10.0)
-        delay = 0.2
-        while time.monotonic() + delay <= deadline:
-            time.sleep(delay)
-            try:
-                stored = client.spans.get_span_annotations(
-                    span_ids=sorted({span_id for span_id, _, _ in wanted}),
-                    project_identifier=self.project,
-                )
-            except httpx.HTTPStatusError as exc:
-                if exc.response.status_code != 404:  # 404: the project's spans not stored yet
-                    raise
-                stored = []
-            wanted -= {(a["span_id"], a["name"], a.get("identifier") or "") for a in stored}
-            if not wanted:
-                return True
-            delay = min(delay * 2, 2.0)
-        return False
+        seconds = min(self._ingest_wait, 10.0)
+        time.sleep(0.2)  # the asynchronous endpoint has just queued them
+        return not self._read_back(wanted, stored, seconds - 0.2, delay=0.4)
 
     def _send_sync(self, annotations: list[dict[str, Any]]) -> None:
         import httpx
