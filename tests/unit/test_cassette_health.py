@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 import yaml
+from fake_servers import base_url, send_json, serve
 
 from pytest_supportbot_evals import cli, health
 from pytest_supportbot_evals.goldens import GoldenCase
@@ -41,19 +41,12 @@ def fake_server(replies: dict[str, bytes]):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers.get("content-length", 0)))
-            body = replies[self.headers.get("x-supportbot-step", "")]
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_json(self, replies[self.headers.get("x-supportbot-step", "")])
 
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve(Handler)
 
 
 @pytest.fixture
@@ -66,9 +59,7 @@ def recorded(tmp_path) -> Path:
 def record_from(replies, cassette):
     """Record CASE into ``cassette`` from a fake server giving ``replies``; its one result."""
     server = fake_server(replies)
-    settings = Settings.from_env({}).with_overrides(
-        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", max_retries=0
-    )
+    settings = Settings.from_env({}).with_overrides(base_url=base_url(server), max_retries=0)
     provider, exporter = memory_provider("health")
     try:
         (result,) = run_golden(

@@ -7,11 +7,11 @@ Servers here: nothing listening (127.0.0.1:9), and a FAKE server answering HTTP 
 from __future__ import annotations
 
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from fake_servers import base_url, serve
 
 from pytest_supportbot_evals.goldens import GoldenCase
 from pytest_supportbot_evals.runner import run_golden
@@ -41,9 +41,8 @@ class _Garbage(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def garbage_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server = serve(_Garbage)
+    yield base_url(server)
     server.shutdown()
 
 

@@ -12,11 +12,11 @@ import base64
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from fake_servers import base_url, send_json, serve
 
 from pytest_supportbot_evals import secrets
 from pytest_supportbot_evals.cassettes import AtomicPersister, use_cassette
@@ -69,15 +69,16 @@ class _Handler(BaseHTTPRequestHandler):
                 ],
             }
         ).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("set-cookie", f"session={FAKE_KEY}; Path=/")
-        self.send_header("openai-organization", ORG)
-        self.send_header("openai-project", "proj_FAKEPROJECT0123456789")
-        self.send_header("x-request-id", "req_123")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(
+            self,
+            body,
+            [
+                ("set-cookie", f"session={FAKE_KEY}; Path=/"),
+                ("openai-organization", ORG),
+                ("openai-project", "proj_FAKEPROJECT0123456789"),
+                ("x-request-id", "req_123"),
+            ],
+        )
 
     def log_message(self, *args):
         pass
@@ -85,10 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server = serve(_Handler)
+    yield base_url(server)
     server.shutdown()
 
 
