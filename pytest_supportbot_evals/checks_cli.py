@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_supportbot_evals import secrets
@@ -19,13 +20,24 @@ CASSETTE_FOLDERS = (
 )
 
 
+def _must_exist(paths: list[Path]) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+
+
+def _project_files(root: Path, suffixes: set[str]) -> Iterator[Path]:
+    """The project's files with these suffixes, outside environments, caches and dot-folders."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        yield from (Path(folder) / f for f in files if Path(f).suffix in suffixes)
+
+
 def cmd_seal(args: argparse.Namespace) -> int:
     from pytest_supportbot_evals.cassettes import check_seal, reseal
     from pytest_supportbot_evals.health import cassette_files
 
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+    _must_exist(args.paths)
     intact = 0
     for path in cassette_files(args.paths):
         if not check_seal(path):
@@ -45,14 +57,7 @@ def project_cassettes(root: Path) -> list[Path]:
     configured = root / str(ini.get("supportbot_cassettes", "cassettes"))
     if "supportbot_cassettes" in ini and not configured.exists():
         raise ValueError(f"ini supportbot_cassettes: {configured} does not exist; fix the setting.")
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
-        for name in files:
-            path = Path(folder) / name
-            if path.suffix in (".yaml", ".yml") and _starts_like_a_cassette(path):
-                found.append(path)
-    return sorted(found)
+    return sorted(p for p in _project_files(root, {".yaml", ".yml"}) if _starts_like_a_cassette(p))
 
 
 def _starts_like_a_cassette(path: Path) -> bool:
@@ -61,9 +66,7 @@ def _starts_like_a_cassette(path: Path) -> bool:
 
 
 def cmd_check_secrets(args: argparse.Namespace) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise ValueError(f"{', '.join(missing)}: no such file or folder; check the path.")
+    _must_exist(args.paths)
     paths = args.paths or default_scan(Path.cwd())
     findings = secrets.scan_paths(paths)
     for finding in findings:
@@ -100,10 +103,11 @@ def default_scan(root: Path) -> list[Path]:
     if spool.parent.exists():
         paths.append(spool.parent)
     configured = [p for p in paths if p.is_dir()]
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
-        found = [Path(folder) / f for f in files if Path(f).suffix in DATA_SUFFIXES]
-        paths += [f for f in found if not any(f.is_relative_to(p) for p in configured)]
+    paths += [
+        f
+        for f in _project_files(root, DATA_SUFFIXES)
+        if not any(f.is_relative_to(p) for p in configured)
+    ]
     return sorted(set(paths))
 
 
@@ -126,15 +130,13 @@ def cmd_check_cassettes(args: argparse.Namespace) -> int:
         raise ValueError(f"no such cassette file or folder: {', '.join(missing)}")
     if not paths:
         raise ValueError(f"no cassette found under {Path.cwd()}; give the cassette folders.")
-    from pytest_supportbot_evals.cassettes import check_seal
-
     files = list(health.cassette_files(paths))
     problems, cut, interactions = [], [], 0
     for path in files:
         result = health.check_file(path)
         problems += result.problems
-        if not result.problems:  # a readable cassette must also match its seal
-            problems += check_seal(path)
+        if not result.problems:  # a usable cassette must also match its seal
+            problems += result.unsealed
         cut += result.cut_answers
         interactions += result.interactions
     for problem in problems:

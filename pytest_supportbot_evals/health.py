@@ -60,6 +60,8 @@ class Health:
     #: Answers (free text) that stopped at their token budget: allowed, counted.
     cut_answers: list[Problem] = field(default_factory=list)
     interactions: int = 0
+    #: What in a cassette file does not match its seal (``check_file`` only; see ``seal``).
+    unsealed: list[str] = field(default_factory=list)
 
 
 def _text(body: Any) -> str:
@@ -146,13 +148,18 @@ def cassette_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def check_file(path: Path) -> Health:
-    """Check a cassette file; one that cannot be read is a problem, never skipped."""
+    """Check a cassette file, and its seal, from one read; one that cannot be read is a problem,
+    never skipped."""
     from vcr.serialize import deserialize
     from vcr.serializers import yamlserializer
 
+    from pytest_supportbot_evals import seal
+
     try:
-        requests, responses, *_ = deserialize(path.read_text(encoding="utf-8"), yamlserializer)
+        requests, responses, *rest = deserialize(path.read_text(encoding="utf-8"), yamlserializer)
     except Exception as exc:
         reason = f"cannot be read: {type(exc).__name__}: {str(exc)[:200]}"
         return Health([Problem(-1, "cassette", reason, str(path))])
-    return check(zip(requests, responses, strict=True), str(path))
+    health = check(zip(requests, responses, strict=True), str(path))
+    health.unsealed = seal.problems(path, requests, responses, rest[0] if rest else None)
+    return health
