@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_supportbot_evals.results import CaseResult
+from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult
 
 
 def rates(results: Sequence[CaseResult]) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def summary_lines(results: Sequence[CaseResult]) -> list[str]:
     """``classification: llm 40/48, fallback 0/48, guardrail overrides 14/48`` per suite."""
     lines = []
     for suite, row in rates(results).items():
-        name = "classification" if suite == "supportbot" else f"{suite} classification"
+        name = "classification" if suite == DEFAULT_SUITE else f"{suite} classification"
         n = row["total"]
         lines.append(
             f"{name}: llm {row['llm']}/{n}, fallback {row['fallback']}/{n}, "

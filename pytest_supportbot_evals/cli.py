@@ -142,8 +142,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
         case_hashes=hashes,
         missing_of="planned",
     )
-    data = report.build_report(analysis, results, meta, coverage.to_dict())
-    report.write_json(args.report, {**data, "case_hashes": hashes})
+    report.write_json(
+        args.report, report.build_report(analysis, results, meta, coverage.to_dict(), hashes)
+    )
     if args.markdown:
         report.write_text(args.markdown, report.markdown(analysis, results))
     print("\n".join(report.summary_lines(analysis, results)))

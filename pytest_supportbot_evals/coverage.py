@@ -17,22 +17,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_supportbot_evals.results import CaseResult
+from pytest_supportbot_evals.results import CaseResult, qualified
 
 #: A test id's reason is cut to this length in the gate's reasons.
 MAX_REASON = 300
-
-
-def label(suite: str, run_id: str) -> str:
-    """A run id as the summary names it (the default suite unqualified)."""
-    return run_id if suite == "supportbot" else f"{suite}:{run_id}"
 
 
 @dataclass
 class Coverage:
     planned: dict[str, set[str]] = field(default_factory=dict)
     selected: dict[str, set[str]] = field(default_factory=dict)
-    #: Why a selected run gave no result, from its test's report (``label`` -> reason).
+    #: Why a selected run gave no result, from its test's report (``qualified`` -> reason).
     reasons: dict[str, str] = field(default_factory=dict)
 
     def plan(self, suite: str, run_ids: Iterable[str]) -> None:
@@ -44,7 +39,7 @@ class Coverage:
     def note_reason(self, suite: str, run_ids: Iterable[str], reason: str) -> None:
         first = reason.strip().splitlines()[0] if reason.strip() else "no result"
         for run_id in run_ids:
-            self.reasons.setdefault(label(suite, run_id), first[:MAX_REASON])
+            self.reasons.setdefault(qualified(suite, run_id), first[:MAX_REASON])
 
     def merge(self, other: Coverage) -> None:
         for suite, ids in other.planned.items():
@@ -59,11 +54,11 @@ class Coverage:
         return not any(self.selected.values())
 
     def missing(self, results: Iterable[CaseResult], *, of: str = "selected") -> list[str]:
-        """Runs (``of`` selected or planned) with no result, as ``label``s, sorted."""
+        """Runs (``of`` selected or planned) with no result, as ``qualified``s, sorted."""
         wanted = self.selected if of == "selected" else self.planned
         done = evaluated(results)
         return sorted(
-            label(suite, run_id)
+            qualified(suite, run_id)
             for suite, ids in wanted.items()
             for run_id in ids - done.get(suite, set())
         )
@@ -111,6 +106,6 @@ def duplicates(results: Iterable[CaseResult]) -> list[str]:
     for result in results:
         key = (result.suite, result.run_id)
         if key in seen:
-            twice.add(label(*key))
+            twice.add(qualified(*key))
         seen.add(key)
     return sorted(twice)

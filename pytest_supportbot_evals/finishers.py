@@ -42,21 +42,25 @@ def _guarded(
         session.notes.append(note)
 
 
-def _write(session: EvalSession, path: Path, text: str, what: str) -> str | None:
-    """Write one output; a failure is one clear line in ``output_errors``."""
+def _write(session: EvalSession, path: Path, text: str, what: str) -> bool:
+    """Write one output; a failure is one clear line in ``output_errors`` (and False)."""
     try:
         report.write_text(path, text)
-    except SecretFoundError as exc:
+    except (SecretFoundError, OSError) as exc:
+        session.output_errors.append(_not_written(what, path, exc))
+        return False
+    return True
+
+
+def _not_written(what: str, path: Path | str, exc: Exception) -> str:
+    if isinstance(exc, SecretFoundError):
         lines = str(exc).splitlines()
         first = lines[1].strip() if len(lines) > 1 else str(exc)
-        session.output_errors.append(
+        return (
             f"{what} {path} NOT written: it would contain a secret ({first}); nothing was written"
         )
-    except OSError as exc:
-        session.output_errors.append(
-            f"{what} {path} NOT written: {exc.strerror or exc}; check the path and free space."
-        )
-    return None
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return f"{what} {path} NOT written: {reason}; check the path and free space."
 
 
 def update_baseline(session: EvalSession) -> str | None:
@@ -76,9 +80,8 @@ def update_baseline(session: EvalSession) -> str | None:
     data = baseline.build(
         session.results, fingerprint(session.meta(), session.goldens), session.case_hashes
     )
-    before = len(session.output_errors)
-    _write(session, path, report.json_text(data), "baseline")
-    return f"baseline written: {path}" if len(session.output_errors) == before else None
+    written = _write(session, path, report.json_text(data), "baseline")
+    return f"baseline written: {path}" if written else None
 
 
 def write_outputs(session: EvalSession) -> None:
@@ -86,9 +89,12 @@ def write_outputs(session: EvalSession) -> None:
     config, analysis = session.config, session.analysis()
     if config.report_path is not None:
         data = report.build_report(
-            analysis, session.results, session.meta(), session.coverage.to_dict()
+            analysis,
+            session.results,
+            session.meta(),
+            session.coverage.to_dict(),
+            session.case_hashes,
         )
-        data["case_hashes"] = session.case_hashes
         _write(session, config.report_path, report.json_text(data), "report")
     markdown = report.markdown(analysis, session.results)
     if config.markdown_path is not None:
@@ -100,7 +106,7 @@ def write_outputs(session: EvalSession) -> None:
             with open(summary, "a", encoding="utf-8") as handle:
                 handle.write(markdown)
         except (OSError, SecretFoundError) as exc:
-            session.output_errors.append(f"GITHUB_STEP_SUMMARY {summary} NOT written: {exc}")
+            session.output_errors.append(_not_written("GITHUB_STEP_SUMMARY", summary, exc))
 
 
 def deliver_to_phoenix(session: EvalSession) -> str | None:
@@ -188,10 +194,7 @@ def annotations(session: EvalSession) -> list[dict[str, Any]]:
                     annotator_kind="CODE",
                     label="pass" if not failed else "fail",
                     score=0.0 if failed else 1.0,
-                    explanation="; ".join(
-                        f"{c.evaluator}: expected {c.expected}, got {c.actual}" for c in failed
-                    )
-                    or "all expectations held",
+                    explanation="; ".join(c.describe() for c in failed) or "all expectations held",
                     identifier=identifier,
                     metadata={**golden, "prompt_hashes": meta["agent_prompts"]},
                 )

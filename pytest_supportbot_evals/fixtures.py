@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_supportbot_evals.state import MARKER, MISSED, eval_session
+from pytest_supportbot_evals.state import MARKER, MISSED, eval_session, suite_of
 
 if TYPE_CHECKING:
     from pytest_supportbot_evals.config import EvalConfig
@@ -83,10 +83,7 @@ def supportbot_results(
 ) -> list[CaseResult]:
     """Run this test's golden case (replayed from its cassette): one result per turn."""
     from pytest_supportbot_evals.runner import cassette_path, run_golden
-    from pytest_supportbot_evals.session import DEFAULT_SUITE
 
-    marker = request.node.get_closest_marker(MARKER)
-    suite = (marker.kwargs.get("suite") if marker else None) or DEFAULT_SUITE
     results = run_golden(
         supportbot_bot,
         supportbot_tracing[1],
@@ -94,7 +91,7 @@ def supportbot_results(
         supportbot_case,
         cassette_path(supportbot_cassette_dir, supportbot_case),
         supportbot_record_mode,
-        suite=suite,
+        suite=suite_of(request.node),
     )
     for result in results:
         supportbot_collector.add(result)
@@ -129,11 +126,7 @@ def supportbot_assert(
         failed = result.failed_checks()
         if not failed:
             return
-        message = "; ".join(
-            f"{c.evaluator}: expected {c.expected}, got {c.actual}"
-            + (f" ({c.detail})" if c.detail else "")
-            for c in failed
-        )
+        message = "; ".join(c.describe(detail=True) for c in failed)
         if supportbot_config.strict:
             pytest.fail(message, pytrace=False)
         request.node.stash[MISSED] = message

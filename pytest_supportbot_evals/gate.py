@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pytest_supportbot_evals.results import DEFAULT_SUITE
 from pytest_supportbot_evals.runner import EVALUATORS, CaseResult
 
 #: Above 1 no pass rate can reach the bar: allowed, to prove in CI that the gate can fail.
@@ -86,7 +87,7 @@ class GateResult:
                 if s.threshold > 1
                 else ""
             )
-            + (f" [{s.suite}]" if s.suite != "supportbot" else "")
+            + (f" [{s.suite}]" if s.suite != DEFAULT_SUITE else "")
             for s in self.stats
             if s.decides
             and s.status == "fail"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_supportbot_evals.coverage import label
+from pytest_supportbot_evals.results import qualified
 from pytest_supportbot_evals.session import EvalSession
 
 GATE_FILE = "supportbot_evals"
@@ -33,7 +33,7 @@ def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
     ]
     compared = {(c.suite, c.evaluator): c.verdict for c in analysis.comparisons}
     for stat in analysis.gate.stats:
-        prefix = f"supportbot.{label(stat.suite, stat.evaluator)}"
+        prefix = f"supportbot.{qualified(stat.suite, stat.evaluator)}"
         rate = stat.pass_rate
         props += [
             (f"{prefix}.passed", stat.passed),

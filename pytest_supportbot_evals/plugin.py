@@ -22,6 +22,7 @@ from pytest_supportbot_evals.state import (
     MISSED,
     SESSION_KEY,
     USAGE_ERRORS,
+    suite_of,
 )
 from pytest_supportbot_evals.state import eval_session as _session
 
@@ -61,7 +62,8 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
 
     from pytest_supportbot_evals.goldens import GoldenError, load_goldens
     from pytest_supportbot_evals.marker import MarkerError, marker_options
-    from pytest_supportbot_evals.session import DEFAULT_SUITE, SuiteConflict
+    from pytest_supportbot_evals.results import DEFAULT_SUITE
+    from pytest_supportbot_evals.session import SuiteConflict
 
     session = _session(metafunc.config)
     where = f"{MARKER} marker of {metafunc.definition.nodeid}"
@@ -147,7 +149,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     from pytest_supportbot_evals.goldens import GoldenCase
     from pytest_supportbot_evals.runner import result_ids
-    from pytest_supportbot_evals.session import DEFAULT_SUITE
 
     eval_session = _session(session.config)
     golden_items = session.config.stash.setdefault(GOLDEN_ITEMS, {})
@@ -155,10 +156,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         case = getattr(item, "callspec", None) and item.callspec.params.get("supportbot_case")  # type: ignore[attr-defined]
         if not isinstance(case, GoldenCase) or "supportbot_results" not in _fixtures(item):
             continue  # only tests that run their golden case give results
-        marker = item.get_closest_marker(MARKER)
-        suite = (marker.kwargs.get("suite") if marker else None) or DEFAULT_SUITE
-        golden_items[item.nodeid] = (suite, result_ids(case))
-        eval_session.coverage.select(suite, result_ids(case))
+        suite, ids = suite_of(item), result_ids(case)
+        golden_items[item.nodeid] = (suite, ids)
+        eval_session.coverage.select(suite, ids)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -13,13 +13,9 @@ from typing import Any
 from pytest_supportbot_evals import classification_rates
 from pytest_supportbot_evals.analysis import Analysis
 from pytest_supportbot_evals.files import write_atomic
-from pytest_supportbot_evals.runner import CaseResult
+from pytest_supportbot_evals.results import CaseResult, qualified
 
 REPORT_VERSION = 1
-
-
-def _name(suite: str, evaluator: str) -> str:
-    return evaluator if suite == "supportbot" else f"{suite}:{evaluator}"
 
 
 def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
@@ -38,7 +34,7 @@ def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
         )
         rows.append(
             (
-                _name(s.suite, s.evaluator),
+                qualified(s.suite, s.evaluator),
                 f"{s.passed}/{s.total}",
                 "-" if s.pass_rate is None else f"{s.pass_rate:.1%}",
                 "-" if s.threshold is None else f"{s.threshold:.1%}",
@@ -128,8 +124,7 @@ def missed_lines(results: Sequence[CaseResult], verbose: bool) -> list[str]:
         return []
     if verbose:
         return [
-            f"  missed {r.run_id}: "
-            + "; ".join(f"{c.evaluator}: expected {c.expected}, got {c.actual}" for c in checks)
+            f"  missed {r.run_id}: " + "; ".join(c.describe() for c in checks)
             for r in sorted(missed, key=lambda r: r.run_id)
             for checks in [r.failed_checks()]
         ]
@@ -163,15 +158,17 @@ def build_report(
     results: Sequence[CaseResult],
     meta: dict[str, Any],
     coverage: dict[str, Any] | None = None,
+    case_hashes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON report; ``coverage`` (planned and selected runs) lets ``merge`` check shards."""
+    """The JSON report; ``coverage`` (planned and selected runs) lets ``merge`` check shards,
+    ``case_hashes`` lets it pair their goldens with a baseline."""
     gate = analysis.gate
     selected, planned = analysis.selection
     return {
         "version": REPORT_VERSION,
         "gate": analysis.verdict,
         "reasons": analysis.reasons(),
-        "evaluators": {_name(s.suite, s.evaluator): s.to_dict() for s in gate.stats},
+        "evaluators": {qualified(s.suite, s.evaluator): s.to_dict() for s in gate.stats},
         "errored": gate.errored,
         "missing": gate.missing,
         "complete": not gate.missing and not gate.errored and selected == planned,
@@ -185,6 +182,7 @@ def build_report(
         "classification": classification_rates.rates(results),
         "meta": meta,
         "cases": [r.to_dict() for r in sorted(results, key=lambda r: (r.case_id, r.repetition))],
+        "case_hashes": case_hashes or {},
     }
 
 

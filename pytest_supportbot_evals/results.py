@@ -27,12 +27,27 @@ class Check:
     def passed(self) -> bool:
         return self.actual == self.expected
 
+    def describe(self, detail: bool = False) -> str:
+        """``category: expected faq, got order_status`` (with ``detail``: and why, if known)."""
+        text = f"{self.evaluator}: expected {self.expected}, got {self.actual}"
+        return text + (f" ({self.detail})" if detail and self.detail else "")
+
+
+#: The suite of tests without a ``suite=`` of their own; named unqualified everywhere.
+DEFAULT_SUITE = "supportbot"
+
+
+def qualified(suite: str, name: str) -> str:
+    """An evaluator or run id as summaries, reports and JUnit name it: ``suite:name``, or just
+    ``name`` in the default suite."""
+    return name if suite == DEFAULT_SUITE else f"{suite}:{name}"
+
 
 @dataclass
 class CaseResult:
     case_id: str
     query: str
-    suite: str = "supportbot"
+    suite: str = DEFAULT_SUITE
     repetition: int = 0
     response: str | None = None
     category: str | None = None

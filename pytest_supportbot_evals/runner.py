@@ -16,7 +16,7 @@ from pytest_supportbot_evals.cassettes import (
 )
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
 from pytest_supportbot_evals.misses import explain_miss
-from pytest_supportbot_evals.results import TURN_MARK, CaseResult, Check, fold_turns
+from pytest_supportbot_evals.results import DEFAULT_SUITE, TURN_MARK, CaseResult, Check, fold_turns
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Judge, Verdict, judge_spans
 from supportbot.spans import SpanView
 
@@ -50,7 +50,7 @@ def run_golden(
     cassette: Path,
     record_mode: str,
     *,
-    suite: str = "supportbot",
+    suite: str = DEFAULT_SUITE,
 ) -> list[CaseResult]:
     """Replay (or record) one golden case from its cassette and check its expectations.
 

@@ -18,10 +18,9 @@ from pytest_supportbot_evals.analysis import Analysis, analyse, fingerprint
 from pytest_supportbot_evals.config import EvalConfig
 from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.goldens import GoldenCase, goldens_hash
+from pytest_supportbot_evals.results import DEFAULT_SUITE
 from pytest_supportbot_evals.runner import CaseResult, result_ids
 from supportbot import prompts
-
-DEFAULT_SUITE = "supportbot"
 
 
 class SuiteConflict(ValueError):
@@ -71,10 +70,9 @@ class EvalSession:
             self.suite_thresholds[suite] = dict(thresholds)
         self.goldens[suite] = goldens_hash(cases)
         for case in cases:
-            digest = goldens_hash([case])
-            for run_id in result_ids(case):
-                self.case_hashes[f"{suite}:{run_id}"] = digest
-        self.coverage.plan(suite, (rid for case in cases for rid in result_ids(case)))
+            ids, digest = result_ids(case), goldens_hash([case])
+            self.case_hashes.update({f"{suite}:{run_id}": digest for run_id in ids})
+            self.coverage.plan(suite, ids)
         self._analysis = None
 
     def to_worker_output(self) -> dict[str, str]:

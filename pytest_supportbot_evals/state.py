@@ -36,3 +36,11 @@ def eval_session(config: pytest.Config) -> EvalSession:
         except (ConfigError, ThresholdError, SettingsError) as exc:
             raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
     return config.stash[SESSION_KEY]
+
+
+def suite_of(node: pytest.Item) -> str:
+    """The suite a golden test reports to: its marker's ``suite=``, or the default suite."""
+    from pytest_supportbot_evals.results import DEFAULT_SUITE
+
+    marker = node.get_closest_marker(MARKER)
+    return (marker.kwargs.get("suite") if marker else None) or DEFAULT_SUITE
