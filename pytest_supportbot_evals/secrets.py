@@ -79,23 +79,23 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     )
 
 
-REDACTED = "[REDACTED]"
+#: What a scrubbed secret is replaced with, in cassettes and in exported goldens alike.
+REDACTED = "<REDACTED>"
 
 
 def redact(text: str, env: Mapping[str, str] | None = None) -> str:
-    """``text`` with every key shape and secret environment value replaced by ``[REDACTED]``
+    """``text`` with every secret environment value and key shape replaced by ``REDACTED``
     (for text a user typed, e.g. a query pasted with an API key, before it is kept)."""
-    for value in secret_values(env):
-        text = text.replace(value, REDACTED)
+    text = scrub(text, secret_values(env))
     for pattern in KEY_PATTERNS.values():
         text = pattern.sub(REDACTED, text)
     return text
 
 
 def scrub(text: str, values: Iterable[str]) -> str:
-    """Replace every given secret value in ``text`` with a marker."""
+    """Replace every given secret value in ``text`` with ``REDACTED``."""
     for value in values:
-        text = text.replace(value, "<REDACTED>")
+        text = text.replace(value, REDACTED)
     return text
 
 
@@ -137,12 +137,12 @@ def decoded_views(text: str) -> Iterator[tuple[str, int, str]]:
     """``(encoding, offset, text)``: the text itself (encoding ""), then what its encoded
     parts decode to, each with the offset of the encoded part in ``text``."""
     yield "", 0, text
-    if _JSON_ESCAPE.search(text):
-        yield "JSON \\u-escaped", _JSON_ESCAPE.search(text).start(), _unescape_json(text)  # type: ignore[union-attr]
-    if _URL_ESCAPE.search(text):
+    if escaped := _JSON_ESCAPE.search(text):
+        yield "JSON \\u-escaped", escaped.start(), _unescape_json(text)
+    if quoted := _URL_ESCAPE.search(text):
         from urllib.parse import unquote_plus
 
-        yield "URL-encoded", _URL_ESCAPE.search(text).start(), unquote_plus(text)  # type: ignore[union-attr]
+        yield "URL-encoded", quoted.start(), unquote_plus(text)
     for match in _BASE64_RUN.finditer(text):
         decoded = _b64(match.group(0))
         if decoded:
