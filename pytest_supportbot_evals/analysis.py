@@ -41,7 +41,7 @@ class Analysis:
     @property
     def advisory(self) -> set[str]:
         """Judges whose rows do not decide the gate (untrusted, and not gated strictly)."""
-        return set() if self.policy.strict else self.untrusted()
+        return advisory_judges(self.calibrations, self.policy)
 
     @property
     def regressed(self) -> list[baseline_mod.Comparison]:
@@ -57,7 +57,7 @@ class Analysis:
         return "fail" if failed else "pass"
 
     def untrusted(self) -> set[str]:
-        return {c.judge for c in self.calibrations if not c.trusted}
+        return untrusted_judges(self.calibrations)
 
     def reasons(self) -> list[str]:
         lines = self.gate.reasons()
@@ -108,6 +108,15 @@ class Analysis:
         }
 
 
+def untrusted_judges(calibrations: Sequence[Calibration]) -> set[str]:
+    return {c.judge for c in calibrations if not c.trusted}
+
+
+def advisory_judges(calibrations: Sequence[Calibration], policy: JudgePolicy) -> set[str]:
+    """The untrusted judges, unless judges are gated strictly: their rows do not decide."""
+    return set() if policy.strict else untrusted_judges(calibrations)
+
+
 def fingerprint(meta: Mapping[str, Any], goldens: Mapping[str, str]) -> dict[str, Any]:
     """What a baseline records about the run it was made from (see ``baseline.FINGERPRINT``)."""
     return {
@@ -136,9 +145,12 @@ def analyse(
 ) -> Analysis:
     """``missing_of``: ``selected`` (one run) or ``planned`` (merged shards must cover the set)."""
     cals = calibrations(results, policy)
-    advisory = set() if policy.strict else {c.judge for c in cals if not c.trusted}
     gate = compute(
-        results, thresholds, advisory=advisory, marker=marker_thresholds, cli=cli_thresholds
+        results,
+        thresholds,
+        advisory=advisory_judges(cals, policy),
+        marker=marker_thresholds,
+        cli=cli_thresholds,
     )
     selection = (0, 0)
     if coverage is not None:
