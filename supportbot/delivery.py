@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from supportbot.spool import MAX_ATTEMPTS
+from supportbot.spool import MAX_ATTEMPTS, Spool
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Delivery:
                 f"Phoenix {endpoint}: all delivered and stored ({self.delivered} batches)."
             )
         if self.dead:
-            dead = spool.with_name(spool.name + ".dead")
+            dead = Spool(spool).dead_letters
             lines.append(
                 f"{self.dead} record(s) refused {MAX_ATTEMPTS} times were moved to {dead}; fix "
                 "the cause, then retry them with `supportbot deliver --retry-dead`."
@@ -62,6 +62,6 @@ class Delivery:
         if self.set_aside:
             lines.append(
                 f"{self.set_aside} damaged spool line(s) (cut off by a crash?) were set aside in "
-                f"{spool.with_suffix('.rejected')}; they cannot be delivered: inspect them."
+                f"{Spool(spool).rejected}; they cannot be delivered: inspect them."
             )
         return "\n".join(lines)
