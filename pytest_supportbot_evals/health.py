@@ -79,10 +79,13 @@ def _json(text: str) -> Any:
         return None
 
 
-def step_of(request: Any) -> str:
+def step_of(request: Any, default: str = "unknown step") -> str:
+    """The step that sent a recorded request (its ``x-supportbot-step`` header)."""
     headers = {k.lower(): v for k, v in dict(request.headers).items()}
-    step = headers.get(STEP_HEADER, "unknown step")
-    return step[0] if isinstance(step, list) else str(step)
+    step = headers.get(STEP_HEADER)
+    if isinstance(step, list):
+        step = step[0] if step else None
+    return str(step or default)
 
 
 def is_structured(body: Any) -> bool:

@@ -90,9 +90,6 @@ def explain(path: Path, found: list[str]) -> str:
 
 
 def _step(request: Any) -> str:
-    from supportbot.llm import STEP_HEADER
+    from pytest_supportbot_evals.health import step_of
 
-    value = request.headers.get(STEP_HEADER)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return str(value or f"{request.method} {request.path}")
+    return step_of(request, default=f"{request.method} {request.path}")
