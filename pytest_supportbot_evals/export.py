@@ -150,7 +150,7 @@ def read_runs(
 def label_of(name: str, label: str) -> str:
     """A label as the goldens know it: Phoenix's default ``user_feedback`` labels
     (``positive``/``negative``, from the UI before our config) read as thumbs."""
-    from supportbot.annotation_configs import FEEDBACK_ALIASES
+    from phoenix_delivery.annotation_configs import FEEDBACK_ALIASES
 
     return FEEDBACK_ALIASES.get(label, label) if name == "user_feedback" else label
 

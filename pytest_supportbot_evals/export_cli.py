@@ -62,9 +62,9 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
     settings = Settings.from_env().with_overrides(
         phoenix_endpoint=args.phoenix or None, phoenix_project=args.project or None
     )
+    from phoenix_delivery.phoenix_sink import reading_project
     from pytest_supportbot_evals import export
     from pytest_supportbot_evals.goldens import load_goldens
-    from supportbot.phoenix_sink import reading_project
 
     if not settings.phoenix_endpoint:
         raise ValueError(

@@ -115,7 +115,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     endpoint = config.phoenix_endpoint
     if not endpoint or not session.results:
         return None
-    from supportbot.phoenix_sink import PhoenixSink
+    from phoenix_delivery.phoenix_sink import PhoenixSink
 
     settings = config.settings
     sink = PhoenixSink(
@@ -168,7 +168,7 @@ def log_experiment(session: EvalSession) -> str:
 
 
 def annotations(session: EvalSession) -> list[dict[str, Any]]:
-    from supportbot.phoenix_payloads import span_annotation, verdict_annotation
+    from phoenix_delivery.phoenix_payloads import span_annotation, verdict_annotation
 
     meta = session.meta()
     base = {"git_commit": meta["git_commit"], "model": meta["model"]}

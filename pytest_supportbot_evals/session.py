@@ -77,7 +77,7 @@ class EvalSession:
 
     def to_worker_output(self) -> dict[str, str]:
         """What an xdist worker hands to the controller, which computes the one gate."""
-        from supportbot.phoenix_payloads import encode_spans
+        from phoenix_delivery.phoenix_payloads import encode_spans
 
         spans = [span for r in self.results for span in r.spans]
         return {

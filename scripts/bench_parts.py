@@ -123,8 +123,8 @@ def phoenix_annotations(count: int) -> tuple[float, int]:
     """Seconds and HTTP requests to log ``count`` annotations to a real local Phoenix."""
     from phoenix.client import Client
 
-    from supportbot.phoenix_payloads import span_annotation
-    from supportbot.phoenix_sink import PhoenixSink
+    from phoenix_delivery.phoenix_payloads import span_annotation
+    from phoenix_delivery.phoenix_sink import PhoenixSink
     from supportbot.services import PhoenixServer
     from supportbot.tracing import memory_provider
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from supportbot.phoenix_sink import DEFAULT_SPOOL, PhoenixSink, reading_project
+from phoenix_delivery.phoenix_sink import DEFAULT_SPOOL, PhoenixSink, reading_project
 from supportbot.settings import Settings, SettingsError
 
 EVALUATE_IDENTIFIER = "supportbot-evaluate"
@@ -226,8 +226,8 @@ def _read(prompt: str, interactive: bool, always_prompt: bool = False) -> str | 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from phoenix.client import Client
 
+    from phoenix_delivery.phoenix_payloads import verdict_annotation
     from supportbot.judges import RetrievalRelevanceJudge, judge_spans
-    from supportbot.phoenix_payloads import verdict_annotation
     from supportbot.spans import SpanView
 
     sink = _sink(args, settings)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from supportbot.phoenix_payloads import span_annotation
-from supportbot.phoenix_sink import PhoenixSink
+from phoenix_delivery.phoenix_payloads import span_annotation
+from phoenix_delivery.phoenix_sink import PhoenixSink
 
 FEEDBACK_NAME = "user_feedback"
 POSITIVE = ("y", "yes", "1")

@@ -80,7 +80,7 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
     # The UI's Annotate form offers our labels: configs exist and are assigned to the project.
     import httpx
 
-    from supportbot.annotation_configs import configs
+    from phoenix_delivery.annotation_configs import configs
 
     assigned = httpx.get(f"{phoenix.url}/v1/projects/{project}/annotation_configs").json()["data"]
     labels = {c["name"]: [v["label"] for v in c.get("values") or []] for c in assigned}

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from phoenix_delivery.phoenix_sink import PhoenixSink
 from supportbot.feedback import feedback_annotation
-from supportbot.phoenix_sink import PhoenixSink
 from supportbot.tracing import memory_provider
 
 

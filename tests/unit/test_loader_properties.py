@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from phoenix_delivery.spool import Spool
 from pytest_supportbot_evals.cassettes import AtomicPersister, CassetteError, use_cassette
 from pytest_supportbot_evals.gate import ThresholdError, parse_thresholds
 from pytest_supportbot_evals.goldens import GoldenError, load_file
 from supportbot.settings import Settings, SettingsError
-from supportbot.spool import Spool
 
 SETTINGS = settings(
     max_examples=60,

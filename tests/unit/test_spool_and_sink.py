@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from phoenix_delivery.phoenix_sink import Delivery, PhoenixSink
+from phoenix_delivery.spool import Refused, Spool
 from supportbot import feedback
-from supportbot.phoenix_sink import Delivery, PhoenixSink
-from supportbot.spool import Refused, Spool
 from supportbot.tracing import memory_provider
 
 #: Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.
@@ -141,7 +141,7 @@ def test_add_spans_spools_otlp_protobuf(tmp_path):
 
 
 def test_add_annotations_batches(tmp_path, monkeypatch):
-    monkeypatch.setattr("supportbot.phoenix_sink.BATCH_SIZE", 2)
+    monkeypatch.setattr("phoenix_delivery.phoenix_sink.BATCH_SIZE", 2)
     sink = PhoenixSink(UNREACHABLE, tmp_path / "s.jsonl")
     notes = [feedback.feedback_annotation(f"{i:016x}", "up", "faq") for i in range(5)]
     sink.add_annotations(notes)
@@ -336,8 +336,8 @@ def test_spooling_exporter_spools_spans(tmp_path):
 
 
 def test_a_failed_judgement_is_never_an_empty_annotation():
+    from phoenix_delivery.phoenix_payloads import JUDGE_ERROR, verdict_annotation
     from supportbot.judges import Verdict
-    from supportbot.phoenix_payloads import JUDGE_ERROR, verdict_annotation
 
     failed = Verdict(
         "retrieval_relevance", "a" * 16, "b" * 32, None, None, "", "LLM", "judge-m", "timeout"

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from supportbot.delivery import Delivery
-from supportbot.phoenix_payloads import encode_spans, span_ids
-from supportbot.spool import Record, Refused, Spool
+from phoenix_delivery.delivery import Delivery
+from phoenix_delivery.phoenix_payloads import encode_spans, span_ids
+from phoenix_delivery.spool import Record, Refused, Spool
 from supportbot.tracing import base_url, traces_url
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class PhoenixSink:
             return None
         import httpx
 
-        from supportbot import annotation_configs
+        from phoenix_delivery import annotation_configs
 
         try:
             changed = annotation_configs.ensure(self._http(), self.project)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from supportbot.spool import MAX_ATTEMPTS, Spool
+from phoenix_delivery.spool import MAX_ATTEMPTS, Spool
 
 
 @dataclass(frozen=True)
