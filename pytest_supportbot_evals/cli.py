@@ -175,7 +175,7 @@ def llm_endpoint() -> Iterator[dict[str, str]]:
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
         yield {}
         return
-    from supportbot.llm_server import LlmServer
+    from devservices.llm_server import LlmServer
 
     with LlmServer() as server:  # installs the server and assembles the model the first time
         print(f"local LLM server up at {server.base_url}", file=sys.stderr)

@@ -123,9 +123,9 @@ def phoenix_annotations(count: int) -> tuple[float, int]:
     """Seconds and HTTP requests to log ``count`` annotations to a real local Phoenix."""
     from phoenix.client import Client
 
+    from devservices.services import PhoenixServer
     from phoenix_delivery.phoenix_payloads import span_annotation
     from phoenix_delivery.phoenix_sink import PhoenixSink
-    from supportbot.services import PhoenixServer
     from supportbot.tracing import memory_provider
 
     provider, exporter = memory_provider("bench-annotations")

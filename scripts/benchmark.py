@@ -137,7 +137,7 @@ def bench_phoenix(runs: int, count: int = 1000) -> dict[str, Any]:
 
 
 def bench_recording(runs: int) -> dict[str, Any]:
-    from supportbot.llm_server import LlmServer
+    from devservices.llm_server import LlmServer
 
     ids = [
         "tutorial-refund",

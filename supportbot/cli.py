@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from supportbot.serve import serve
+    from devservices.serve import serve
 
     return serve(args.service, args.port)
 

@@ -16,7 +16,7 @@ from integration_helpers import recorded_settings
 @pytest.fixture(scope="session")
 def phoenix():
     """A real Phoenix server on loopback with a temporary working dir, for the whole session."""
-    from supportbot.services import PhoenixServer
+    from devservices.services import PhoenixServer
 
     with PhoenixServer() as server:
         yield server

@@ -38,7 +38,7 @@ def test_golden(supportbot_results, supportbot_assert):
 @pytest.fixture(scope="module")
 def llm_url():
     """The real local LLM server (installed and started on first use; loopback only)."""
-    from supportbot.llm_server import LlmServer
+    from devservices.llm_server import LlmServer
 
     with LlmServer() as server:
         yield server.base_url

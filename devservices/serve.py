@@ -13,8 +13,8 @@ import threading
 
 
 def serve(kind: str, port: int | None = None) -> int:
-    from supportbot.llm_server import LlmServer
-    from supportbot.services import PhoenixServer
+    from devservices.llm_server import LlmServer
+    from devservices.services import PhoenixServer
 
     server = PhoenixServer(port=port) if kind == "phoenix" else LlmServer(port=port)
     stop = threading.Event()
