@@ -1,7 +1,10 @@
-"""The folders show the architecture: the agent package never imports the plugin."""
+"""The folders show the architecture: the agent package and the packages beside it (Phoenix
+delivery, dev services) never import the plugin."""
 
 import ast
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,11 +20,14 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_the_agent_package_never_imports_the_plugin():
+@pytest.mark.parametrize("package", ["supportbot", "phoenix_delivery", "devservices"])
+def test_the_agent_side_packages_never_import_the_plugin(package):
+    paths = sorted((ROOT / package).rglob("*.py"))
+    assert paths, f"{package}/ has no modules"
     offenders = {
         str(path.relative_to(ROOT)): sorted(
             m for m in imported_modules(path) if m.split(".")[0] == "pytest_supportbot_evals"
         )
-        for path in sorted((ROOT / "supportbot").rglob("*.py"))
+        for path in paths
     }
     assert {k: v for k, v in offenders.items() if v} == {}
