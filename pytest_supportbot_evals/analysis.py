@@ -21,9 +21,6 @@ from pytest_supportbot_evals.calibration import Calibration, JudgePolicy, calibr
 from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.gate import GateResult, compute
 from pytest_supportbot_evals.runner import CaseResult
-from supportbot.judges import RETRIEVAL_RELEVANCE
-
-JUDGED_LABELS = {RETRIEVAL_RELEVANCE: ("relevant", "irrelevant")}
 
 
 @dataclass(frozen=True)
@@ -127,6 +124,8 @@ def fingerprint(meta: Mapping[str, Any], goldens: Mapping[str, str]) -> dict[str
         "judge": meta.get("judge"),
         "agent_steps": meta.get("agent_steps"),
         "goldens": dict(goldens),
+        # the team's LLM evaluators' templates (absent when there are none, as in older runs)
+        **({"evaluator_templates": t} if (t := meta.get("evaluator_templates")) else {}),
     }
 
 
@@ -180,14 +179,24 @@ def analyse(
 
 
 def calibrations(results: Sequence[CaseResult], policy: JudgePolicy) -> list[Calibration]:
-    """Judge agreement with the goldens' human labels, where both exist."""
+    """Judge agreement with the goldens' human labels, where both exist: every judge whose
+    verdicts a golden gives a human label for (``retrieval_relevance``, or a team's LLM
+    evaluator registered with ``human_labels=True``)."""
+    from pytest_supportbot_evals.registry import reference_registry
+
+    known = reference_registry().human_labels
+    judges = dict.fromkeys(
+        name for r in results for name in r.human_labels if any(v.judge == name for v in r.verdicts)
+    )
     found = []
-    for judge, labels in JUDGED_LABELS.items():
+    for judge in judges:
         pairs = [
             (r.human_labels[judge], next((v.label for v in r.verdicts if v.judge == judge), None))
             for r in results
             if judge in r.human_labels and any(v.judge == judge for v in r.verdicts)
         ]
-        if pairs:
-            found.append(calibrate(pairs, judge, labels, policy))
+        labels = known.get(judge) or tuple(
+            sorted({h for h, _ in pairs} | {v for _, v in pairs if v})
+        )
+        found.append(calibrate(pairs, judge, labels, policy))
     return found

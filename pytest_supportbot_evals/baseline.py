@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals.files import read_json
-from pytest_supportbot_evals.runner import EVALUATORS, CaseResult
+from pytest_supportbot_evals.registry import order_key
+from pytest_supportbot_evals.results import CaseResult
 
 BASELINE_VERSION = 1
 ALPHA = 0.05
@@ -224,6 +225,6 @@ def decide(worse: int, better: int, paired: int) -> tuple[str, float | None, str
     return "inconclusive", float(min(p_worse, p_better)), f"{bigger} vs {smaller} flips: too close"
 
 
-def _order(key: str) -> tuple[str, int]:
+def _order(key: str) -> tuple[str, tuple[int, str]]:
     suite, evaluator = key.split(":", 1)
-    return suite, EVALUATORS.index(evaluator) if evaluator in EVALUATORS else 99
+    return suite, order_key(evaluator)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import seal, secrets
+from pytest_supportbot_evals import seal, secrets, steps
 from pytest_supportbot_evals.files import write_atomic
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
@@ -156,6 +156,7 @@ def _unreadable(path: Path, exc: BaseException) -> str:
 
 
 def _scrub_request(request: Any) -> Any:
+    steps.tag(request)  # which step sent it, for misses and health checks (not matched)
     values = secrets.secret_values()
     for name in list(request.headers):
         if name.lower() in secrets.SECRET_HEADERS:
@@ -232,7 +233,7 @@ def use_cassette(
                 playable = original(request)
                 # The same test vcrpy makes before refusing a request (ignored hosts pass).
                 if not playable and cassette.write_protected and cassette.filter_request(request):
-                    use.misses.append(request)
+                    use.misses.append(steps.tag(request))
                 return playable
 
             cassette.can_play_response_for = can_play

@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals import agent_config
+from pytest_supportbot_evals.agent_config import AgentConfig
 from pytest_supportbot_evals.calibration import JudgePolicy
 from pytest_supportbot_evals.cassettes import RECORD_MODES
+from pytest_supportbot_evals.evaluators import Registry
 from pytest_supportbot_evals.gate import parse_thresholds
+from pytest_supportbot_evals.options import ini_value
+from pytest_supportbot_evals.registry import reference_registry
 from supportbot.judges import JUDGE_METHODS
 from supportbot.settings import Settings
 
@@ -48,6 +53,12 @@ class EvalConfig:
     judges: JudgePolicy = field(default_factory=JudgePolicy)
     #: Phoenix dataset to log the run to as an experiment (needs ``phoenix_endpoint``).
     experiment_dataset: str | None = None
+    #: The agent under the gate and the evaluators of the run (SupportBot's when unset).
+    agent: AgentConfig | None = None
+
+    @property
+    def registry(self) -> Registry:
+        return self.agent.registry if self.agent else reference_registry()
 
     @property
     def replaying(self) -> bool:
@@ -60,14 +71,27 @@ class EvalConfig:
 
 def build(pytest_config: Any) -> EvalConfig:
     """Read options, ini and env; raise ``ConfigError`` with the setting's name on bad input."""
-    opt, ini = pytest_config.getoption, pytest_config.getini
+    opt = pytest_config.getoption
     root = Path(str(pytest_config.rootpath))
+
+    def ini(name: str) -> Any:
+        return ini_value(pytest_config.getini, name)
+
+    try:
+        agent = agent_config.build(pytest_config, root)
+    except agent_config.AgentConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    names = agent.registry.names
 
     record_mode = opt("supportbot_record_mode") or "none"
     if record_mode not in RECORD_MODES:
         raise ConfigError(f"--supportbot-record-mode={record_mode!r}: use one of {RECORD_MODES}.")
-    ini_thresholds = parse_thresholds(ini("supportbot_thresholds"), "ini supportbot_thresholds")
-    cli_thresholds = parse_thresholds(opt("supportbot_threshold") or [], "--supportbot-threshold")
+    ini_thresholds = parse_thresholds(
+        ini("supportbot_thresholds"), "ini supportbot_thresholds", names
+    )
+    cli_thresholds = parse_thresholds(
+        opt("supportbot_threshold") or [], "--supportbot-threshold", names
+    )
     judge_method = ini("supportbot_judge_method") or "auto"
     if judge_method not in JUDGE_METHODS:
         raise ConfigError(
@@ -81,7 +105,9 @@ def build(pytest_config: Any) -> EvalConfig:
         max_tokens=_tokens(ini, "supportbot_max_tokens"),
         classify_max_tokens=_tokens(ini, "supportbot_classify_max_tokens"),
         judge_max_tokens=_tokens(ini, "supportbot_judge_max_tokens"),
-        phoenix_project=ini("supportbot_phoenix_project") or None,
+        phoenix_project=ini("supportbot_phoenix_project")
+        or os.environ.get("PHOENIX_PROJECT_NAME", "").strip()
+        or agent.default_project(),
         # Replay never retries: a miss is an answer, not a flake.
         max_retries=0 if record_mode == "none" else None,
     )
@@ -134,6 +160,7 @@ def build(pytest_config: Any) -> EvalConfig:
         markdown_path=markdown,
         judges=judges,
         experiment_dataset=experiment,
+        agent=agent,
     )
 
 

@@ -23,12 +23,11 @@ from openinference.semconv.trace import SpanAttributes
 from pytest_supportbot_evals import secrets
 from pytest_supportbot_evals.files import write_atomic
 from pytest_supportbot_evals.goldens import (
-    EXPECTATIONS,
-    HUMAN_LABELS,
     MAX_TURNS,
     GoldenCase,
     load_file,
 )
+from pytest_supportbot_evals.vocabulary import default_vocabulary
 from supportbot.spans import SpanView
 
 AGENT_SPAN = "support-agent"
@@ -241,19 +240,21 @@ def _case_id(run: AgentRun, used: set[str]) -> str:
 
 def _turn(run: AgentRun) -> dict[str, Any]:
     """What the bot did as expectations; what humans said as labels."""
+    vocabulary = default_vocabulary()
+    expectations = vocabulary.expectations
     turn: dict[str, Any] = {
         "query": run.query,
-        "category": run.category if run.category in EXPECTATIONS["category"] else "faq",
+        "category": run.category if run.category in (vocabulary.labels or ()) else "faq",
     }
     expect: dict[str, str] = {}
-    if run.order_lookup in EXPECTATIONS["order_lookup"]:
+    if run.order_lookup in expectations["order_lookup"]:
         expect["order_lookup"] = run.order_lookup
     human: dict[str, str] = {}
     for name in ("tool_result", "retrieval_relevance"):
         said = run.label(name, human=True) or run.label(name, human=False)
-        if said in EXPECTATIONS[name]:
+        if said in expectations[name]:
             expect[name] = said
-    for name, allowed in HUMAN_LABELS.items():
+    for name, allowed in vocabulary.human_labels.items():
         said = run.label(name, human=True)
         if said in allowed:
             human[name] = said

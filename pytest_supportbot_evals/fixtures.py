@@ -1,6 +1,7 @@
 """The fixtures of pytest-supportbot-evals. Every one can be overridden at any scope, in the style
-of pytest-recording: e.g. a ``supportbot_bot`` fixture in your conftest.py runs your own agent
-under the same gate. Nothing heavy is imported until a test asks for one.
+of pytest-recording: e.g. a ``supportbot_agent`` fixture in your conftest.py runs your own agent
+under the same gate (the usual way is ini ``evals_agent``; see ``contract``). Nothing heavy is
+imported until a test asks for one.
 """
 
 from __future__ import annotations
@@ -41,10 +42,26 @@ def supportbot_tracing(supportbot_config: EvalConfig) -> tuple[Any, Any]:
 
 @pytest.fixture(scope="session")
 def supportbot_bot(supportbot_config: EvalConfig, supportbot_tracing: tuple[Any, Any]) -> Any:
-    """The agent under test. Override to evaluate your own agent with the same gate."""
+    """SupportBot, the reference agent (used when no agent is configured)."""
     from supportbot.agent import SupportBot
 
     return SupportBot(supportbot_config.settings, tracer_provider=supportbot_tracing[0])
+
+
+@pytest.fixture(scope="session")
+def supportbot_agent(
+    request: pytest.FixtureRequest, supportbot_config: EvalConfig, supportbot_tracing: Any
+) -> Any:
+    """The agent under the gate (``contract``): ini ``evals_agent``'s factory, called with the
+    plugin's tracer provider; SupportBot when unset. Override to build it yourself."""
+    from pytest_supportbot_evals.contract import build_agent, load_factory
+    from pytest_supportbot_evals.reference import supportbot_agent
+
+    agent = supportbot_config.agent
+    if agent is None or agent.factory is None:
+        return supportbot_agent(request.getfixturevalue("supportbot_bot"))
+    factory = load_factory(agent.factory, "ini evals_agent")
+    return build_agent(factory, supportbot_tracing[0])
 
 
 @pytest.fixture(scope="session")
@@ -74,20 +91,34 @@ def supportbot_cassette_dir(request: pytest.FixtureRequest, supportbot_config: E
 def supportbot_results(
     request: pytest.FixtureRequest,
     supportbot_case: GoldenCase,
-    supportbot_bot: Any,
+    supportbot_agent: Any,
     supportbot_tracing: tuple[Any, Any],
     supportbot_relevance_judge: Any,
     supportbot_record_mode: str,
     supportbot_cassette_dir: Any,
     supportbot_collector: EvalSession,
+    supportbot_config: EvalConfig,
 ) -> list[CaseResult]:
     """Run this test's golden case (replayed from its cassette): one result per turn."""
-    from pytest_supportbot_evals.runner import cassette_path, run_golden
+    from pytest_supportbot_evals.contract import AgentSpec
+    from pytest_supportbot_evals.runner import Runner, cassette_path, run_golden
 
-    results = run_golden(
-        supportbot_bot,
+    spec = (
+        supportbot_agent
+        if isinstance(supportbot_agent, AgentSpec)
+        else AgentSpec(supportbot_agent, prompt_dir=supportbot_config.agent.prompt_dir)
+    )
+    supportbot_collector.describe_agent(spec)
+    runner = Runner(
+        spec,
         supportbot_tracing[1],
-        supportbot_relevance_judge,
+        supportbot_config.registry,
+        judges={"retrieval_relevance": supportbot_relevance_judge},
+        settings=supportbot_config.settings,
+        judge_method=supportbot_config.judge_method,
+    )
+    results = run_golden(
+        runner,
         supportbot_case,
         cassette_path(supportbot_cassette_dir, supportbot_case),
         supportbot_record_mode,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pytest_supportbot_evals.results import DEFAULT_SUITE
-from pytest_supportbot_evals.runner import EVALUATORS, CaseResult
+from pytest_supportbot_evals.registry import order_key
+from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult
 
 #: Above 1 no pass rate can reach the bar: allowed, to prove in CI that the gate can fail.
 MAX_THRESHOLD = 1.5
@@ -104,9 +104,16 @@ class GateResult:
         return lines
 
 
-def parse_thresholds(items: Iterable[str], where: str) -> dict[str, float]:
+def parse_thresholds(
+    items: Iterable[str], where: str, names: Iterable[str] | None = None
+) -> dict[str, float]:
     """``NAME=VALUE`` entries; unknown names and values outside [0, 1.5] are errors (above 1 is
     an impossible bar that always fails: a way to prove in CI that the gate can fail)."""
+    if names is None:
+        from pytest_supportbot_evals.registry import reference_registry
+
+        names = reference_registry().names
+    known = list(names)
     thresholds: dict[str, float] = {}
     for item in items:
         item = item.strip()
@@ -116,9 +123,9 @@ def parse_thresholds(items: Iterable[str], where: str) -> dict[str, float]:
         name = name.strip()
         if not sep:
             raise ThresholdError(f"{where}: {item!r} is not NAME=VALUE, e.g. tool_result=0.9.")
-        if name not in EVALUATORS:
+        if name not in known:
             raise ThresholdError(
-                f"{where}: unknown evaluator {name!r} in {item!r}; use one of {list(EVALUATORS)}."
+                f"{where}: unknown evaluator {name!r} in {item!r}; use one of {known}."
             )
         try:
             value = float(raw)
@@ -170,7 +177,7 @@ def compute(
             advisory=name in advisory,
         )
         for (suite, name), (passed, total) in sorted(
-            counts.items(), key=lambda kv: (kv[0][0], _order(kv[0][1]))
+            counts.items(), key=lambda kv: (kv[0][0], order_key(kv[0][1]))
         )
     ]
     checked = {name for (_, name), (_, total) in counts.items() if total}
@@ -187,7 +194,3 @@ def compute(
         if not counts.get((suite, name), [0, 0])[1]
     ]
     return GateResult(stats, sorted(set(errored)), unapplied=unapplied)
-
-
-def _order(name: str) -> int:
-    return EVALUATORS.index(name) if name in EVALUATORS else len(EVALUATORS)

@@ -14,42 +14,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: Allowed values per expectation key. ``category`` is the expected classification.
-EXPECTATIONS: dict[str, tuple[str, ...]] = {
-    "category": ("order_status", "faq"),
-    "order_lookup": ("found", "not_found", "no_order_id"),
-    "tool_result": ("success", "error"),
-    "retrieval_relevance": ("relevant", "irrelevant"),
-}
-HUMAN_LABELS: dict[str, tuple[str, ...]] = {
-    "retrieval_relevance": ("relevant", "irrelevant"),
-    #: A user's thumbs-up/down on the answer (``user_feedback`` in Phoenix), kept by export.
-    "user_feedback": ("thumbs-up", "thumbs-down"),
-}
-TURN_FIELDS = {"query", "category", "expect", "human_label", "faq_id"}
+from pytest_supportbot_evals.vocabulary import (
+    GoldenError,
+    GoldenTurn,
+    Vocabulary,
+    default_vocabulary,
+)
+
+#: Human labels that are not an evaluator's: a user's thumbs-up/down on the answer
+#: (``user_feedback`` in Phoenix), kept by export. Evaluators add their own (``human_labels``).
+FEEDBACK_LABELS: dict[str, tuple[str, ...]] = {"user_feedback": ("thumbs-up", "thumbs-down")}
+#: ``label`` is the neutral name of ``category``; ``faq_id`` an older name of ``relevant_ids``.
+TURN_FIELDS = {"query", "category", "label", "expect", "human_label", "faq_id", "relevant_ids"}
 CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin"}
+#: Keys a golden file may hold: its cases, and the label vocabulary its agent gives.
+FILE_KEYS = {"cases", "labels"}
 #: Where an exported case came from (``supportbot-evals export-goldens``): a link back to the trace.
 ORIGIN_FIELDS = {"trace_id", "span_id", "session_id", "project", "url", "filters", "exported_at"}
 MAX_TURNS = 20
-#: What ``review:`` may list: the expectations, and ``retrieval_hit`` (checked from ``faq_id``).
-REVIEWABLE = (*EXPECTATIONS, "retrieval_hit")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 MAX_FILE_BYTES = 5_000_000
 MAX_QUERY_CHARS = 4000
-
-
-class GoldenError(ValueError):
-    """A golden file is not valid; the message says where and how to fix it."""
-
-
-@dataclass(frozen=True)
-class GoldenTurn:
-    """One query of a case and what each check should give for it."""
-
-    query: str
-    expect: Mapping[str, str]
-    human_label: Mapping[str, str] = field(default_factory=dict)
-    faq_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +48,7 @@ class GoldenCase:
     query: str
     expect: Mapping[str, str]
     human_label: Mapping[str, str] = field(default_factory=dict)
-    faq_id: str | None = None
+    relevant_ids: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     source: str = ""
     #: Which repetition of the case this is (``--supportbot-repeat``); 0 is the first.
@@ -76,7 +61,7 @@ class GoldenCase:
 
     @property
     def turns(self) -> tuple[GoldenTurn, ...]:
-        first = GoldenTurn(self.query, self.expect, self.human_label, self.faq_id)
+        first = GoldenTurn(self.query, self.expect, self.human_label, self.relevant_ids)
         return (first, *self.follow_ups)
 
     @property
@@ -89,11 +74,11 @@ class GoldenCase:
         return self.id if self.repetition == 0 else f"{self.id}@{self.repetition}"
 
     @property
-    def category(self) -> str:
-        return self.expect["category"]
+    def category(self) -> str | None:
+        return self.expect.get("category")
 
 
-def load_goldens(paths: Iterable[Path]) -> list[GoldenCase]:
+def load_goldens(paths: Iterable[Path], vocabulary: Vocabulary | None = None) -> list[GoldenCase]:
     """Load and validate every ``*.yaml``/``*.yml`` file under the given files or folders."""
     files: list[Path] = []
     for path in paths:
@@ -106,7 +91,7 @@ def load_goldens(paths: Iterable[Path]) -> list[GoldenCase]:
     cases: list[GoldenCase] = []
     seen: dict[str, str] = {}
     for file in files:
-        for case in load_file(file):
+        for case in load_file(file, vocabulary):
             if case.id in seen:
                 raise GoldenError(
                     f"{case.source}: case id {case.id!r} is already used at {seen[case.id]}; "
@@ -129,7 +114,9 @@ def goldens_hash(cases: Iterable[GoldenCase]) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_file(path: Path) -> list[GoldenCase]:
+def load_file(path: Path, vocabulary: Vocabulary | None = None) -> list[GoldenCase]:
+    """The cases of one golden file, validated against ``vocabulary`` (default: SupportBot's,
+    the reference agent's)."""
     import yaml
 
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -148,13 +135,22 @@ def load_file(path: Path) -> list[GoldenCase]:
         raise GoldenError(f"{where}: invalid YAML ({problem}); fix the syntax there.") from None
     if document is None:
         raise GoldenError(f"{path}: file is empty; add a 'cases:' list or delete the file.")
-    if not isinstance(data, dict) or set(data) != {"cases"} or not isinstance(data["cases"], list):
-        raise GoldenError(f"{path}:1: the file must hold one key, 'cases:', with a list of cases.")
+    if (
+        not isinstance(data, dict)
+        or "cases" not in data
+        or set(data) - FILE_KEYS
+        or not isinstance(data["cases"], list)
+    ):
+        raise GoldenError(
+            f"{path}:1: the file must hold a 'cases:' list (and optionally 'labels:', the labels "
+            "its agent gives); nothing else."
+        )
     if not data["cases"]:
         raise GoldenError(f"{path}:1: 'cases:' is empty; add cases or delete the file.")
+    vocabulary = (vocabulary or default_vocabulary()).with_labels(data.get("labels"), path)
     lines = _case_lines(document)
     return [
-        _parse_case(raw, f"{path}:{lines[i] if i < len(lines) else 1}")
+        _parse_case(raw, f"{path}:{lines[i] if i < len(lines) else 1}", vocabulary)
         for i, raw in enumerate(data["cases"])
     ]
 
@@ -167,7 +163,7 @@ def _case_lines(document: Any) -> list[int]:
     return []
 
 
-def _parse_case(raw: Any, where: str) -> GoldenCase:
+def _parse_case(raw: Any, where: str, vocabulary: Vocabulary) -> GoldenCase:
     if not isinstance(raw, dict):
         raise GoldenError(f"{where}: each case must be a mapping with 'id' and 'query'.")
     case_id = raw.get("id")
@@ -182,15 +178,15 @@ def _parse_case(raw: Any, where: str) -> GoldenCase:
             f"{label}: field 'id' must be lowercase letters, digits and dashes "
             "(at most 80), e.g. 'refund-policy'."
         )
-    turns = _parse_turns(raw, label)
+    turns = _parse_turns(raw, label, vocabulary)
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise GoldenError(f"{label}: field 'tags' must be a list of strings.")
     review = raw.get("review", [])
-    if not isinstance(review, list) or not set(review) <= set(REVIEWABLE):
+    if not isinstance(review, list) or not set(review) <= set(vocabulary.reviewable):
         raise GoldenError(
             f"{label}: field 'review' must list expectation names from "
-            f"{sorted(REVIEWABLE)}; delete the field once a human has confirmed them."
+            f"{sorted(vocabulary.reviewable)}; delete the field once a human has confirmed them."
         )
     origin = raw.get("origin", {})
     if not isinstance(origin, dict) or not set(origin) <= ORIGIN_FIELDS:
@@ -203,7 +199,7 @@ def _parse_case(raw: Any, where: str) -> GoldenCase:
         query=first.query,
         expect=first.expect,
         human_label=first.human_label,
-        faq_id=first.faq_id,
+        relevant_ids=first.relevant_ids,
         tags=tuple(tags),
         source=where,
         follow_ups=tuple(turns[1:]),
@@ -212,9 +208,9 @@ def _parse_case(raw: Any, where: str) -> GoldenCase:
     )
 
 
-def _parse_turns(raw: dict[str, Any], label: str) -> list[GoldenTurn]:
+def _parse_turns(raw: dict[str, Any], label: str, vocabulary: Vocabulary) -> list[GoldenTurn]:
     if "turns" not in raw:
-        return [_parse_turn(raw, label)]
+        return [vocabulary.parse_turn(raw, label)]
     mixed = sorted(set(raw) & TURN_FIELDS)
     if mixed:
         raise GoldenError(
@@ -224,7 +220,7 @@ def _parse_turns(raw: dict[str, Any], label: str) -> list[GoldenTurn]:
     if not isinstance(turns, list) or not turns or len(turns) > MAX_TURNS:
         raise GoldenError(
             f"{label}: field 'turns' must be a list of 1 to {MAX_TURNS} turns, each with "
-            "'query' and 'category'."
+            "'query' (and its expectations)."
         )
     parsed = []
     for n, turn in enumerate(turns, start=1):
@@ -234,39 +230,5 @@ def _parse_turns(raw: dict[str, Any], label: str) -> list[GoldenTurn]:
                 f"{label}: turn {n} must be a mapping with keys from {sorted(TURN_FIELDS)}"
                 + (f"; unknown: {extra}." if extra else ".")
             )
-        parsed.append(_parse_turn(turn, f"{label}, turn {n}"))
+        parsed.append(vocabulary.parse_turn(turn, f"{label}, turn {n}"))
     return parsed
-
-
-def _parse_turn(raw: dict[str, Any], label: str) -> GoldenTurn:
-    query = raw.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise GoldenError(f"{label}: field 'query' must be a non-empty string.")
-    if len(query) > MAX_QUERY_CHARS:
-        raise GoldenError(f"{label}: field 'query' is over {MAX_QUERY_CHARS} characters.")
-    expect = _mapping(raw.get("expect", {}), EXPECTATIONS, f"{label}: field 'expect'")
-    if "category" in expect:
-        raise GoldenError(f"{label}: give the category as the case's 'category', not in 'expect'.")
-    category = raw.get("category")
-    if category not in EXPECTATIONS["category"]:
-        raise GoldenError(
-            f"{label}: field 'category' is {category!r}; use one of {EXPECTATIONS['category']}."
-        )
-    human = _mapping(raw.get("human_label", {}), HUMAN_LABELS, f"{label}: field 'human_label'")
-    faq_id = raw.get("faq_id")
-    if faq_id is not None and not isinstance(faq_id, str):
-        raise GoldenError(f"{label}: field 'faq_id' must be a string such as 'faq-002'.")
-    return GoldenTurn(query, {"category": category, **expect}, human, faq_id)
-
-
-def _mapping(raw: Any, allowed: Mapping[str, tuple[str, ...]], label: str) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        raise GoldenError(f"{label} must be a mapping such as 'tool_result: error'.")
-    result: dict[str, str] = {}
-    for key, value in raw.items():
-        if key not in allowed:
-            raise GoldenError(f"{label}: unknown key {key!r}; use one of {sorted(allowed)}.")
-        if value not in allowed[key]:
-            raise GoldenError(f"{label}: {key} is {value!r}; use one of {allowed[key]}.")
-        result[key] = value
-    return result

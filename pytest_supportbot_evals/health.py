@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supportbot.llm import STEP_HEADER
+from pytest_supportbot_evals.steps import step_of
 
 #: Text no model's reply should ever contain: the control tokens of common chat templates.
 CONTROL_TOKENS = (
@@ -77,15 +77,6 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
-
-
-def step_of(request: Any, default: str = "unknown step") -> str:
-    """The step that sent a recorded request (its ``x-supportbot-step`` header)."""
-    headers = {k.lower(): v for k, v in dict(request.headers).items()}
-    step = headers.get(STEP_HEADER)
-    if isinstance(step, list):
-        step = step[0] if step else None
-    return str(step or default)
 
 
 def is_structured(body: Any) -> bool:

@@ -8,7 +8,7 @@ never silently ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,11 @@ class MarkerOptions:
     cassettes: str | None = None
 
 
-def marker_options(marker: Any, where: str) -> MarkerOptions:
-    """Validate a ``supportbot_eval`` marker (``None``: no marker, every default)."""
+def marker_options(
+    marker: Any, where: str, evaluators: Iterable[str] | None = None
+) -> MarkerOptions:
+    """Validate a ``supportbot_eval`` marker (``None``: no marker, every default) against the
+    run's ``evaluators`` (names; default SupportBot's)."""
     if marker is None:
         return MarkerOptions()
     if marker.args:
@@ -48,7 +51,7 @@ def marker_options(marker: Any, where: str) -> MarkerOptions:
     kwargs = marker.kwargs
     return MarkerOptions(
         goldens=_paths(kwargs.get("goldens"), f"{where}: goldens"),
-        thresholds=_thresholds(kwargs.get("thresholds"), where),
+        thresholds=_thresholds(kwargs.get("thresholds"), where, evaluators),
         suite=_suite(kwargs.get("suite"), where),
         cassettes=_path(kwargs.get("cassettes"), f"{where}: cassettes"),
     )
@@ -71,7 +74,9 @@ def _paths(value: Any, where: str) -> tuple[str, ...] | None:
     return tuple(str(_path(item, where)) for item in items)
 
 
-def _thresholds(value: Any, where: str) -> dict[str, float] | None:
+def _thresholds(
+    value: Any, where: str, evaluators: Iterable[str] | None
+) -> dict[str, float] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -79,7 +84,8 @@ def _thresholds(value: Any, where: str) -> dict[str, float] | None:
             f"{where}: thresholds={value!r} must be a mapping such as {{'tool_result': 0.9}}."
         )
     try:
-        return parse_thresholds([f"{k}={v}" for k, v in value.items()], f"{where}: thresholds")
+        items = [f"{k}={v}" for k, v in value.items()]
+        return parse_thresholds(items, f"{where}: thresholds", evaluators)
     except ThresholdError as exc:
         raise MarkerError(str(exc)) from None
 

@@ -5,27 +5,31 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals.cassettes import CassetteUse, canonical_body, rerecord_command
-from supportbot.llm import STEP_HEADER
+from pytest_supportbot_evals.steps import step_of
 
 
-def explain_miss(use: CassetteUse, case_id: str) -> str:
-    """Which request missed, whose it was, what changed, and how to re-record it."""
+def explain_miss(
+    use: CassetteUse, case_id: str, prompt_file: Callable[[str], Path | None] | None = None
+) -> str:
+    """Which request missed, whose it was, what changed, and how to re-record it.
+    ``prompt_file`` finds the prompt file behind a step (``runner.Runner.prompt_file``)."""
     request = use.misses[0]
-    step = request.headers.get(STEP_HEADER) or "unknown step"
+    step = step_of(request)
     lines = [f"Cassette miss in golden {case_id!r}: the {step} request is not in {use.path}."]
     candidates = _candidates(use, request)
-    prompt = _prompt_file(step)
+    prompt = _shown(prompt_file(step)) if prompt_file else None
     if prompt:
         lines.append(f"Its prompt file is {prompt}.")
     if not use.path.exists():
         lines.append("The cassette does not exist yet.")
     elif candidates:
         old = candidates[0]
-        old_step = old.headers.get(STEP_HEADER, "?")
+        old_step = step_of(old, "?")
         lines.append(f"Closest recorded request ({old_step}), what changed (- recorded, + now):")
         diff = difflib.unified_diff(
             render_body(old.body), render_body(request.body), "recorded", "now", n=2, lineterm=""
@@ -59,13 +63,8 @@ def _settings_hint(recorded: Any, now: Any) -> list[str]:
     ]
 
 
-def _prompt_file(step: str) -> str | None:
-    from supportbot import prompts
-
-    name = step.removeprefix("judge:")
-    name = f"judge_{name}" if step.startswith("judge:") else name
-    path = prompts.prompt_path(name)
-    if not path.exists():
+def _shown(path: Path | None) -> str | None:
+    if path is None or not path.exists():
         return None
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 

@@ -6,6 +6,8 @@ project that never uses the plugin nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 # (name, help, default) of the ini keys; literal here so that registering them imports nothing.
@@ -37,7 +39,27 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
         "advisory",
     ),
     ("supportbot_experiment", "Phoenix dataset to log each run to as an experiment.", ""),
+    # The agent under the gate (see README, "Gate your own agent"); SupportBot when unset.
+    ("supportbot_agent", "module:factory of the agent (factory(tracer_provider=...)).", ""),
+    ("supportbot_labels", "The labels the agent gives (category); space-separated.", ""),
+    ("supportbot_prompts", "Folder of the agent's prompt files (fingerprinted).", ""),
+    ("supportbot_tool_spans", "Glob of the TOOL span names tool_result judges.", "*"),
 )
+#: Every ini key and flag also has a neutral name: ``evals_goldens`` for ``supportbot_goldens``,
+#: ``--evals-threshold`` for ``--supportbot-threshold``. The neutral name wins when both are set.
+PREFIX, NEUTRAL = "supportbot_", "evals_"
+
+
+def neutral(name: str) -> str:
+    """``supportbot_goldens`` -> ``evals_goldens``; ``--supportbot-x`` -> ``--evals-x``."""
+    if name.startswith("--"):
+        return name.replace("--supportbot-", "--evals-", 1)
+    return NEUTRAL + name.removeprefix(PREFIX)
+
+
+def ini_value(getini: Any, name: str) -> Any:
+    """An ini value by its ``supportbot_`` name: the neutral ``evals_`` key if set, else it."""
+    return getini(neutral(name)) or getini(name)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -45,47 +67,49 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup(
         "supportbot-evals", "LLM eval regression gate (pytest-supportbot-evals)"
     )
+
+    def add(flag: str, **kwargs: Any) -> None:  # every flag under its name and neutral alias
+        group.addoption(flag, neutral(flag), **kwargs)
+
     mode_help = (
         "Cassette record mode: none (default; replay only, a miss fails), once, new_episodes, "
         "all, rewrite (drop what is not re-recorded)."
     )
     # No ``--record-mode`` alias: pytest-recording owns that flag, and two plugins registering
     # one option string stop pytest from starting (argparse refuses it across option groups).
-    group.addoption(
-        "--supportbot-record-mode", dest="supportbot_record_mode", default=None, help=mode_help
-    )
-    group.addoption(
+    add("--supportbot-record-mode", dest="supportbot_record_mode", default=None, help=mode_help)
+    add(
         "--supportbot-threshold",
         action="append",
         dest="supportbot_threshold",
         metavar="NAME=VALUE",
         help="Pass-rate threshold for an evaluator (repeatable).",
     )
-    group.addoption(
+    add(
         "--supportbot-report",
         dest="supportbot_report",
         metavar="PATH",
         help="Write the JSON report (per-case verdicts, rates, gate) to PATH.",
     )
-    group.addoption(
+    add(
         "--supportbot-phoenix",
         dest="supportbot_phoenix",
         metavar="URL",
         help="Phoenix to send spans and verdicts to (default: PHOENIX_COLLECTOR_ENDPOINT).",
     )
-    group.addoption(
+    add(
         "--supportbot-goldens",
         dest="supportbot_goldens",
         metavar="PATHS",
         help="Comma-separated golden files or folders (overrides ini supportbot_goldens).",
     )
-    group.addoption(
+    add(
         "--supportbot-model",
         dest="supportbot_model",
         metavar="NAME",
         help="Model for agent and judge (overrides ini supportbot_model).",
     )
-    group.addoption(
+    add(
         "--supportbot-strict",
         action="store_true",
         dest="supportbot_strict",
@@ -132,7 +156,9 @@ def add_options(parser: pytest.Parser) -> None:
         ),
     ):
         dest = flag.removeprefix("--").replace("-", "_")
-        group.addoption(flag, dest=dest, help=help_text, **extra)  # type: ignore[arg-type]
+        add(flag, dest=dest, help=help_text, **extra)  # type: ignore[arg-type]
     for name, help_text, default in INI_KEYS:
         parser.addini(name, help_text, default=default)
-    parser.addini("supportbot_thresholds", "NAME=VALUE pass-rate thresholds.", type="linelist")
+        parser.addini(neutral(name), f"{help_text} (neutral name of {name})", default="")
+    for name in ("supportbot_thresholds", neutral("supportbot_thresholds")):
+        parser.addini(name, "NAME=VALUE pass-rate thresholds.", type="linelist")

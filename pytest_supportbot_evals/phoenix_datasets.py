@@ -16,9 +16,7 @@ from typing import Any
 
 from pytest_supportbot_evals.goldens import GoldenCase
 from pytest_supportbot_evals.results import CaseResult
-from pytest_supportbot_evals.runner import turn_id
-
-LLM_JUDGES = ("retrieval_relevance",)
+from pytest_supportbot_evals.runner import result_keys
 
 
 @dataclass(frozen=True)
@@ -42,9 +40,9 @@ def examples_from_goldens(cases: Iterable[GoldenCase]) -> list[Example]:
     examples = []
     for case in cases:
         queries = [t.query for t in case.turns]
-        for n, turn in enumerate(case.turns, start=1):
-            earlier = tuple(queries[: n - 1])
-            examples.append(Example(turn_id(case, n), turn.query, earlier, turn.expect, case.tags))
+        for n, (key, turn) in enumerate(zip(result_keys(case), case.turns, strict=True)):
+            earlier = tuple(queries[:n])
+            examples.append(Example(key.case_id, turn.query, earlier, turn.expect, case.tags))
     return examples
 
 
@@ -136,7 +134,7 @@ def log_experiment(
             evaluation = {
                 "experiment_run_id": run_id,
                 "name": check.evaluator,
-                "annotator_kind": "LLM" if check.evaluator in LLM_JUDGES else "CODE",
+                "annotator_kind": _kind(result, check.evaluator),
                 "start_time": now,
                 "end_time": now,
                 "result": {
@@ -147,3 +145,8 @@ def log_experiment(
             }
             http.post("v1/experiment_evaluations", json=evaluation).raise_for_status()
     return client.experiments.get_experiment_url(dataset.id, experiment["id"])
+
+
+def _kind(result: CaseResult, evaluator: str) -> str:
+    """Who judged: the annotator kind of the evaluator's verdict (LLM judges), else CODE."""
+    return next((v.annotator_kind for v in result.verdicts if v.judge == evaluator), "CODE")

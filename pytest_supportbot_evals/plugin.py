@@ -6,7 +6,8 @@ report, session). Nothing heavy is imported until a test asks for a ``supportbot
 so a project that installs the plugin but runs no eval pays nothing at start-up.
 
 Every fixture can be overridden at any scope, in the style of pytest-recording: e.g. a
-``supportbot_bot`` fixture in your conftest.py runs your own agent under the same gate.
+``supportbot_agent`` fixture in your conftest.py runs your own agent under the same gate (or
+set ini ``evals_agent``; see README, "Gate your own agent").
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from pytest_supportbot_evals.state import eval_session as _session
 
 #: The fixtures live in their own module, registered with this plugin.
 pytest_plugins = ["pytest_supportbot_evals.fixtures"]
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_supportbot_evals import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,7 +75,8 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     session = _session(metafunc.config)
     where = f"{MARKER} marker of {metafunc.definition.nodeid}"
     try:
-        options = marker_options(metafunc.definition.get_closest_marker(MARKER), where)
+        marker = metafunc.definition.get_closest_marker(MARKER)
+        options = marker_options(marker, where, session.config.registry.names)
     except MarkerError as exc:
         raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
     if options.goldens is None:
@@ -79,7 +87,8 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
         golden_paths = [base / p for p in options.goldens]
         setting = f"goldens= of the {where}, relative to {base}"
     try:
-        cases = load_goldens(golden_paths)
+        agent = session.config.agent
+        cases = load_goldens(golden_paths, agent.vocabulary if agent else None)
     except GoldenError as exc:
         raise pytest.UsageError(f"pytest-supportbot-evals: {exc} (from {setting})") from None
     if not cases:

@@ -37,6 +37,42 @@ class Check:
 DEFAULT_SUITE = "supportbot"
 
 
+@dataclass(frozen=True, order=True)
+class ResultKey:
+    """What a result is the result of: a golden, its turn (conversations), its repetition, in
+    a suite. The one place its string forms are made."""
+
+    golden: str
+    turn: int | None = None
+    repetition: int = 0
+    suite: str = DEFAULT_SUITE
+
+    @property
+    def case_id(self) -> str:
+        """``<golden>`` or, for a conversation's turn, ``<golden>#<turn>``."""
+        return self.golden if self.turn is None else f"{self.golden}{TURN_MARK}{self.turn}"
+
+    @property
+    def run_id(self) -> str:
+        """The case id, plus ``@N`` for repetition N > 0."""
+        return self.case_id if not self.repetition else f"{self.case_id}@{self.repetition}"
+
+    @property
+    def golden_run_id(self) -> str:
+        """The test id and cassette name of the golden run (turns share it)."""
+        return self.golden if not self.repetition else f"{self.golden}@{self.repetition}"
+
+    @property
+    def qualified(self) -> str:
+        """The run id as summaries, reports and JUnit name it (``suite:`` outside the default)."""
+        return qualified(self.suite, self.run_id)
+
+    @classmethod
+    def parse(cls, case_id: str, repetition: int = 0, suite: str = DEFAULT_SUITE) -> ResultKey:
+        golden, _, turn = case_id.partition(TURN_MARK)
+        return cls(golden, int(turn) if turn else None, repetition, suite)
+
+
 def qualified(suite: str, name: str) -> str:
     """An evaluator or run id as summaries, reports and JUnit name it: ``suite:name``, or just
     ``name`` in the default suite."""
@@ -72,25 +108,31 @@ class CaseResult:
         return self.error is None and all(c.passed for c in self.checks)
 
     @property
+    def key(self) -> ResultKey:
+        return ResultKey.parse(self.case_id, self.repetition, self.suite)
+
+    @classmethod
+    def for_key(cls, key: ResultKey, query: str, **fields: Any) -> CaseResult:
+        return cls(key.case_id, query, suite=key.suite, repetition=key.repetition, **fields)
+
+    @property
     def run_id(self) -> str:
-        return self.case_id if self.repetition == 0 else f"{self.case_id}@{self.repetition}"
+        return self.key.run_id
 
     @property
     def golden_id(self) -> str:
         """The id of the golden case this result (or turn of it) belongs to."""
-        return self.case_id.partition(TURN_MARK)[0]
+        return self.key.golden
 
     @property
     def turn(self) -> int | None:
         """The turn number within a conversation; ``None`` for a single-query case."""
-        turn = self.case_id.partition(TURN_MARK)[2]
-        return int(turn) if turn else None
+        return self.key.turn
 
     @property
     def golden_run_id(self) -> str:
         """The test id and cassette name of the golden run this result (or turn) belongs to."""
-        golden = self.golden_id
-        return golden if self.repetition == 0 else f"{golden}@{self.repetition}"
+        return self.key.golden_run_id
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]

@@ -5,6 +5,8 @@ Plain code, no pytest: the plugin's fixtures, the recorder and the benchmark all
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +16,37 @@ from pytest_supportbot_evals.cassettes import (
     CassetteUse,
     use_cassette,
 )
+from pytest_supportbot_evals.contract import AgentSpec, call, missing_keywords
+from pytest_supportbot_evals.evaluators import Registry, TurnRun
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
 from pytest_supportbot_evals.misses import explain_miss
-from pytest_supportbot_evals.results import DEFAULT_SUITE, TURN_MARK, CaseResult, Check, fold_turns
-from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Judge, Verdict, judge_spans
+from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult, Check, ResultKey, fold_turns
+from supportbot.judges import Judge
 from supportbot.spans import SpanView
 
-#: The evaluators a golden can set expectations for (see ``goldens.EXPECTATIONS``).
-#: ``retrieval_hit`` is a code check: the golden's ``faq_id`` is among the retrieved documents.
-EVALUATORS = ("category", "order_lookup", "retrieval_hit", "tool_result", "retrieval_relevance")
-__all__ = ["EVALUATORS", "CaseResult", "Check", "fold_turns", "result_ids", "run_golden"]
+__all__ = ["CaseResult", "Check", "Runner", "fold_turns", "result_ids", "run_golden"]
+
+
+@dataclass(frozen=True)
+class Runner:
+    """What running goldens needs: the agent, where its spans go, the evaluators and judges."""
+
+    agent: AgentSpec
+    #: The in-memory exporter of the plugin's tracer provider (the agent's spans land there).
+    exporter: Any
+    registry: Registry
+    #: Judges given by fixtures, by evaluator name (``retrieval_relevance``).
+    judges: Mapping[str, Judge] = field(default_factory=dict)
+    #: The judge model's settings (``Settings``; LLM evaluators) and their base seed.
+    settings: Any = None
+    judge_method: str = "auto"
+
+    def prompt_file(self, step: str) -> Path | None:
+        """The prompt file behind a step's request: a judge's template, or the agent's."""
+        if step.startswith("judge:"):
+            name = step.removeprefix("judge:")
+            return self.registry[name].template if name in self.registry else None
+        return self.agent.prompt_file(step)
 
 
 def cassette_path(folder: Path, case: GoldenCase) -> Path:
@@ -31,21 +54,22 @@ def cassette_path(folder: Path, case: GoldenCase) -> Path:
     return folder / f"{case.run_id}.yaml"
 
 
-def turn_id(case: GoldenCase, turn: int) -> str:
-    """A result's id: the golden id, or ``<id>#<turn>`` for each turn of a conversation."""
-    return f"{case.id}{TURN_MARK}{turn}" if case.is_conversation else case.id
+def result_keys(case: GoldenCase, suite: str = DEFAULT_SUITE) -> list[ResultKey]:
+    """The keys of the results a golden run gives: one per turn."""
+    turns = len(case.turns)
+    return [
+        ResultKey(case.id, n if case.is_conversation else None, case.repetition, suite)
+        for n in range(1, turns + 1)
+    ]
 
 
 def result_ids(case: GoldenCase) -> list[str]:
     """The ids of the results a golden run gives (``CaseResult.run_id``): one per turn."""
-    suffix = f"@{case.repetition}" if case.repetition else ""
-    return [f"{turn_id(case, n)}{suffix}" for n in range(1, len(case.turns) + 1)]
+    return [key.run_id for key in result_keys(case)]
 
 
 def run_golden(
-    bot: Any,
-    exporter: Any,
-    relevance: Judge | None,
+    runner: Runner,
     case: GoldenCase,
     cassette: Path,
     record_mode: str,
@@ -54,55 +78,56 @@ def run_golden(
 ) -> list[CaseResult]:
     """Replay (or record) one golden case from its cassette and check its expectations.
 
-    A conversation runs its turns in order in one session (so the bot sees the earlier turns),
-    all from one cassette, and gives one result per turn. Repetition N > 0 runs with seed
-    ``settings.seed + N``, so that it samples the model (and the judge) anew; its requests
+    A conversation runs its turns in order in one session (so the agent sees the earlier
+    turns), all from one cassette, and gives one result per turn. Repetition N > 0 runs with
+    seed ``settings.seed + N``, so that it samples the model (and the judge) anew; its requests
     differ, so it has its own cassette.
     """
     results = [
-        CaseResult(
-            turn_id(case, n),
-            turn.query,
-            suite=suite,
-            repetition=case.repetition,
-            human_labels=dict(turn.human_label),
-            review=list(case.review),
+        CaseResult.for_key(
+            key, turn.query, human_labels=dict(turn.human_label), review=list(case.review)
         )
-        for n, turn in enumerate(case.turns, start=1)
+        for key, turn in zip(result_keys(case, suite), case.turns, strict=True)
     ]
     seed = None
     if case.repetition:
-        seed = getattr(getattr(bot, "settings", None), "seed", 0) + case.repetition
+        seed = getattr(runner.settings, "seed", 0) + case.repetition
     session_id = f"golden-{case.run_id}" if case.is_conversation else None
-    if session_id:
-        getattr(bot, "conversations", {}).pop(session_id, None)  # a rerun starts afresh
+    missing = missing_keywords(runner.agent.agent, bool(session_id), seed is not None)
+    if missing:
+        why = "a conversation golden" if "session_id" in missing else "--supportbot-repeat"
+        for result in results:
+            result.error = (
+                f"The agent does not take {' or '.join(f'{m}=' for m in missing)}, which {why} "
+                "needs; add the keyword to the agent (see README, 'Gate your own agent')."
+            )
+        return results
+    if session_id and runner.agent.reset is not None:
+        runner.agent.reset(session_id)  # a rerun starts afresh
     views: list[list[SpanView]] = []
-    exporter.clear()
+    runner.exporter.clear()
     try:
         with use_cassette(cassette, record_mode) as use:
-            for result in results:
+            for turn, result in zip(case.turns, results, strict=True):
                 failed = next((r for r in results[: len(views)] if r.error), None)
                 if failed is not None:
                     result.error = f"Not run: an earlier turn ({failed.case_id}) failed."
                     views.append([])
                     continue
-                views.append(_run_turn(bot, exporter, relevance, result, seed, session_id))
+                views.append(_run_turn(runner, turn, result, seed, session_id))
             if record_mode != "none":
                 _keep_only_good_recordings(use, results, cassette, case.run_id)
     except CassetteError as exc:  # unreadable cassette: every turn errors, named in the gate
-        exporter.clear()
+        runner.exporter.clear()
         for result in results:
             result.error = str(exc)
         return results
-    exporter.clear()
-    for n, (turn, result, spans) in enumerate(zip(case.turns, results, views, strict=True)):
+    runner.exporter.clear()
+    for n, result in enumerate(results):
         result.unplayed = use.unplayed if n == 0 else 0
         if use.misses:
-            result.stale_cassette = True
-            result.error = explain_miss(use, case.run_id)
-        elif result.error is None:
-            result.checks = expectation_checks(turn, result.category, spans, result.verdicts)
-            result.classification = classification_of(_agent_span(spans))
+            result.stale_cassette, result.checks = True, []
+            result.error = explain_miss(use, case.run_id, runner.prompt_file)
     return results
 
 
@@ -127,28 +152,39 @@ def _keep_only_good_recordings(
 
 
 def _run_turn(
-    bot: Any,
-    exporter: Any,
-    relevance: Judge | None,
+    runner: Runner,
+    turn: GoldenTurn,
     result: CaseResult,
     seed: int | None,
     session_id: str | None,
 ) -> list[SpanView]:
-    """Run the agent on one query, judge its child spans; fill ``result``, return its spans."""
-    kwargs: dict[str, Any] = {"seed": seed} if seed is not None else {}
-    if session_id:
-        kwargs["session_id"] = session_id
+    """Run the agent on one query, judge its spans, check the expectations; fill ``result``."""
     try:
-        answer = bot.handle(result.query, **kwargs)
-        result.response, result.category = answer.response, answer.category
-        result.span_id, result.trace_id = answer.span_id, answer.trace_id
+        answer = call(runner.agent.agent, result.query, session_id, seed)
+        result.response, result.category = answer.response, answer.label
     except Exception as exc:
         result.error = f"The agent failed: {type(exc).__name__}: {exc}"[:2000]
-    result.spans = list(exporter.get_finished_spans())
-    exporter.clear()
+    result.spans = list(runner.exporter.get_finished_spans())
+    runner.exporter.clear()
     views = [SpanView.from_otel(span) for span in result.spans]
-    if result.error is None:
-        result.verdicts = judge_spans(views, relevance, seed)
+    if result.error is not None:
+        return views
+    run = TurnRun(
+        result.query,
+        result.response,
+        result.category,
+        views,
+        golden=turn,
+        seed=seed,
+        judges=runner.judges,
+        settings=runner.settings,
+        judge_method=runner.judge_method,
+    )
+    result.span_id = run.agent_span.span_id or None
+    result.trace_id = run.agent_span.trace_id or None
+    result.verdicts = runner.registry.judge(run)
+    result.checks = runner.registry.checks(run, turn.expect, result.verdicts)
+    result.classification = classification_of(run.agent_span)
     return views
 
 
@@ -177,33 +213,6 @@ def _is_transport(error: str) -> bool:
     return error.split(":", 1)[0] in _TRANSPORT_ERRORS or "ValueError: OpenAI model" in error
 
 
-def expectation_checks(
-    case: GoldenCase | GoldenTurn,
-    category: str | None,
-    spans: list[SpanView],
-    verdicts: list[Verdict],
-) -> list[Check]:
-    checks = []
-    tool = next((s for s in spans if s.kind == "TOOL" and s.name == "lookupOrderStatus"), None)
-    for evaluator, expected in case.expect.items():
-        if evaluator == "category":
-            checks.append(_category_check(expected, category, _agent_span(spans)))
-        elif evaluator == "order_lookup":
-            checks.append(Check("order_lookup", expected, _lookup_outcome(category, tool)))
-        elif evaluator in (TOOL_RESULT, RETRIEVAL_RELEVANCE):
-            checks.append(_verdict_check(evaluator, expected, verdicts, category))
-    if case.faq_id:
-        retriever = next((s for s in spans if s.kind == "RETRIEVER"), None)
-        retrieved = [doc["id"] for doc in retriever.documents] if retriever else []
-        actual = ("hit" if case.faq_id in retrieved else "miss") if retriever else "not_retrieved"
-        checks.append(Check("retrieval_hit", "hit", actual, f"retrieved {retrieved}"))
-    return checks
-
-
-def _agent_span(spans: list[SpanView]) -> SpanView:
-    return next((s for s in spans if s.kind == "AGENT"), SpanView("", "", "", "", ""))
-
-
 def classification_of(agent: SpanView) -> dict[str, Any]:
     """What the agent span says of its classification (empty if it says nothing)."""
     if agent.get("classification.source") is None:
@@ -213,33 +222,3 @@ def classification_of(agent: SpanView) -> dict[str, Any]:
         "fallback": bool(agent.get("classification.fallback")),
         "source": agent.get("classification.source"),
     }
-
-
-def _category_check(expected: str, routed: str | None, agent: SpanView) -> Check:
-    """The model's own label, not the route: a fallback (unusable reply) is a miss, and a
-    guardrail override does not turn the model's wrong label into a pass. An agent whose span
-    does not say (``classification.source`` unset) is checked on its route."""
-    source = agent.get("classification.source")
-    if source is None:
-        return Check("category", expected, routed)
-    label = agent.get("classification.llm_category") or "fallback"
-    detail = f"the model said {label}; routed to {routed} ({source})"
-    return Check("category", expected, label, detail)
-
-
-def _lookup_outcome(category: str | None, tool: SpanView | None) -> str:
-    if tool is not None:
-        return "not_found" if tool.status_code == "ERROR" else "found"
-    return "no_order_id" if category == "order_status" else "not_attempted"
-
-
-def _verdict_check(
-    judge: str, expected: str, verdicts: list[Verdict], category: str | None
-) -> Check:
-    verdict = next((v for v in verdicts if v.judge == judge), None)
-    if verdict is None:
-        span = "lookupOrderStatus" if judge == TOOL_RESULT else "faq-retrieval"
-        return Check(judge, expected, None, f"no {span} span: the agent took the {category} path")
-    if verdict.error:
-        return Check(judge, expected, None, f"the judge failed: {verdict.error}")
-    return Check(judge, expected, verdict.label, verdict.explanation[:300])

@@ -90,6 +90,6 @@ def explain(path: Path, found: list[str]) -> str:
 
 
 def _step(request: Any) -> str:
-    from pytest_supportbot_evals.health import step_of
+    from pytest_supportbot_evals.steps import step_of
 
     return step_of(request, default=f"{request.method} {request.path}")

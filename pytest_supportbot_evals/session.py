@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_supportbot_evals.analysis import Analysis, analyse, fingerprint
 from pytest_supportbot_evals.config import EvalConfig
+from pytest_supportbot_evals.contract import AgentSpec, folder_hashes
 from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.goldens import GoldenCase, goldens_hash
 from pytest_supportbot_evals.results import DEFAULT_SUITE
@@ -44,7 +45,23 @@ class EvalSession:
     notes: list[str] = field(default_factory=list)
     #: Requested outputs that could not be written: they fail the run.
     output_errors: list[str] = field(default_factory=list)
+    #: The agent the golden tests ran (its prompts and settings are fingerprinted).
+    agent: AgentSpec | None = None
     _analysis: Analysis | None = None
+
+    def describe_agent(self, agent: AgentSpec) -> None:
+        self.agent = agent
+
+    def evaluator_templates(self) -> dict[str, str]:
+        """The templates of the team's LLM evaluators, fingerprinted (built-ins are apart)."""
+        from pytest_supportbot_evals.registry import reference_registry
+
+        builtin = reference_registry()
+        return {
+            e.name: prompts.digest(e.template.read_text(encoding="utf-8").strip())
+            for e in self.config.registry
+            if e.template is not None and e.name not in builtin and e.template.is_file()
+        }
 
     def add(self, result: CaseResult) -> None:
         self.results.append(result)
@@ -135,15 +152,24 @@ class EvalSession:
         from supportbot import fingerprints
 
         s = self.config.settings
+        agent, reference = self.agent, self.config.agent is None or self.config.agent.reference
+        if agent is not None:
+            agent_prompts, agent_steps = agent.prompt_hashes(), agent.steps
+        elif reference:
+            agent_prompts, agent_steps = prompts.prompt_hashes(), fingerprints.agent_steps(s)
+        else:
+            prompt_dir = self.config.agent.prompt_dir if self.config.agent else None
+            agent_prompts, agent_steps = (folder_hashes(prompt_dir) if prompt_dir else {}), None
         return {
             "judge": fingerprints.relevance_judge(s, self.config.judge_method),
-            "agent_steps": fingerprints.agent_steps(s),
+            "agent_steps": agent_steps,
             "model": s.model,
             "judge_model": s.effective_judge_model,
             "judge_method": self.config.judge_method,
             "record_mode": self.config.record_mode,
-            "agent_prompts": prompts.prompt_hashes(),
+            "agent_prompts": agent_prompts,
             "judge_prompt": prompts.prompt_hashes(prompts.JUDGE_PROMPTS),
+            "evaluator_templates": self.evaluator_templates(),
             "git_commit": git_commit(),
             "goldens": self.goldens,
             "min_kappa": self.config.judges.min_kappa,

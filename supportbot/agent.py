@@ -19,6 +19,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from openinference.instrumentation import using_metadata
 from openinference.semconv.trace import DocumentAttributes, SpanAttributes
 from openinference.semconv.trace import OpenInferenceSpanKindValues as Kind
 from opentelemetry import trace as trace_api
@@ -34,7 +35,7 @@ from supportbot.classification import (
     parse_classification,
     route,
 )
-from supportbot.llm import build_client, step_headers
+from supportbot.llm import build_client
 from supportbot.settings import ANSWER_STOP, Settings
 from supportbot.store import FaqHit, Store
 
@@ -273,15 +274,17 @@ class SupportBot:
                 {"role": "assistant", "content": turn.response},
             ]
         messages.append({"role": "user", "content": user})
-        completion = self.client.chat.completions.create(
-            model=s.model,
-            messages=messages,  # type: ignore[arg-type]
-            temperature=s.temperature,
-            seed=seed,
-            max_tokens=s.max_tokens if max_tokens is None else max_tokens,
-            extra_headers=step_headers(step),
-            **extra,
-        )
+        # The step's name goes on the LLM span (OpenInference metadata), where Phoenix shows it
+        # and the eval plugin names the request in its cassettes.
+        with using_metadata({"step": step}):
+            completion = self.client.chat.completions.create(
+                model=s.model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=s.temperature,
+                seed=seed,
+                max_tokens=s.max_tokens if max_tokens is None else max_tokens,
+                **extra,
+            )
         return (completion.choices[0].message.content or "").strip()
 
 

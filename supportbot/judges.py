@@ -12,14 +12,14 @@ verdict, not the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from openinference.semconv.trace import SpanAttributes
 
 from supportbot import prompts
-from supportbot.llm import client_kwargs, step_headers
+from supportbot.llm import client_kwargs
 from supportbot.settings import Settings
 from supportbot.spans import SpanView
 
@@ -80,24 +80,30 @@ def tool_result(span: SpanView, seed: int | None = None) -> Verdict:
     return Verdict(TOOL_RESULT, span.span_id, span.trace_id, label, score, explanation, "CODE")
 
 
-class RetrievalRelevanceJudge:
-    """LLM judge: was the retrieved context relevant to the query? (phoenix-evals)"""
+class ClassificationJudge:
+    """An LLM judge from a classification template (phoenix-evals ``ClassificationEvaluator``):
+    the template's ``{placeholders}`` are filled from a span, the reply is one of ``choices``."""
 
-    name = RETRIEVAL_RELEVANCE
-
-    def __init__(self, settings: Settings, method: str = "auto") -> None:
+    def __init__(
+        self,
+        name: str,
+        template: str,
+        choices: Mapping[str, tuple[float | None, str]],
+        settings: Settings,
+        method: str = "auto",
+    ) -> None:
         if method not in JUDGE_METHODS:
             raise ValueError(f"Unknown judge method {method!r}; use one of {JUDGE_METHODS}.")
         from phoenix.evals import LLM
 
+        self.name, self.template = name, template
         self.model = settings.effective_judge_model
         self.method = method
-        self.prompt_hash = prompts.digest(prompts.load("judge_retrieval_relevance"))
+        self.prompt_hash = prompts.digest(template)
         llm = LLM(
             provider="openai",
             model=self.model,
             client="openai",
-            default_headers=step_headers(f"judge:{RETRIEVAL_RELEVANCE}"),
             # phoenix-evals starts its adaptive rate limiter slow and sleeps between calls (most
             # of a replay's time); it still backs off on the provider's 429s.
             initial_per_second_request_rate=JUDGE_REQUESTS_PER_SECOND,
@@ -106,9 +112,9 @@ class RetrievalRelevanceJudge:
         )
         self._llm, self._settings = llm, settings
         self._choices: Any = (
-            RELEVANCE_CHOICES
+            dict(choices)
             if method == "tool_calling"
-            else {label: score for label, (score, _) in RELEVANCE_CHOICES.items()}
+            else {label: score for label, (score, _) in choices.items()}
         )
         self._evaluators: dict[int, Any] = {}
 
@@ -118,9 +124,9 @@ class RetrievalRelevanceJudge:
             from phoenix.evals import ClassificationEvaluator
 
             self._evaluators[seed] = ClassificationEvaluator(
-                name=RETRIEVAL_RELEVANCE,
+                name=self.name,
                 llm=self._llm,
-                prompt_template=prompts.load("judge_retrieval_relevance"),
+                prompt_template=self.template,
                 choices=self._choices,
                 temperature=self._settings.temperature,
                 seed=seed,
@@ -129,29 +135,18 @@ class RetrievalRelevanceJudge:
             )
         return self._evaluators[seed]
 
-    def __call__(self, span: SpanView, seed: int | None = None) -> Verdict:
-        context = "\n\n".join(doc["content"] for doc in span.documents)
-        judge_input = (
-            f"Query: {span.get('input.value', '')}\n\n"
-            f"Retrieved Context:\n{context or '(nothing was retrieved)'}"
-        )
+    def judge(self, span: SpanView, variables: Mapping[str, str], seed: int | None) -> Verdict:
+        """The verdict on ``span``, from the template filled with ``variables``."""
         try:
             seed = self._settings.seed if seed is None else seed
-            score = self._evaluator(seed).evaluate({"input": judge_input})[0]
+            score = self._evaluator(seed).evaluate(dict(variables))[0]
         except Exception as exc:  # one failed judgement must not end the run
             return Verdict(
-                RETRIEVAL_RELEVANCE,
-                span.span_id,
-                span.trace_id,
-                None,
-                None,
-                "",
-                "LLM",
-                self.model,
+                self.name, span.span_id, span.trace_id, None, None, "", "LLM", self.model,
                 error=_short_error(exc),
-            )
+            )  # fmt: skip
         return Verdict(
-            RETRIEVAL_RELEVANCE,
+            self.name,
             span.span_id,
             span.trace_id,
             score.label,
@@ -160,6 +155,22 @@ class RetrievalRelevanceJudge:
             "LLM",
             self.model,
         )
+
+
+class RetrievalRelevanceJudge(ClassificationJudge):
+    """LLM judge: was the retrieved context relevant to the query? (phoenix-evals)"""
+
+    def __init__(self, settings: Settings, method: str = "auto") -> None:
+        template = prompts.load("judge_retrieval_relevance")
+        super().__init__(RETRIEVAL_RELEVANCE, template, RELEVANCE_CHOICES, settings, method)
+
+    def __call__(self, span: SpanView, seed: int | None = None) -> Verdict:
+        context = "\n\n".join(doc["content"] for doc in span.documents)
+        judge_input = (
+            f"Query: {span.get('input.value', '')}\n\n"
+            f"Retrieved Context:\n{context or '(nothing was retrieved)'}"
+        )
+        return self.judge(span, {"input": judge_input}, seed)
 
 
 def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:

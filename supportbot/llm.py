@@ -1,9 +1,4 @@
-"""The one place an OpenAI client is built, so the agent and the judge agree on endpoint and key.
-
-Every request carries an ``x-supportbot-step`` header naming the step that sent it (classify,
-answer, judge:…). It is not part of request matching; it lets a cassette miss say *whose*
-request changed.
-"""
+"""The one place an OpenAI client is built, so the agent and the judge agree on endpoint and key."""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ from supportbot.settings import NO_KEY_PLACEHOLDER, Settings
 
 if TYPE_CHECKING:
     from openai import OpenAI
-
-STEP_HEADER = "x-supportbot-step"
 
 
 def client_kwargs(settings: Settings) -> dict[str, object]:
@@ -33,7 +26,3 @@ def build_client(settings: Settings) -> OpenAI:
     from openai import OpenAI
 
     return OpenAI(**client_kwargs(settings))  # type: ignore[arg-type]
-
-
-def step_headers(step: str) -> dict[str, str]:
-    return {STEP_HEADER: step}

@@ -93,9 +93,24 @@ class Settings:
         )
 
 
-def _text(env: Mapping[str, str], name: str) -> str | None:
+#: Every ``SUPPORTBOT_X`` variable may also be given under its neutral name ``EVALS_X`` (the
+#: eval plugin's name for it, whatever the agent).
+NEUTRAL_PREFIX = "EVALS_"
+
+
+def _raw(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
-    return value or None
+    if not name.startswith("SUPPORTBOT_"):
+        return value
+    alias = NEUTRAL_PREFIX + name.removeprefix("SUPPORTBOT_")
+    neutral = env.get(alias, "").strip()
+    if neutral and value and neutral != value:
+        raise SettingsError(f"{alias}={neutral!r} and {name}={value!r} disagree; set only one.")
+    return neutral or value
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    return _raw(env, name) or None
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
@@ -123,7 +138,7 @@ def _number(
     low: float | None = None,
     high: float | None = None,
 ) -> float:
-    raw = env.get(name, "").strip()
+    raw = _raw(env, name)
     if not raw:
         return default
     kind = "a whole number" if integer else "a number"

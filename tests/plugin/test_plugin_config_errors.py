@@ -57,8 +57,9 @@ BAD_GOLDENS = [
     ("wrong-expectation", {"e.yaml": MAYBE},
      ["{dir}/e.yaml:2: case 'case-c': field 'expect': tool_result is 'maybe'"]),
     ("empty-file", {"empty.yaml": ""}, ["{dir}/empty.yaml: file is empty"]),
-    ("conversation-turn", {"c.yaml": "cases:\n  - id: chat\n    turns:\n      - {query: q}\n"},
-     ["{dir}/c.yaml:2: case 'chat', turn 1: field 'category' is None"]),
+    ("conversation-turn",
+     {"c.yaml": "cases:\n  - id: chat\n    turns:\n      - {query: q, category: bogus}\n"},
+     ["{dir}/c.yaml:2: case 'chat', turn 1: field 'category' is 'bogus'"]),
 ]  # fmt: skip
 
 

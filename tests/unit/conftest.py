@@ -17,7 +17,7 @@ import yaml
 
 from pytest_supportbot_evals.cassettes import use_cassette
 from pytest_supportbot_evals.misses import explain_miss
-from supportbot.llm import STEP_HEADER
+from pytest_supportbot_evals.steps import STEP_HEADER
 from supportbot.settings import Settings
 from supportbot.spans import SpanView
 

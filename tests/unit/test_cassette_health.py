@@ -19,7 +19,9 @@ from fake_servers import base_url, send_json, serve
 
 from pytest_supportbot_evals import cli, health
 from pytest_supportbot_evals.goldens import GoldenCase
-from pytest_supportbot_evals.runner import run_golden
+from pytest_supportbot_evals.reference import supportbot_agent
+from pytest_supportbot_evals.registry import reference_registry
+from pytest_supportbot_evals.runner import Runner, run_golden
 from supportbot.agent import SupportBot
 from supportbot.settings import Settings
 from supportbot.tracing import memory_provider
@@ -36,12 +38,12 @@ def completion(content: str, finish: str = "stop") -> bytes:
 
 
 def fake_server(replies: dict[str, bytes]):
-    """A FAKE chat server answering each step (by its header) with a planted reply."""
+    """A FAKE chat server answering each step (told apart by its body) with a planted reply."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
-            self.rfile.read(int(self.headers.get("content-length", 0)))
-            send_json(self, replies[self.headers.get("x-supportbot-step", "")])
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+            send_json(self, replies["classify" if "response_format" in body else "faq_answer"])
 
         def log_message(self, *args):
             pass
@@ -62,9 +64,9 @@ def record_from(replies, cassette):
     settings = Settings.from_env({}).with_overrides(base_url=base_url(server), max_retries=0)
     provider, exporter = memory_provider("health")
     try:
-        (result,) = run_golden(
-            SupportBot(settings, tracer_provider=provider), exporter, None, CASE, cassette, "all"
-        )
+        bot = SupportBot(settings, tracer_provider=provider)
+        runner = Runner(supportbot_agent(bot), exporter, reference_registry())
+        (result,) = run_golden(runner, CASE, cassette, "all")
     finally:
         server.shutdown()
     return result

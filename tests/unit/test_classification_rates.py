@@ -4,9 +4,10 @@ counted and shown as rates (summary and JSON report)."""
 from __future__ import annotations
 
 from pytest_supportbot_evals import classification_rates
+from pytest_supportbot_evals.evaluators import TurnRun
 from pytest_supportbot_evals.goldens import GoldenTurn
+from pytest_supportbot_evals.registry import reference_registry
 from pytest_supportbot_evals.results import CaseResult
-from pytest_supportbot_evals.runner import expectation_checks
 from supportbot.spans import SpanView
 
 
@@ -22,7 +23,9 @@ def agent(source: str | None, llm: str = "", fallback: bool = False) -> SpanView
 
 
 def category(span: SpanView, routed: str, expected: str):
-    (check,) = expectation_checks(GoldenTurn("q", {"category": expected}), routed, [span], [])
+    turn = GoldenTurn("q", {"category": expected})
+    run = TurnRun("q", "answer", routed, [span], golden=turn)
+    (check,) = reference_registry().checks(run, turn.expect, [])
     return check
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pytest_supportbot_evals.goldens import GoldenError, goldens_hash, load_file, load_goldens
 from pytest_supportbot_evals.results import CaseResult, Check, fold_turns
-from pytest_supportbot_evals.runner import turn_id
+from pytest_supportbot_evals.runner import result_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,13 +45,13 @@ def test_a_conversation_is_one_case_with_its_turns_in_order(tmp_path):
     assert case.query == "Where is ORD-12345?"  # the first turn is the case's own query
     assert case.review == ("category",)
     assert case.origin["trace_id"] == "0123abcd"
-    assert [turn_id(case, n) for n in (1, 2)] == ["order-chat#1", "order-chat#2"]
+    assert result_ids(case) == ["order-chat#1", "order-chat#2"]
 
 
 def test_single_query_cases_keep_their_id_and_fingerprint():
     cases = load_goldens([ROOT / "tests" / "goldens"])
     single = [c for c in cases if not c.is_conversation]
-    assert turn_id(single[0], 1) == single[0].id
+    assert result_ids(single[0]) == [single[0].id]
     # The committed baseline's fingerprint of the single-query goldens is unchanged.
     assert goldens_hash(single) == "ab659181ab8f"
 

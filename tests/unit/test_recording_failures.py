@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from fake_servers import base_url, serve
 
+from pytest_supportbot_evals.contract import AgentSpec
 from pytest_supportbot_evals.goldens import GoldenCase
-from pytest_supportbot_evals.runner import run_golden
+from pytest_supportbot_evals.reference import supportbot_agent
+from pytest_supportbot_evals.registry import reference_registry
+from pytest_supportbot_evals.runner import Runner, run_golden
 from supportbot.agent import SupportBot
 from supportbot.settings import Settings
 from supportbot.tracing import memory_provider
@@ -59,7 +62,8 @@ def record(base_url: str, cassette: Path, mode: str):
     )
     provider, exporter = memory_provider("recording-failures")
     bot = SupportBot(settings, tracer_provider=provider)
-    (result,) = run_golden(bot, exporter, None, CASE, cassette, mode)
+    runner = Runner(supportbot_agent(bot), exporter, reference_registry())
+    (result,) = run_golden(runner, CASE, cassette, mode)
     return result
 
 
@@ -86,19 +90,16 @@ def test_a_failed_first_recording_writes_no_cassette(tmp_path, garbage_server):
     assert not cassette.exists()
 
 
-class FakeInterruptedBot:
+def interrupted_agent(query):
     """A FAKE agent that is interrupted (Ctrl-C) in the middle of a query."""
-
-    settings = Settings.from_env({})
-
-    def handle(self, query, **kwargs):
-        raise KeyboardInterrupt
+    raise KeyboardInterrupt
 
 
 def test_an_interrupted_recording_leaves_the_previous_cassette_intact(recorded):
     before = recorded.read_bytes()
     _, exporter = memory_provider("interrupted")
     with pytest.raises(KeyboardInterrupt):
-        run_golden(FakeInterruptedBot(), exporter, None, CASE, recorded, "rewrite")
+        runner = Runner(AgentSpec(interrupted_agent), exporter, reference_registry())
+        run_golden(runner, CASE, recorded, "rewrite")
     assert recorded.read_bytes() == before
     assert [p.name for p in recorded.parent.iterdir()] == [recorded.name]
