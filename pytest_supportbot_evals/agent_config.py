@@ -54,6 +54,8 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
 
     ini = pytest_config.getini
     factory = ini_value(ini, "supportbot_agent").strip() or None
+    if factory is not None:
+        _check_importable(factory)
     raw_labels = ini_value(ini, "supportbot_labels").split()
     labels = tuple(raw_labels) if raw_labels else (reference.LABELS if factory is None else None)
     if raw_labels and len(raw_labels) < 2:
@@ -77,3 +79,20 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
     except EvaluatorError as exc:
         raise AgentConfigError(f"evaluator registration: {exc}") from None
     return AgentConfig(factory, labels, prompt_dir, tool_spans, registry)
+
+
+def _check_importable(path: str) -> None:
+    """``module:factory`` names a module that exists (imported only when the agent is needed)."""
+    import importlib.util
+
+    module, sep, attribute = path.partition(":")
+    try:
+        found = bool(sep and attribute and module) and importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise AgentConfigError(
+            f"ini {neutral('supportbot_agent')}={path!r}: give module:factory of an importable "
+            "module (e.g. shopbot.evals:agent); is it installed, or on pytest's pythonpath "
+            "(ini pythonpath = .)?"
+        )

@@ -23,7 +23,7 @@ def rates(results: Sequence[CaseResult]) -> dict[str, Any]:
         row = table.setdefault(r.suite, {"total": 0, "llm": 0, "fallback": 0, "overridden": 0})
         row["total"] += 1
         row["fallback" if c["fallback"] else "llm"] += 1
-        row["overridden"] += c["source"] == "order_id_rule"
+        row["overridden"] += c["source"] not in ("llm", "fallback")  # a rule overrode it
     kinds = ("llm", "fallback", "overridden")
     return {
         suite: {**row, **{f"{k}_rate": round(row[k] / row["total"], 4) for k in kinds}}

@@ -205,7 +205,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         if args.model:
             command.append(f"--supportbot-model={args.model}")
         if args.cassettes:
-            command += ["-o", f"supportbot_cassettes={args.cassettes}"]
+            command += ["-o", f"evals_cassettes={args.cassettes}"]
         if args.workers > 1:
             command += ["-n", str(args.workers)]
         print("recording:", " ".join(command[1:]), file=sys.stderr)

@@ -100,14 +100,17 @@ def supportbot_results(
     supportbot_config: EvalConfig,
 ) -> list[CaseResult]:
     """Run this test's golden case (replayed from its cassette): one result per turn."""
+    from dataclasses import replace
+
     from pytest_supportbot_evals.contract import AgentSpec
     from pytest_supportbot_evals.runner import Runner, cassette_path, run_golden
 
-    spec = (
-        supportbot_agent
-        if isinstance(supportbot_agent, AgentSpec)
-        else AgentSpec(supportbot_agent, prompt_dir=supportbot_config.agent.prompt_dir)
-    )
+    spec = supportbot_agent
+    if not isinstance(spec, AgentSpec):
+        spec = AgentSpec(spec)
+    prompt_dir = supportbot_config.agent.prompt_dir if supportbot_config.agent else None
+    if prompt_dir is not None:  # ini evals_prompts names the agent's prompts
+        spec = replace(spec, prompt_dir=prompt_dir)
     supportbot_collector.describe_agent(spec)
     runner = Runner(
         spec,
