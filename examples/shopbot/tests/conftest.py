@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pytest_supportbot_evals import TurnRun, code_evaluator, llm_evaluator
+import pytest
+
+from pytest_supportbot_evals import Evaluator, TurnRun, code_evaluator, llm_evaluator
 
 SERIAL = re.compile(r"\bSN-\d{6}\b", re.IGNORECASE)
 
@@ -19,7 +21,7 @@ def mentions_serial(run: TurnRun) -> tuple[str, str]:
     return ("yes" if said else "no"), f"looked for {asked.group(0).upper()} in the answer"
 
 
-def pytest_supportbot_evals_evaluators(config):
+def pytest_supportbot_evals_evaluators(config: pytest.Config) -> list[Evaluator]:
     judges = Path(__file__).parent / "judges"
     return [
         code_evaluator("mentions_serial", ("yes", "no", "no_serial"), mentions_serial),
