@@ -33,7 +33,7 @@ def clean_env(monkeypatch):
     for name in CLEARED_ENV:
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):
-        if name.startswith("SUPPORTBOT_") or name == "PYTEST_ADDOPTS":
+        if name.startswith(("SUPPORTBOT_", "EVALS_")) or name == "PYTEST_ADDOPTS":
             monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

@@ -1,0 +1,150 @@
+"""README, "Gate your own agent", followed literally: its files are taken from the README itself,
+written to a fresh project, and run with pytest in a subprocess (the installed plugin, as a
+team meets it). The agent shares no name with SupportBot: its own labels, its own TOOL span,
+its own code evaluator. ``examples/shopbot`` (recorded from the local model) is run the same way,
+from a copy outside the repo."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTION = "## Gate your own agent"
+
+
+def readme_files() -> dict[str, str]:
+    """``{path: content}`` of every block in the section introduced by a `` `path`: `` line."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    files, intro, fence = {}, "", None
+    for line in section.split("\n"):
+        if fence is not None:  # inside a block
+            if line.startswith("```"):
+                named = re.match(r"`([\w./-]+)`", intro)
+                if named:
+                    files[named.group(1)] = "\n".join(fence) + "\n"
+                fence, intro = None, ""
+            else:
+                fence.append(line)
+        elif line.startswith("```"):
+            fence = []
+        elif line.strip() and not intro:
+            intro = line  # the first line of the paragraph before a block names its file
+        elif not line.strip() and intro and not intro.startswith("`"):
+            intro = ""
+    return files
+
+
+def run_pytest(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    report = project / "report.json"
+    report.unlink(missing_ok=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--evals-report={report}",
+            *args,
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(project)},
+    )
+    data = json.loads(report.read_text()) if report.exists() else {}
+    return done, data
+
+
+@pytest.fixture
+def helpdesk(tmp_path) -> Path:
+    files = readme_files()
+    assert set(files) == {
+        "pyproject.toml",
+        "helpdesk.py",
+        "tests/conftest.py",
+        "tests/goldens/desk.yaml",
+        "tests/test_desk.py",
+    }
+    for path, body in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(body)
+    return tmp_path
+
+
+def test_the_readme_agent_is_gated_with_its_own_labels_tool_span_and_evaluator(helpdesk):
+    done, report = run_pytest(helpdesk, "--junitxml=junit.xml")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "4 passed" in out and "gate: PASS" in out, out  # 3 goldens and the gate
+    cases = {c["id"]: c for c in report["cases"]}
+    assert set(cases) == {"kettle-manual", "fridge-manual", "small-talk"}
+    checks = {(i, c["evaluator"]): c["actual"] for i, case in cases.items() for c in case["checks"]}
+    assert checks[("kettle-manual", "tool_result")] == "success"
+    assert checks[("fridge-manual", "tool_result")] == "error"  # its findManual span: ERROR
+    assert checks[("small-talk", "category")] == "chat"
+    assert checks[("kettle-manual", "polite")] == "yes"
+    # the findManual TOOL span was judged; the code evaluator annotated the agent span
+    judged = {v["judge"] for v in cases["fridge-manual"]["verdicts"]}
+    assert judged == {"tool_result", "polite"}
+    polite = next(v for v in cases["kettle-manual"]["verdicts"] if v["judge"] == "polite")
+    assert polite["span_id"] == cases["kettle-manual"]["span_id"]
+    assert report["evaluators"]["polite"]["passed"] == 2
+    junit = (helpdesk / "junit.xml").read_text()
+    assert 'name="supportbot.tool_result" value="error"' in junit
+    assert 'name="supportbot.polite.pass_rate" value="1.0"' in junit
+
+
+def test_a_drop_in_the_teams_own_evaluator_fails_the_gate(helpdesk):
+    agent = helpdesk / "helpdesk.py"
+    agent.write_text(agent.read_text().replace('"Please:', '"Do:').replace('"Please,', '"So,'))
+    done, report = run_pytest(helpdesk)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "polite pass rate 0.0% (0/2) is below its threshold 100.0%" in out
+    assert report["gate"] == "fail"
+
+
+def test_a_label_outside_the_agents_vocabulary_is_a_usage_error(helpdesk):
+    goldens = helpdesk / "tests" / "goldens" / "desk.yaml"
+    goldens.write_text(goldens.read_text().replace("label: chat", "label: order_status"))
+    done, _ = run_pytest(helpdesk)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "desk.yaml:11: case 'small-talk': field 'label' is 'order_status'" in done.stderr
+    assert "use one of ('manual', 'chat')" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
+    project = tmp_path / "shopbot"
+    shutil.copytree(
+        ROOT / "examples" / "shopbot",
+        project,
+        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "report.json"),
+    )
+    done, report = run_pytest(project)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert report["gate"] == "pass", out
+    assert report["coverage"]["evaluated_runs"] == report["coverage"]["planned_runs"] == 14
+    by_id = {c["id"]: c for c in report["cases"]}
+    unknown = {c["evaluator"]: c["actual"] for c in by_id["warranty-unknown-serial"]["checks"]}
+    assert unknown["tool_result"] == "error"  # its checkWarranty TOOL span, judged
+    assert set(report["evaluators"]) >= {"answer_on_topic", "mentions_serial", "tool_result"}
+    # the team's LLM evaluator judged every turn's agent span (from the recorded judge calls)
+    assert all(
+        any(v["judge"] == "answer_on_topic" and v["label"] for v in c["verdicts"])
+        for c in report["cases"]
+    )
+    done, report = run_pytest(project, "--evals-threshold=mentions_serial=0.9")
+    assert done.returncode == 1
+    assert "mentions_serial pass rate" in done.stdout
