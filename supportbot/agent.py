@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from openinference.instrumentation import using_metadata
@@ -29,7 +27,6 @@ from supportbot import prompts, tracing
 from supportbot.classification import (
     CATEGORIES,
     FALLBACK_CATEGORY,
-    ORDER_ID,
     Classification,
     classification_format,
     parse_classification,
@@ -38,6 +35,7 @@ from supportbot.classification import (
 from supportbot.llm import build_client
 from supportbot.settings import ANSWER_STOP, Settings
 from supportbot.store import FaqHit, Store
+from supportbot.turns import AgentResult, Turn, order_id_of, session_context
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -63,31 +61,6 @@ AGENT, TOOL, RETRIEVER = (k.value for k in (Kind.AGENT, Kind.TOOL, Kind.RETRIEVE
 
 class EmptyQueryError(ValueError):
     """The query was empty; there is nothing to answer."""
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One answered query of a session, as the next turns see it."""
-
-    query: str
-    response: str
-    #: The order the turn was about, so that "When will it arrive?" knows which one.
-    order_id: str | None = None
-
-
-@dataclass(frozen=True)
-class AgentResult:
-    """What ``SupportBot.handle`` returns; ``span_id`` is where user feedback is attached."""
-
-    query: str
-    response: str
-    category: str
-    span_id: str
-    trace_id: str
-    session_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class SupportBot:
@@ -142,7 +115,7 @@ class SupportBot:
         history: Sequence[Turn] = ()
         if session_id:
             history = self.conversations.setdefault(session_id, deque(maxlen=MAX_HISTORY_TURNS))
-        with tracing.activate(self.tracer_provider), _session(session_id):
+        with tracing.activate(self.tracer_provider), session_context(session_id):
             attributes: dict[str, Any] = {KIND: AGENT, SpanAttributes.INPUT_VALUE: query}
             if session_id:
                 attributes[SpanAttributes.SESSION_ID] = session_id
@@ -162,7 +135,7 @@ class SupportBot:
                 )
                 order_id = None
                 if classification.category == "order_status":
-                    order_id = _order_id(query, history)
+                    order_id = order_id_of(query, history)
                     response = self._answer_order(query, order_id, seed, history)
                 else:
                     response = self._answer_faq(query, seed, history)
@@ -286,23 +259,3 @@ class SupportBot:
                 **extra,
             )
         return (completion.choices[0].message.content or "").strip()
-
-
-def _order_id(query: str, history: Sequence[Turn]) -> str | None:
-    """The order id the query names, else the one its conversation was last about."""
-    match = ORDER_ID.search(query)
-    if match is not None:
-        return match.group(0).upper()
-    return next((turn.order_id for turn in reversed(history) if turn.order_id), None)
-
-
-@contextmanager
-def _session(session_id: str | None) -> Iterator[None]:
-    if not session_id:
-        with nullcontext():
-            yield
-        return
-    from openinference.instrumentation import using_session
-
-    with using_session(session_id):
-        yield
