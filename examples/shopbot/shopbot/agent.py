@@ -90,6 +90,32 @@ class ShopBot:
             span.set_status(Status(StatusCode.OK))
         return {"response": response, "label": intent}
 
+    def _chat(
+        self,
+        step: str,
+        system: str,
+        query: str,
+        seed: int,
+        response_format: dict[str, Any] | None = None,
+        max_tokens: int = 96,
+    ) -> str:
+        extra: dict[str, Any] = (
+            {"response_format": response_format} if response_format else {"stop": ANSWER_STOP}
+        )
+        with using_metadata({"step": step}):  # names the step in traces and cassettes
+            completion = self.client.chat.completions.create(
+                model=MODEL,
+                messages=[
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": query},
+                ],
+                temperature=0.0,
+                seed=seed,
+                max_tokens=max_tokens,
+                **extra,
+            )
+        return (completion.choices[0].message.content or "").strip()
+
     def _intent(self, query: str, seed: int) -> str:
         raw = self._chat("intent", prompt("intent"), query, seed, INTENT_FORMAT, max_tokens=160)
         try:
@@ -131,32 +157,6 @@ class ShopBot:
                 span.set_attribute(f"{prefix}.{DocumentAttributes.DOCUMENT_CONTENT}", rule["text"])
             span.set_status(Status(StatusCode.OK))
         return hits
-
-    def _chat(
-        self,
-        step: str,
-        system: str,
-        query: str,
-        seed: int,
-        response_format: dict[str, Any] | None = None,
-        max_tokens: int = 96,
-    ) -> str:
-        extra: dict[str, Any] = (
-            {"response_format": response_format} if response_format else {"stop": ANSWER_STOP}
-        )
-        with using_metadata({"step": step}):  # names the step in traces and cassettes
-            completion = self.client.chat.completions.create(
-                model=MODEL,
-                messages=[
-                    {"role": "system", "content": system},
-                    {"role": "user", "content": query},
-                ],
-                temperature=0.0,
-                seed=seed,
-                max_tokens=max_tokens,
-                **extra,
-            )
-        return (completion.choices[0].message.content or "").strip()
 
 
 def make_agent(tracer_provider: TracerProvider) -> Any:
