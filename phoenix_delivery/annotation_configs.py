@@ -11,6 +11,7 @@ ones as thumbs too).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,17 @@ def configs() -> list[dict[str, Any]]:
     return json.loads(CONFIGS.read_text(encoding="utf-8"))
 
 
-def ensure(http: Any, project: str) -> list[str]:
-    """Create or update each config to ours and assign it to ``project``; return what changed.
+def ensure(http: Any, project: str, extra: Iterable[dict[str, Any]] = ()) -> list[str]:
+    """Create or update each config to ours (and ``extra`` ones: the evaluators a team
+    registered) and assign it to ``project``; return what changed.
 
     ``http`` is an ``httpx.Client`` on Phoenix's base URL. Idempotent: a config that already has
     our labels is left as it is; assigning is idempotent in Phoenix.
     """
     changed = []
-    for config in configs():
+    ours = configs()
+    names = {c["name"] for c in ours}
+    for config in [*ours, *(c for c in extra if c["name"] not in names)]:
         found = http.get(f"/v1/annotation_configs/{config['name']}")
         if found.status_code == 404:
             response = http.post("/v1/annotation_configs", json=config)
@@ -50,3 +54,17 @@ def ensure(http: Any, project: str) -> list[str]:
 
 def _values(config: dict[str, Any]) -> list[tuple[str, float | None]]:
     return [(v["label"], v.get("score")) for v in config.get("values") or []]
+
+
+def categorical(
+    name: str, description: str, scores: Mapping[str, float | None]
+) -> dict[str, Any]:
+    """A categorical config with these labels (and ``judge_error``, a judge that gave none)."""
+    values = [{"label": k, **({"score": v} if v is not None else {})} for k, v in scores.items()]
+    return {
+        "name": name,
+        "type": "CATEGORICAL",
+        "description": description[:400],
+        "optimization_direction": "MAXIMIZE",
+        "values": [*values, {"label": "judge_error"}],
+    }

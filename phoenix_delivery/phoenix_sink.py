@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -113,9 +113,10 @@ class PhoenixSink:
             unreachable=r.unreachable,
         )
 
-    def ensure_annotation_configs(self) -> str | None:
-        """Our annotation configs exist in Phoenix and are assigned to the project (the UI's
-        Annotate form then offers our labels); a failure is a note, never a lost delivery."""
+    def ensure_annotation_configs(self, extra: Iterable[dict[str, Any]] = ()) -> str | None:
+        """Our annotation configs (and ``extra`` ones) exist in Phoenix and are assigned to the
+        project (the UI's Annotate form then offers our labels); a failure is a note, never a
+        lost delivery."""
         if not self.project:
             return None
         import httpx
@@ -123,7 +124,7 @@ class PhoenixSink:
         from phoenix_delivery import annotation_configs
 
         try:
-            changed = annotation_configs.ensure(self._http(), self.project)
+            changed = annotation_configs.ensure(self._http(), self.project, extra)
         except httpx.HTTPError as exc:
             return f"Phoenix annotation configs not set ({type(exc).__name__}: {exc})"
         return f"Phoenix annotation configs: {', '.join(changed)}." if changed else None

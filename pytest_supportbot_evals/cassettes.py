@@ -45,7 +45,7 @@ class CassetteUse:
     def recorded(self) -> list[tuple[Any, Any]]:
         """The (request, response) pairs recorded during this use (not loaded from the file)."""
         c = self.cassette
-        return [] if c is None else list(c.data[getattr(c, "_loaded_count", 0) :])
+        return [] if c is None else list(c.data[self.loaded :])
 
     @property
     def unplayed(self) -> int:

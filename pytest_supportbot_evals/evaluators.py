@@ -109,6 +109,8 @@ class Evaluator:
     implied: Callable[[Any], str | None] | None = None
     #: The prompt template of an LLM evaluator (a cassette miss of its requests names it).
     template: Path | None = None
+    #: The score of each label in Phoenix annotations (``None``: labels without scores).
+    scores: Mapping[str, float | None] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -166,6 +168,16 @@ class Registry:
     def human_labels(self) -> dict[str, tuple[str, ...]]:
         """Evaluator name -> the labels a golden's ``human_label`` may give it."""
         return {e.name: e.human_labels for e in self if e.human_labels}
+
+    def annotation_configs(self) -> list[dict[str, Any]]:
+        """Phoenix annotation configs for the verdicts the evaluators log (those with a judge)."""
+        from phoenix_delivery.annotation_configs import categorical
+
+        return [
+            categorical(e.name, e.description, e.scores or dict.fromkeys(e.labels))
+            for e in self
+            if e.judge is not None
+        ]
 
     def judge(self, run: TurnRun) -> list[Verdict]:
         """Every evaluator's verdicts on the turn's spans, in registry order."""

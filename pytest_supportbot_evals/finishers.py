@@ -131,7 +131,9 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     delivery = sink.flush()
     note = delivery.describe(endpoint, config.spool_path)
     if delivery.delivered:
-        note += "\n" + (sink.ensure_annotation_configs() or "Phoenix annotation configs in place.")
+        configs = config.registry.annotation_configs()  # the built-ins' come from the JSON
+        ensured = sink.ensure_annotation_configs(configs)
+        note += "\n" + (ensured or "Phoenix annotation configs in place.")
     if config.experiment_dataset:
         note += "\n" + log_experiment(session)
     return note
@@ -143,15 +145,23 @@ def log_experiment(session: EvalSession) -> str:
     from phoenix.client import Client
 
     from pytest_supportbot_evals.phoenix_datasets import log_experiment as log
+    from supportbot.tracing import base_url
 
     config = session.config
     dataset = str(config.experiment_dataset)
     meta = session.meta()
     name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
-    client = Client(base_url=config.phoenix_endpoint, api_key=config.settings.phoenix_api_key)
+    key = config.settings.phoenix_api_key
+    http = httpx.Client(
+        base_url=base_url(str(config.phoenix_endpoint)),
+        headers={"authorization": f"Bearer {key}"} if key else None,
+        timeout=30,
+    )
+    client = Client(http_client=http)  # one HTTP client for phoenix-client and our REST calls
     try:
         url = log(
             client,
+            http,
             dataset,
             session.results,
             experiment_name=name,

@@ -91,13 +91,16 @@ def push_dataset(client: Any, name: str, examples: Sequence[Example]) -> tuple[A
 
 def log_experiment(
     client: Any,
+    http: Any,
     dataset_name: str,
     results: Sequence[CaseResult],
     *,
     experiment_name: str,
     metadata: Mapping[str, Any],
 ) -> str:
-    """Log a run's results as an experiment on the dataset (pushed first); returns its URL."""
+    """Log a run's results as an experiment on the dataset (pushed first); returns its URL.
+    ``http`` is the ``httpx.Client`` the phoenix-client ``client`` was built on (runs and
+    evaluations are posted through Phoenix's REST API)."""
     dataset, _ = push_dataset(client, dataset_name, examples_from_results(results))
     example_ids = {ex["metadata"].get("golden_id"): ex["id"] for ex in dataset.examples}
     repetitions = max((r.repetition for r in results), default=0) + 1
@@ -109,7 +112,6 @@ def log_experiment(
         repetitions=repetitions,
     )
     now = datetime.now(UTC).isoformat()
-    http = client.experiments._client  # the client's own httpx client (auth, base URL)
     for result in results:
         run = {
             "dataset_example_id": example_ids[result.case_id],

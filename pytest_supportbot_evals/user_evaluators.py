@@ -65,6 +65,7 @@ def code_evaluator(
         tuple(scores),
         first_verdict(name, "the agent made no span to judge"),
         judge=judge,
+        scores=scores,
         description=description or (fn.__doc__ or "").strip().split("\n")[0],
     )
 
@@ -114,6 +115,7 @@ def llm_evaluator(
         kind=LLM,
         human_labels=tuple(scores) if human_labels else (),
         template=path.resolve(),
+        scores=scores,
         description=description or f"LLM judge ({path.name}) on the {where}",
     )
 
