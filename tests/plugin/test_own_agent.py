@@ -148,3 +148,57 @@ def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
     done, report = run_pytest(project, "--evals-threshold=mentions_serial=0.9")
     assert done.returncode == 1
     assert "mentions_serial pass rate" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            (
+                "pyproject.toml",
+                'evals_agent = "helpdesk:make_agent"',
+                'evals_agent = "nodesk:make"',
+            ),
+            "ini evals_agent='nodesk:make': give module:factory of an importable module",
+        ),
+        (
+            ("pyproject.toml", '"polite=1.0"', '"politeness=1.0"'),
+            "unknown evaluator 'politeness' in 'politeness=1.0'; use one of ['category', ",
+        ),
+        (
+            (
+                "tests/conftest.py",
+                '("yes", "no"), polite)',
+                '("yes", "no"), polite),\n        code_evaluator("polite", ("a", "b"), polite)',
+            ),
+            "evaluator 'polite' is registered twice",
+        ),
+        (
+            ("tests/goldens/desk.yaml", 'polite: "yes"}', 'polite: "maybe"}'),
+            "polite is 'maybe'; use one of ('yes', 'no')",
+        ),
+    ],
+    ids=["agent-path", "threshold-name", "duplicate-evaluator", "evaluator-label"],
+)
+def test_a_bad_agent_setting_is_one_usage_error(helpdesk, edit, message):
+    path, old, new = edit
+    text = (helpdesk / path).read_text()
+    assert old in text
+    (helpdesk / path).write_text(text.replace(old, new, 1))
+    done, _ = run_pytest(helpdesk)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_neutral_and_supportbot_variables_must_agree(helpdesk):
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=helpdesk,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "EVALS_SEED": "1", "SUPPORTBOT_SEED": "2"},
+    )
+    assert done.returncode == 4
+    assert "EVALS_SEED='1' and SUPPORTBOT_SEED='2' disagree; set only one." in done.stderr
