@@ -70,7 +70,11 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
         s["context"]["span_id"]: s
         for s in phoenix_client.spans.get_spans(project_identifier=project, limit=500)
     }
-    judged_span_names = {"tool_result": "lookupOrderStatus", "retrieval_relevance": "faq-retrieval"}
+    judged_span_names = {
+        "tool_result": "lookupOrderStatus",
+        "retrieval_relevance": "faq-retrieval",
+        "order_lookup": "support-agent",  # SupportBot's code evaluator judges the turn
+    }
     for case in report["cases"]:
         assert spans[case["span_id"]]["name"] == "support-agent"
         for verdict in case["verdicts"]:
@@ -86,6 +90,14 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
     labels = {c["name"]: [v["label"] for v in c.get("values") or []] for c in assigned}
     for config in configs():
         assert labels.get(config["name"]) == [v["label"] for v in config["values"]], labels
+    # ... and for the evaluators the registry adds (SupportBot's order_lookup, like a team's own)
+    assert labels["order_lookup"] == [
+        "found",
+        "not_found",
+        "no_order_id",
+        "not_attempted",
+        "judge_error",
+    ]
     annotation = annotations_by_name(phoenix_client, project, [report["cases"][0]["span_id"]])
     metadata = annotation["supportbot_golden"][0]["metadata"]
     assert metadata["golden_id"] == report["cases"][0]["id"]
