@@ -56,9 +56,7 @@ def _values(config: dict[str, Any]) -> list[tuple[str, float | None]]:
     return [(v["label"], v.get("score")) for v in config.get("values") or []]
 
 
-def categorical(
-    name: str, description: str, scores: Mapping[str, float | None]
-) -> dict[str, Any]:
+def categorical(name: str, description: str, scores: Mapping[str, float | None]) -> dict[str, Any]:
     """A categorical config with these labels (and ``judge_error``, a judge that gave none)."""
     values = [{"label": k, **({"score": v} if v is not None else {})} for k, v in scores.items()]
     return {
