@@ -88,3 +88,15 @@ def verdict_annotation(verdict: Any, metadata: dict[str, Any]) -> dict[str, Any]
         identifier=verdict_identifier(verdict.judge),
         metadata={**metadata, "model": verdict.model},
     )
+
+
+def document_annotation(verdict: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The document annotation (``SpanDocumentAnnotationData``) of a verdict on one retrieved
+    document: at its position in the RETRIEVER span, named after the judge. Phoenix keeps one
+    per name, span and position (it takes no identifier here), so a re-judgement updates it."""
+    annotation = verdict_annotation(verdict, metadata)
+    return {
+        **annotation,
+        "document_position": verdict.document_position,
+        "identifier": "",
+    }

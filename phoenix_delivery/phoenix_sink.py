@@ -85,9 +85,15 @@ class PhoenixSink:
         """Queue spans already encoded by ``encode_spans`` (e.g. sent by an xdist worker)."""
         self.spool.append("spans", encoded)
 
-    def add_annotations(self, annotations: Sequence[dict[str, Any]]) -> None:
+    def add_annotations(
+        self, annotations: Sequence[dict[str, Any]], kind: str = "annotations"
+    ) -> None:
         for start in range(0, len(annotations), BATCH_SIZE):
-            self.spool.append("annotations", list(annotations[start : start + BATCH_SIZE]))
+            self.spool.append(kind, list(annotations[start : start + BATCH_SIZE]))
+
+    def add_document_annotations(self, annotations: Sequence[dict[str, Any]]) -> None:
+        """Annotations of retrieved documents (``document_position``), sent after the spans."""
+        self.add_annotations(annotations, "document_annotations")
 
     # -- deliver -----------------------------------------------------------------------------
 
@@ -139,6 +145,9 @@ class PhoenixSink:
                 self._post_spans(base64.b64decode(record["payload"]))
             elif record["kind"] == "annotations":
                 self._post_annotations(record["payload"])
+            elif record["kind"] == "document_annotations":
+                # stored once Phoenix's synchronous endpoint answers with their ids
+                self._send_sync(record["payload"], documents=True)
             return True
         except httpx.HTTPStatusError as exc:
             reason = f"HTTP {exc.response.status_code} from {exc.request.url.path}"
@@ -235,15 +244,22 @@ class PhoenixSink:
         time.sleep(0.2)  # the asynchronous endpoint has just queued them
         return not self._read_back(wanted, stored, seconds - 0.2, delay=0.4)
 
-    def _send_sync(self, annotations: list[dict[str, Any]]) -> None:
+    def _send_sync(self, annotations: list[dict[str, Any]], documents: bool = False) -> None:
         import httpx
 
         client = self._phoenix()
+
+        def send() -> None:
+            if documents:
+                client.spans.log_document_annotations(document_annotations=annotations, sync=True)
+            else:
+                client.spans.log_span_annotations(span_annotations=annotations, sync=True)
+
         deadline = time.monotonic() + self._ingest_wait
         delay = 0.25
         while True:
             try:
-                client.spans.log_span_annotations(span_annotations=annotations, sync=True)
+                send()
                 return
             except httpx.HTTPStatusError as exc:
                 # 404: a span not ingested yet (Phoenix writes spans asynchronously).

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals import baseline as baseline_mod
+from pytest_supportbot_evals import tokens
 from pytest_supportbot_evals.calibration import Calibration, JudgePolicy, calibrate
 from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.gate import GateResult, compute
@@ -34,6 +35,10 @@ class Analysis:
     policy: JudgePolicy = field(default_factory=JudgePolicy)
     #: (selected, planned) golden runs: a narrowed run says so.
     selection: tuple[int, int] = (0, 0)
+    #: Suites whose agent tokens grew over the limit against the baseline (they fail the gate).
+    token_growth: list[str] = field(default_factory=list)
+    #: Per suite: tokens per step, agent and judge totals with their cost (``tokens.priced``).
+    tokens: dict[str, Any] = field(default_factory=dict)
 
     @property
     def advisory(self) -> set[str]:
@@ -50,7 +55,9 @@ class Analysis:
 
     @property
     def verdict(self) -> str:
-        failed = self.gate.gate == "fail" or self.regressed or self.baseline_error
+        failed = (
+            self.gate.gate == "fail" or self.regressed or self.baseline_error or self.token_growth
+        )
         return "fail" if failed else "pass"
 
     def untrusted(self) -> set[str]:
@@ -62,10 +69,12 @@ class Analysis:
             lines.append(self.baseline_error)
         for c in self.regressed:
             lines.append(
-                f"{c.evaluator} regressed against the baseline: {c.baseline[0]}/{c.baseline[1]} -> "
-                f"{c.now[0]}/{c.now[1]}, pass->fail {', '.join(c.pass_to_fail)} (p={c.p_value:.3g})"
+                f"{c.evaluator} regressed against the baseline: "
+                f"{c.baseline[0]:.4g}/{c.baseline[1]} -> {c.now[0]:.4g}/{c.now[1]}, "
+                f"pass->fail {', '.join(c.pass_to_fail)} "
+                f"(p={c.p_value:.3g})"
             )
-        return lines
+        return lines + self.token_growth
 
     def warnings(self) -> list[str]:
         lines = [f"baseline: {note}" for note in self.baseline_notes]
@@ -102,6 +111,8 @@ class Analysis:
             "advisory": sorted(self.advisory),
             "judge_policy": self.policy.to_dict(),
             "warnings": self.warnings(),
+            "token_growth": self.token_growth,
+            "tokens": self.tokens,
         }
 
 
@@ -141,6 +152,9 @@ def analyse(
     cli_thresholds: Collection[str] = (),
     case_hashes: Mapping[str, str] | None = None,
     missing_of: str = "selected",
+    max_token_growth: float | None = None,
+    prices: Mapping[str, Sequence[float]] | None = None,
+    models: tuple[str, str] = ("", ""),
 ) -> Analysis:
     """``missing_of``: ``selected`` (one run) or ``planned`` (merged shards must cover the set)."""
     cals = calibrations(results, policy)
@@ -161,7 +175,12 @@ def analyse(
     if selection[0] < selection[1] and missing_of == "selected" and gate.unapplied:
         # A narrowed run (a shard, -k) may just not include the cases a threshold checks.
         notes, gate = list(gate.unapplied), replace(gate, unapplied=[])
-    base = {"calibrations": cals, "policy": policy, "selection": selection}
+    base: dict[str, Any] = {
+        "calibrations": cals,
+        "policy": policy,
+        "selection": selection,
+        "tokens": tokens.priced(results, prices or {}, *models),
+    }
     comparisons: list[baseline_mod.Comparison] = []
     if baseline_path is not None:
         if baseline_path.exists():
@@ -171,6 +190,11 @@ def analyse(
                 return Analysis(gate, [], notes, baseline_error=str(exc), **base)
             notes += baseline_mod.mismatches(data, run_fingerprint)
             comparisons = baseline_mod.compare(data, results, case_hashes)
+            grown, token_notes = tokens.growth(
+                data.get("tokens", {}), tokens.suites(results), max_token_growth
+            )
+            notes += token_notes
+            base["token_growth"] = grown
         else:
             notes += [
                 f"{baseline_path} does not exist yet: write it with --supportbot-update-baseline"
@@ -179,24 +203,31 @@ def analyse(
 
 
 def calibrations(results: Sequence[CaseResult], policy: JudgePolicy) -> list[Calibration]:
-    """Judge agreement with the goldens' human labels, where both exist: every judge whose
-    verdicts a golden gives a human label for (``retrieval_relevance``, or a team's LLM
-    evaluator registered with ``human_labels=True``)."""
+    """Judge agreement with the truth, where both exist. A judge of retrieved documents (the
+    relevance judge) is calibrated per document against the golden's ``relevant_ids``: what was
+    actually retrieved, each document relevant exactly when the golden names it. Otherwise (no
+    ``relevant_ids``), a span's verdict against the golden's ``human_label``: any judge a golden
+    gives one for (``retrieval_relevance``, or a team's evaluator with ``human_labels=True``)."""
     from pytest_supportbot_evals.registry import reference_registry
 
     known = reference_registry().human_labels
-    judges = dict.fromkeys(
-        name for r in results for name in r.human_labels if any(v.judge == name for v in r.verdicts)
-    )
+    pairs: dict[str, list[tuple[str, str | None]]] = {}
+    for r in results:
+        for judge in dict.fromkeys(v.judge for v in r.verdicts):
+            documents = [v for v in r.verdicts if v.judge == judge and v.document_id is not None]
+            span = next(
+                (v for v in r.verdicts if v.judge == judge and v.document_position is None), None
+            )
+            if documents and r.relevant_ids is not None:
+                pairs.setdefault(judge, []).extend(
+                    ("relevant" if v.document_id in r.relevant_ids else "irrelevant", v.label)
+                    for v in documents
+                )
+            elif span is not None and judge in r.human_labels:
+                pairs.setdefault(judge, []).append((r.human_labels[judge], span.label))
     found = []
-    for judge in judges:
-        pairs = [
-            (r.human_labels[judge], next((v.label for v in r.verdicts if v.judge == judge), None))
-            for r in results
-            if judge in r.human_labels and any(v.judge == judge for v in r.verdicts)
-        ]
-        labels = known.get(judge) or tuple(
-            sorted({h for h, _ in pairs} | {v for _, v in pairs if v})
-        )
-        found.append(calibrate(pairs, judge, labels, policy))
+    for judge, judged in pairs.items():
+        seen = {h for h, _ in judged} | {v for _, v in judged if v}
+        labels = known.get(judge) or tuple(sorted(seen))
+        found.append(calibrate(judged, judge, labels, policy))
     return found

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals import tokens
 from pytest_supportbot_evals.files import read_json
 from pytest_supportbot_evals.registry import order_key
 from pytest_supportbot_evals.results import CaseResult
@@ -70,7 +71,8 @@ def outcomes(results: Iterable[CaseResult]) -> dict[str, dict[str, bool]]:
     for result in results:
         for check in result.checks:
             key = f"{result.suite}:{check.evaluator}"
-            table.setdefault(key, {})[result.run_id] = check.passed
+            value = check.score if check.score is not None else check.passed
+            table.setdefault(key, {})[result.run_id] = value  # a metric keeps its value
     return table
 
 
@@ -89,6 +91,11 @@ def build(
     }
     if case_hashes:
         data["case_hashes"] = {k: v for k, v in sorted(case_hashes.items()) if k in ran}
+    used = tokens.suites(results)
+    if used:  # each suite's agent and judge totals (the token-growth rule compares them)
+        data["tokens"] = {
+            suite: {k: row[k] for k in ("agent", "judge")} for suite, row in used.items()
+        }
     return data
 
 
@@ -162,8 +169,9 @@ def compare(
             if _differs(old_hashes, new_hashes, f"{suite}:{case}")
         }
         paired = sorted(set(before) & set(after) - edited)
-        worse = [case for case in paired if before[case] and not after[case]]
-        better = [case for case in paired if after[case] and not before[case]]
+        # a pass->fail flip, or a metric that dropped (and the other way round)
+        worse = [case for case in paired if before[case] > after[case] + 1e-9]
+        better = [case for case in paired if after[case] > before[case] + 1e-9]
         verdict, p_value, note = decide(len(worse), len(better), len(paired))
         if not paired:
             verdict, p_value, note = "not comparable", None, "no golden run in both runs"

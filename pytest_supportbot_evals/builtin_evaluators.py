@@ -18,6 +18,7 @@ from pytest_supportbot_evals.evaluators import (
     TurnRun,
     first_verdict,
 )
+from pytest_supportbot_evals.ranking import ranking_evaluators
 from supportbot import prompts
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict, tool_result
 
@@ -37,7 +38,11 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
         judge = run.judges.get(RETRIEVAL_RELEVANCE)
         if judge is None:
             return []
-        return [judge(span, run.seed) for span in run.spans_of("RETRIEVER")]
+        verdicts: list[Verdict] = []
+        for span in run.spans_of("RETRIEVER"):
+            given = judge(span, run.seed)  # the span's verdict, then its documents'
+            verdicts += [given] if isinstance(given, Verdict) else given
+        return verdicts
 
     return [
         Evaluator(
@@ -50,7 +55,7 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
             RETRIEVAL_HIT,
             ("hit", "miss", "not_retrieved"),
             _hit_outcome,
-            implied=lambda golden: "hit" if getattr(golden, "relevant_ids", ()) else None,
+            implied=lambda golden: "hit" if getattr(golden, "relevant_ids", None) else None,
             description="an entry the golden names is among the retrieved documents",
         ),
         Evaluator(
@@ -70,6 +75,7 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
             template=prompts.prompt_path("judge_retrieval_relevance"),
             description="LLM judge (phoenix-evals): is the retrieved context relevant?",
         ),
+        *ranking_evaluators(),
     ]
 
 
@@ -86,7 +92,7 @@ def _label_outcome(run: TurnRun, verdicts: list[Verdict]) -> Outcome:
 
 
 def _hit_outcome(run: TurnRun, verdicts: list[Verdict]) -> Outcome:
-    wanted = set(getattr(run.golden, "relevant_ids", ()))
+    wanted = set(getattr(run.golden, "relevant_ids", None) or ())
     retrievers = run.spans_of("RETRIEVER")
     retrieved = [str(doc["id"]) for span in retrievers for doc in span.documents]
     if not retrievers:

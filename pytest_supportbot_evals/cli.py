@@ -141,6 +141,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
         coverage=coverage,
         case_hashes=hashes,
         missing_of="planned",
+        max_token_growth=meta.get("max_token_growth"),
+        prices=meta.get("prices") or {},
+        models=(meta.get("model") or "", meta.get("judge_model") or ""),
     )
     report.write_json(
         args.report, report.build_report(analysis, results, meta, coverage.to_dict(), hashes)

@@ -55,6 +55,9 @@ class EvalConfig:
     experiment_dataset: str | None = None
     #: The agent under the gate and the evaluators of the run (SupportBot's when unset).
     agent: AgentConfig | None = None
+    #: USD per million (prompt, completion) tokens, by model; and the token-growth rule.
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    max_token_growth: float | None = None
 
     @property
     def registry(self) -> Registry:
@@ -161,6 +164,8 @@ def build(pytest_config: Any) -> EvalConfig:
         judges=judges,
         experiment_dataset=experiment,
         agent=agent,
+        prices=_prices(ini("supportbot_prices")),
+        max_token_growth=_growth(ini("supportbot_max_token_growth")),
     )
 
 
@@ -242,3 +247,28 @@ def _shard(raw: str | None) -> tuple[int, int] | None:
     if not 1 <= shard[0] <= shard[1]:
         raise ConfigError(f"--supportbot-shard={raw!r}: use I/N with 1 <= I <= N, e.g. 2/4.")
     return shard
+
+
+def _prices(lines: list[str]) -> dict[str, tuple[float, float]]:
+    from pytest_supportbot_evals.tokens import TokenSettingError, parse_prices
+
+    try:
+        return parse_prices(lines, "ini evals_prices")
+    except TokenSettingError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _growth(raw: str) -> float | None:
+    """The token-growth limit (a fraction, e.g. 0.25); empty: no limit."""
+    if not str(raw).strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 100.0:
+        raise ConfigError(
+            f"ini evals_max_token_growth={raw!r}: give a fraction such as 0.25 (+25%), or leave "
+            "it empty for no limit."
+        )
+    return value

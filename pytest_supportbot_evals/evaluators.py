@@ -73,6 +73,8 @@ class Outcome:
 
     actual: str | None
     detail: str = ""
+    #: A metric's value (0 to 1); ``None`` for a label.
+    score: float | None = None
 
 
 def first_verdict(name: str, missing: str) -> Callable[[TurnRun, list[Verdict]], Outcome]:
@@ -80,7 +82,9 @@ def first_verdict(name: str, missing: str) -> Callable[[TurnRun, list[Verdict]],
     there is none (e.g. which span it looked for)."""
 
     def outcome(run: TurnRun, verdicts: list[Verdict]) -> Outcome:
-        verdict = next((v for v in verdicts if v.judge == name), None)
+        verdict = next(
+            (v for v in verdicts if v.judge == name and v.document_position is None), None
+        )
         if verdict is None:
             return Outcome(None, missing)
         if verdict.error:
@@ -111,6 +115,9 @@ class Evaluator:
     template: Path | None = None
     #: The score of each label in Phoenix annotations (``None``: labels without scores).
     scores: Mapping[str, float | None] | None = None
+    #: A metric (``ranking``): its check is a measurement (never a miss), checked wherever its
+    #: outcome has a score; the suite's figure is the mean score.
+    metric: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -200,5 +207,7 @@ class Registry:
             if expected is None:
                 continue
             found = evaluator.outcome(run, verdicts)
-            checks.append(Check(evaluator.name, expected, found.actual, found.detail))
+            if evaluator.metric and found.score is None:
+                continue  # nothing to measure in this turn
+            checks.append(Check(evaluator.name, expected, found.actual, found.detail, found.score))
         return checks

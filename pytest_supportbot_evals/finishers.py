@@ -13,13 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import baseline, report, secrets
+from pytest_supportbot_evals import baseline, report, secrets, tokens
 from pytest_supportbot_evals.analysis import fingerprint
 from pytest_supportbot_evals.secrets import SecretFoundError
 from pytest_supportbot_evals.session import EvalSession
 
 ANNOTATION_PREFIX = "supportbot-evals"
 GOLDEN_ANNOTATION = "supportbot_golden"
+#: The agent span's token figures (a CONTINUOUS annotation config).
+TOKENS_ANNOTATION = "tokens"
 
 
 def finish(session: EvalSession) -> None:
@@ -128,6 +130,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     for encoded in session.encoded_spans:
         sink.add_encoded_spans(encoded)
     sink.add_annotations(annotations(session))
+    sink.add_document_annotations(document_annotations(session))
     delivery = sink.flush()
     note = delivery.describe(endpoint, config.spool_path)
     if delivery.delivered:
@@ -177,24 +180,46 @@ def log_experiment(session: EvalSession) -> str:
     return f"experiment logged on dataset {dataset!r}: {url}"
 
 
+def _verdict_items(session: EvalSession, documents: bool) -> list[tuple[Any, Any, dict]]:
+    """(result, verdict, metadata) of the span's verdicts, or of the documents' verdicts."""
+    meta = session.meta()
+    prompt_hashes = {**meta["evaluator_templates"]}
+    items = []
+    for r in session.results:
+        for v in r.verdicts:
+            if (v.document_position is not None) != documents:
+                continue
+            metadata = {
+                "git_commit": meta["git_commit"],
+                "model": meta["model"],
+                "golden_id": r.case_id,
+                "suite": r.suite,
+                "agent_model": meta["model"],
+                "evaluator": v.judge,
+                "source": ANNOTATION_PREFIX,
+                "prompt_hash": prompt_hashes.get(v.judge)
+                or meta["judge_prompt"].get(f"judge_{v.judge}"),
+            }
+            items.append((r, v, metadata))
+    return items
+
+
+def document_annotations(session: EvalSession) -> list[dict[str, Any]]:
+    """Per-document verdicts (retrieval relevance) as document annotations at their positions."""
+    from phoenix_delivery.phoenix_payloads import document_annotation
+
+    return [document_annotation(v, m) for _, v, m in _verdict_items(session, documents=True)]
+
+
 def annotations(session: EvalSession) -> list[dict[str, Any]]:
     from phoenix_delivery.phoenix_payloads import span_annotation, verdict_annotation
 
     meta = session.meta()
     base = {"git_commit": meta["git_commit"], "model": meta["model"]}
-    items = []
+    items = [verdict_annotation(v, m) for _, v, m in _verdict_items(session, documents=False)]
     for r in session.results:
         identifier = f"{ANNOTATION_PREFIX}:{r.suite}:{r.case_id}:{r.repetition}"
         golden = {**base, "golden_id": r.case_id, "suite": r.suite}
-        for v in r.verdicts:
-            metadata = {
-                **golden,
-                "agent_model": meta["model"],
-                "evaluator": v.judge,
-                "source": ANNOTATION_PREFIX,
-                "prompt_hash": meta["judge_prompt"].get(f"judge_{v.judge}"),
-            }
-            items.append(verdict_annotation(v, metadata))
         if r.span_id and r.error is None:
             failed = r.failed_checks()
             items.append(
@@ -209,4 +234,29 @@ def annotations(session: EvalSession) -> list[dict[str, Any]]:
                     metadata={**golden, "prompt_hashes": meta["agent_prompts"]},
                 )
             )
+        if r.span_id and r.tokens:
+            items.append(token_annotation(r, identifier, golden))
     return items
+
+
+def token_annotation(result: Any, identifier: str, golden: dict[str, Any]) -> dict[str, Any]:
+    """The agent span's token figures: score = the agent's tokens; the judges' and the per-step
+    table in the explanation and metadata."""
+    from phoenix_delivery.phoenix_payloads import span_annotation
+
+    used = tokens.split(result.tokens)
+    agent, judge = used["agent"], used["judge"]
+    return span_annotation(
+        span_id=result.span_id,
+        name=TOKENS_ANNOTATION,
+        annotator_kind="CODE",
+        label=None,
+        score=float(agent["prompt"] + agent["completion"]),
+        explanation=(
+            f"agent {agent['prompt']:,} prompt + {agent['completion']:,} completion tokens in "
+            f"{agent['calls']} calls; judges {judge['prompt'] + judge['completion']:,} tokens in "
+            f"{judge['calls']} calls"
+        ),
+        identifier=f"{identifier}:tokens",
+        metadata={**golden, "steps": result.tokens},
+    )

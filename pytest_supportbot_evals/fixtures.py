@@ -102,6 +102,7 @@ def supportbot_results(
     """Run this test's golden case (replayed from its cassette): one result per turn."""
     from dataclasses import replace
 
+    from pytest_supportbot_evals import tokens
     from pytest_supportbot_evals.contract import AgentSpec
     from pytest_supportbot_evals.runner import Runner, cassette_path, run_golden
 
@@ -131,9 +132,16 @@ def supportbot_results(
         supportbot_collector.add(result)
         prefix = f"supportbot.turn{result.turn}." if result.turn else "supportbot."
         for verdict in result.verdicts:
-            request.node.user_properties.append((prefix + verdict.judge, verdict.label or "error"))
+            if verdict.document_position is None:  # the span's verdict, not its documents'
+                request.node.user_properties.append(
+                    (prefix + verdict.judge, verdict.label or "error")
+                )
         for check in result.checks:
             request.node.user_properties.append((f"{prefix}check.{check.evaluator}", check.actual))
+        for who, used in tokens.split(result.tokens).items():
+            request.node.user_properties.append(
+                (f"{prefix}tokens.{who}", used["prompt"] + used["completion"])
+            )
     return results
 
 

@@ -25,7 +25,8 @@ class ThresholdError(ValueError):
 class EvaluatorStat:
     suite: str
     evaluator: str
-    passed: int
+    #: Checks passed (a metric: the sum of its values, so that passed/total is its mean).
+    passed: float
     total: int
     threshold: float | None
     #: The evaluator is an LLM judge that disagrees with the human labels: its row is shown,
@@ -80,7 +81,7 @@ class GateResult:
 
     def reasons(self) -> list[str]:
         lines = [
-            f"{s.evaluator} pass rate {s.pass_rate:.1%} ({s.passed}/{s.total}) is below its "
+            f"{s.evaluator} pass rate {s.pass_rate:.1%} ({s.passed:g}/{s.total}) is below its "
             f"threshold {s.threshold:.1%}"
             + (
                 " (above 100%: an impossible bar, set to prove the gate fails)"
@@ -155,14 +156,14 @@ def compute(
     a suite's marker sets (shown as a row even when nothing checks them); ``cli`` those given on
     the command line, which fail the gate when no case of the run checks them.
     """
-    counts: dict[tuple[str, str], list[int]] = {}
+    counts: dict[tuple[str, str], list[float]] = {}
     errored: list[str] = []
     for result in results:
         if result.error is not None:
             errored.append(result.run_id)
         for check in result.checks:
             tally = counts.setdefault((result.suite, check.evaluator), [0, 0])
-            tally[0] += check.passed
+            tally[0] += check.credit
             tally[1] += 1
     for suite, names in (marker or {}).items():
         for name in names:

@@ -48,7 +48,7 @@ class GoldenCase:
     query: str
     expect: Mapping[str, str]
     human_label: Mapping[str, str] = field(default_factory=dict)
-    relevant_ids: tuple[str, ...] = ()
+    relevant_ids: tuple[str, ...] | None = None
     tags: tuple[str, ...] = ()
     source: str = ""
     #: Which repetition of the case this is (``--supportbot-repeat``); 0 is the first.

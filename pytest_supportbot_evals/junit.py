@@ -44,6 +44,16 @@ def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
         ]
         if (stat.suite, stat.evaluator) in compared:
             props.append((f"{prefix}.baseline", compared[(stat.suite, stat.evaluator)]))
+    for suite, row in analysis.tokens.items():
+        prefix = f"supportbot.{qualified(suite, 'tokens')}"
+        for who in ("agent", "judge"):
+            r = row[who]
+            props += [
+                (f"{prefix}.{who}.prompt", r["prompt"]),
+                (f"{prefix}.{who}.completion", r["completion"]),
+                (f"{prefix}.{who}.calls", r["calls"]),
+                (f"{prefix}.{who}.cost_usd", "" if r["cost_usd"] is None else r["cost_usd"]),
+            ]
     return props
 
 

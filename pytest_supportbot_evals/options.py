@@ -44,6 +44,12 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ("supportbot_labels", "The labels the agent gives (category); space-separated.", ""),
     ("supportbot_prompts", "Folder of the agent's prompt files (fingerprinted).", ""),
     ("supportbot_tool_spans", "Glob of the TOOL span names tool_result judges.", "*"),
+    (
+        "supportbot_max_token_growth",
+        "Fail when a suite's agent tokens grow by more than this fraction over the baseline "
+        "(0.25: +25%; empty: never).",
+        "0.25",
+    ),
 )
 #: Every ini key and flag also has a neutral name: ``evals_goldens`` for ``supportbot_goldens``,
 #: ``--evals-threshold`` for ``--supportbot-threshold``. The neutral name wins when both are set.
@@ -162,3 +168,5 @@ def add_options(parser: pytest.Parser) -> None:
         parser.addini(neutral(name), f"{help_text} (neutral name of {name})", default="")
     for name in ("supportbot_thresholds", neutral("supportbot_thresholds")):
         parser.addini(name, "NAME=VALUE pass-rate thresholds.", type="linelist")
+    for name in ("supportbot_prices", neutral("supportbot_prices")):
+        parser.addini(name, "MODEL=INPUT,OUTPUT: USD per million tokens.", type="linelist")

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import classification_rates
+from pytest_supportbot_evals import classification_rates, tokens
 from pytest_supportbot_evals.analysis import Analysis
 from pytest_supportbot_evals.files import write_atomic
-from pytest_supportbot_evals.results import CaseResult, qualified
+from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult, qualified
 
 REPORT_VERSION = 1
 
@@ -35,16 +35,23 @@ def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
         rows.append(
             (
                 qualified(s.suite, s.evaluator),
-                f"{s.passed}/{s.total}",
+                f"{_count(s.passed)}/{s.total}",
                 "-" if s.pass_rate is None else f"{s.pass_rate:.1%}",
                 "-" if s.threshold is None else f"{s.threshold:.1%}",
                 status,
-                f"{c.baseline[0]}/{c.baseline[1]} -> {c.now[0]}/{c.now[1]}" if c else "-",
+                f"{_count(c.baseline[0])}/{c.baseline[1]} -> {_count(c.now[0])}/{c.now[1]}"
+                if c
+                else "-",
                 (c.verdict + (" (advisory)" if c.evaluator in advisory else "")) if c else "-",
                 f"-{len(c.pass_to_fail)} +{len(c.fail_to_pass)}" if c else "-",
             )
         )
     return rows
+
+
+def _count(passed: float) -> str:
+    """A passed count: whole for a label, two decimals for a metric's sum of values."""
+    return f"{round(passed, 2):g}"
 
 
 HEADER = (
@@ -85,6 +92,7 @@ def summary_lines(
     lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row).rstrip() for row in rows]
     lines += classification_rates.summary_lines(results)
+    lines += tokens.summary_lines(analysis.tokens, DEFAULT_SUITE)
     verdict = "fail" if output_errors else analysis.verdict
     lines.append(gate_line(analysis, results, verdict))
     lines += [f"  {reason}" for reason in [*output_errors, *analysis.reasons()]]
@@ -147,6 +155,7 @@ def markdown(analysis: Analysis, results: Sequence[CaseResult] = ()) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in _rows(analysis)]
     lines += [""] + [f"- {line}" for line in analysis.reasons() + analysis.warnings()]
     lines += [f"- {line}" for line in classification_rates.summary_lines(results)]
+    lines += [f"- {line}" for line in tokens.summary_lines(analysis.tokens, DEFAULT_SUITE)]
     for c in analysis.comparisons:
         if c.pass_to_fail:
             lines.append(f"- {c.evaluator} pass->fail: {', '.join(c.pass_to_fail)}")

@@ -22,10 +22,17 @@ class Check:
     expected: str
     actual: str | None
     detail: str = ""
+    #: A metric's value (0 to 1): the check is a measurement, never a miss.
+    score: float | None = None
 
     @property
     def passed(self) -> bool:
-        return self.actual == self.expected
+        return self.score is not None or self.actual == self.expected
+
+    @property
+    def credit(self) -> float | int:
+        """What the check adds to its evaluator's passed count: 1 or 0, or a metric's value."""
+        return self.score if self.score is not None else int(self.passed)
 
     def describe(self, detail: bool = False) -> str:
         """``category: expected faq, got order_status`` (with ``detail``: and why, if known)."""
@@ -97,6 +104,12 @@ class CaseResult:
     human_labels: dict[str, str] = field(default_factory=dict)
     #: Expectations of the golden a human has not confirmed yet (``review:`` in its file).
     review: list[str] = field(default_factory=list)
+    #: The entries that answer the query (the golden's ``relevant_ids``): the truth for every
+    #: retrieved document (ranking metrics, the relevance judge's calibration).
+    relevant_ids: list[str] | None = None
+    #: Tokens of the LLM replies this turn used, per step (``tokens``): ``{step: {prompt,
+    #: completion, calls}}``; the judges' steps are ``judge:<evaluator>``.
+    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
     #: How the query was classified, from the agent span: ``llm_category`` (the model's own
     #: label, "" when unusable), ``fallback`` (bool), ``source`` (``llm``, ``fallback`` or
     #: ``order_id_rule``: the guardrail overrode the model); empty for an agent that does not say.
@@ -154,10 +167,12 @@ class CaseResult:
             unplayed=data["unplayed"],
             human_labels=data.get("human_labels", {}),
             review=data.get("review", []),
+            relevant_ids=data.get("relevant_ids"),
+            tokens=data.get("tokens", {}),
             classification=data.get("classification", {}),
             verdicts=[Verdict(**v) for v in data["verdicts"]],
             checks=[
-                Check(c["evaluator"], c["expected"], c["actual"], c["detail"])
+                Check(c["evaluator"], c["expected"], c["actual"], c["detail"], c.get("score"))
                 for c in data["checks"]
             ],
         )
@@ -178,6 +193,8 @@ class CaseResult:
             "unplayed": self.unplayed,
             "human_labels": self.human_labels,
             "review": self.review,
+            "relevant_ids": self.relevant_ids,
+            "tokens": self.tokens,
             "classification": self.classification,
             "checks": [
                 {
@@ -186,6 +203,7 @@ class CaseResult:
                     "actual": c.actual,
                     "passed": c.passed,
                     "detail": c.detail,
+                    "score": c.score,
                 }
                 for c in self.checks
             ],

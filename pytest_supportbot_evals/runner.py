@@ -21,6 +21,7 @@ from pytest_supportbot_evals.evaluators import Registry, TurnRun
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
 from pytest_supportbot_evals.misses import explain_miss
 from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult, Check, ResultKey, fold_turns
+from pytest_supportbot_evals.tokens import UsageMeter
 from supportbot.judges import Judge
 from supportbot.spans import SpanView
 
@@ -85,7 +86,11 @@ def run_golden(
     """
     results = [
         CaseResult.for_key(
-            key, turn.query, human_labels=dict(turn.human_label), review=list(case.review)
+            key,
+            turn.query,
+            human_labels=dict(turn.human_label),
+            review=list(case.review),
+            relevant_ids=None if turn.relevant_ids is None else list(turn.relevant_ids),
         )
         for key, turn in zip(result_keys(case, suite), case.turns, strict=True)
     ]
@@ -108,6 +113,7 @@ def run_golden(
     runner.exporter.clear()
     try:
         with use_cassette(cassette, record_mode) as use:
+            meter = UsageMeter(use)
             for turn, result in zip(case.turns, results, strict=True):
                 failed = next((r for r in results[: len(views)] if r.error), None)
                 if failed is not None:
@@ -115,6 +121,7 @@ def run_golden(
                     views.append([])
                     continue
                 views.append(_run_turn(runner, turn, result, seed, session_id))
+                result.tokens = meter.take()
             if record_mode != "none":
                 _keep_only_good_recordings(use, results, cassette, case.run_id)
     except CassetteError as exc:  # unreadable cassette: every turn errors, named in the gate

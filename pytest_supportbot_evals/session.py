@@ -140,6 +140,9 @@ class EvalSession:
                 marker_thresholds={s: list(t) for s, t in self.suite_thresholds.items()},
                 cli_thresholds=list(self.config.cli_thresholds),
                 case_hashes=self.case_hashes,
+                max_token_growth=self.config.max_token_growth,
+                prices=self.config.prices,
+                models=(self.config.settings.model, self.config.settings.effective_judge_model),
             )
         return self._analysis
 
@@ -175,6 +178,8 @@ class EvalSession:
             "min_kappa": self.config.judges.min_kappa,
             "judge_policy": self.config.judges.to_dict(),
             "thresholds": self.thresholds(),
+            "max_token_growth": self.config.max_token_growth,
+            "prices": {m: list(p) for m, p in self.config.prices.items()},
         }
 
 

@@ -34,8 +34,9 @@ class GoldenTurn:
     query: str
     expect: Mapping[str, str]
     human_label: Mapping[str, str] = field(default_factory=dict)
-    #: The ids of the entries that answer the query (``retrieval_hit``).
-    relevant_ids: tuple[str, ...] = ()
+    #: The ids of the entries that answer the query (``retrieval_hit``, ranking metrics);
+    #: ``()``: the golden says nothing answers it; ``None``: it does not say.
+    relevant_ids: tuple[str, ...] | None = None
 
     @property
     def faq_id(self) -> str | None:
@@ -112,7 +113,7 @@ class Vocabulary:
         return GoldenTurn(query, expect, human, _relevant_ids(raw, label))
 
 
-def _relevant_ids(raw: dict[str, Any], label: str) -> tuple[str, ...]:
+def _relevant_ids(raw: dict[str, Any], label: str) -> tuple[str, ...] | None:
     if "faq_id" in raw and "relevant_ids" in raw:
         raise GoldenError(f"{label}: give 'relevant_ids' only ('faq_id' is its older name).")
     if "faq_id" in raw:
@@ -120,11 +121,13 @@ def _relevant_ids(raw: dict[str, Any], label: str) -> tuple[str, ...]:
         if not isinstance(faq_id, str):
             raise GoldenError(f"{label}: field 'faq_id' must be a string such as 'faq-002'.")
         return (faq_id,)
-    ids = raw.get("relevant_ids", [])
+    if "relevant_ids" not in raw:
+        return None
+    ids = raw["relevant_ids"]
     if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
         raise GoldenError(
             f"{label}: field 'relevant_ids' must list the ids of the entries that answer the "
-            "query, e.g. [faq-002]."
+            "query, e.g. [faq-002] ([] when none does)."
         )
     return tuple(ids)
 

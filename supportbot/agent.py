@@ -191,7 +191,11 @@ class SupportBot:
         }
         with self._tracer.start_as_current_span("lookupOrderStatus", attributes=attributes) as span:
             order = self.store.lookup_order(order_id)
-            result = order if order else {"error": f"Order {order_id} not found in our system"}
+            result = (
+                _tool_fields(order)
+                if order
+                else {"error": f"Order {order_id} not found in our system"}
+            )
             span.set_attribute(SpanAttributes.OUTPUT_VALUE, json.dumps(result))
             if order:
                 span.set_status(Status(StatusCode.OK))
@@ -259,3 +263,17 @@ class SupportBot:
                 **extra,
             )
         return (completion.choices[0].message.content or "").strip()
+
+
+#: The lookup tool's output fields, named as the tutorial's tool names them.
+TOOL_FIELDS = {
+    "order_id": "orderId",
+    "status": "status",
+    "carrier": "carrier",
+    "tracking_number": "trackingNumber",
+    "eta": "eta",
+}
+
+
+def _tool_fields(order: dict[str, Any]) -> dict[str, Any]:
+    return {TOOL_FIELDS[k]: v for k, v in order.items() if k in TOOL_FIELDS}

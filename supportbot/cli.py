@@ -226,7 +226,7 @@ def _read(prompt: str, interactive: bool, always_prompt: bool = False) -> str | 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from phoenix.client import Client
 
-    from phoenix_delivery.phoenix_payloads import verdict_annotation
+    from phoenix_delivery.phoenix_payloads import document_annotation, verdict_annotation
     from supportbot.judges import RetrievalRelevanceJudge, judge_spans
     from supportbot.spans import SpanView
 
@@ -246,19 +246,17 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     spans = [SpanView.from_phoenix(s) for s in raw]
     relevance = RetrievalRelevanceJudge(settings, args.judge_method)
     verdicts = judge_spans(spans, relevance)
-    sink.add_annotations(
-        [
-            verdict_annotation(
-                v,
-                {
-                    "evaluator": v.judge,
-                    "source": EVALUATE_IDENTIFIER,
-                    "prompt_hash": relevance.prompt_hash if v.judge == relevance.name else None,
-                },
-            )
-            for v in verdicts
-        ]
+
+    def metadata(v: Any) -> dict[str, Any]:
+        prompt = relevance.prompt_hash if v.judge == relevance.name else None
+        return {"evaluator": v.judge, "source": EVALUATE_IDENTIFIER, "prompt_hash": prompt}
+
+    spans_verdicts = [v for v in verdicts if v.document_position is None]
+    sink.add_annotations([verdict_annotation(v, metadata(v)) for v in spans_verdicts])
+    sink.add_document_annotations(
+        [document_annotation(v, metadata(v)) for v in verdicts if v.document_position is not None]
     )
+    verdicts = spans_verdicts
     counts = Counter((v.judge, v.label or "judge-error") for v in verdicts)
     print(f"Judged {len(spans)} spans of project {settings.phoenix_project!r}:")
     for (judge, label), n in sorted(counts.items()):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from openinference.semconv.trace import SpanAttributes
@@ -54,13 +54,19 @@ class Verdict:
     annotator_kind: str
     model: str | None = None
     error: str | None = None
+    #: Set on a verdict about one retrieved document (its 0-based position in the retrieval);
+    #: ``None`` for a verdict about the whole span.
+    document_position: int | None = None
+    #: The id of that document (``document.id`` of the span), when it has one.
+    document_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-#: A judge takes a span and, optionally, a seed for its LLM call (repetitions).
-Judge = Callable[..., Verdict]
+#: A judge takes a span and, optionally, a seed for its LLM call (repetitions); it gives a
+#: verdict, or several (the span's first, then its documents').
+Judge = Callable[..., Any]
 
 
 def tool_result(span: SpanView, seed: int | None = None) -> Verdict:
@@ -158,19 +164,45 @@ class ClassificationJudge:
 
 
 class RetrievalRelevanceJudge(ClassificationJudge):
-    """LLM judge: was the retrieved context relevant to the query? (phoenix-evals)"""
+    """LLM judge: is each retrieved document relevant to the query? (phoenix-evals)
+
+    One judge call per document (its verdict carries the document's position); the span's
+    verdict derives from them: ``relevant`` when any document is, ``irrelevant`` when none is,
+    and ``irrelevant`` by rule, without an LLM call, when nothing was retrieved.
+    """
 
     def __init__(self, settings: Settings, method: str = "auto") -> None:
         template = prompts.load("judge_retrieval_relevance")
         super().__init__(RETRIEVAL_RELEVANCE, template, RELEVANCE_CHOICES, settings, method)
 
-    def __call__(self, span: SpanView, seed: int | None = None) -> Verdict:
-        context = "\n\n".join(doc["content"] for doc in span.documents)
-        judge_input = (
-            f"Query: {span.get('input.value', '')}\n\n"
-            f"Retrieved Context:\n{context or '(nothing was retrieved)'}"
-        )
-        return self.judge(span, {"input": judge_input}, seed)
+    def __call__(self, span: SpanView, seed: int | None = None) -> list[Verdict]:
+        """The span's verdict, then one verdict per document, in rank order."""
+        query = span.get("input.value", "")
+        documents = []
+        for position, doc in enumerate(span.documents):
+            context = f"Query: {query}\n\nRetrieved Context:\n{doc['content']}"
+            verdict = self.judge(span, {"input": context}, seed)
+            document_id = None if doc.get("id") is None else str(doc["id"])
+            documents.append(replace(verdict, document_position=position, document_id=document_id))
+        return [span_verdict(span, documents, self.model), *documents]
+
+
+def span_verdict(span: SpanView, documents: list[Verdict], model: str | None) -> Verdict:
+    """The verdict on a retrieval from its documents' verdicts (see ``RetrievalRelevanceJudge``)."""
+    ids = (span.span_id, span.trace_id)
+    if not documents:
+        why = "Nothing was retrieved: irrelevant by rule (no LLM call)."
+        return Verdict(RETRIEVAL_RELEVANCE, *ids, "irrelevant", 0.0, why, "CODE", None)
+    failed = next((d for d in documents if d.error or d.label is None), None)
+    if failed is not None:
+        error = f"document {failed.document_position}: {failed.error or 'no label'}"[:300]
+        return Verdict(RETRIEVAL_RELEVANCE, *ids, None, None, "", "LLM", model, error=error)
+    relevant = [d.document_position for d in documents if d.label == "relevant"]
+    label = "relevant" if relevant else "irrelevant"
+    why = f"{len(relevant)} of {len(documents)} retrieved documents judged relevant" + (
+        f" (positions {relevant})" if relevant else ""
+    )
+    return Verdict(RETRIEVAL_RELEVANCE, *ids, label, RELEVANCE_CHOICES[label][0], why, "LLM", model)
 
 
 def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:
@@ -185,8 +217,14 @@ def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:
 def judge_spans(
     spans: Iterable[SpanView], relevance: Judge | None, seed: int | None = None
 ) -> list[Verdict]:
-    """Apply every applicable judge to every span, in span order."""
-    return [judge(span, seed) for span in spans for judge in judges_for(span, relevance)]
+    """Apply every applicable judge to every span, in span order (a judge may give several
+    verdicts: the relevance judge one per document after the span's)."""
+    verdicts: list[Verdict] = []
+    for span in spans:
+        for judge in judges_for(span, relevance):
+            given = judge(span, seed)
+            verdicts += [given] if isinstance(given, Verdict) else given
+    return verdicts
 
 
 def _short_error(exc: BaseException) -> str:

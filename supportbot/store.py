@@ -83,22 +83,34 @@ class Store:
         return dict(row) if row else None
 
     def search_faq(self, query: str, top_k: int = 2) -> list[FaqHit]:
-        """The ``top_k`` FAQ entries that best match ``query`` by BM25 (may be fewer, or none)."""
+        """The ``top_k`` FAQ entries that best match ``query``, for any query (as the tutorial's
+        embedding search does): BM25 ranks the entries sharing words with it; when fewer than
+        ``top_k`` do, the rest are filled in by character-trigram similarity (score 0: no
+        shared word), so an off-topic question retrieves wrong entries rather than none."""
         terms = [
             w for w in map(str.lower, _WORD.findall(query)) if len(w) > 1 and w not in _STOPWORDS
         ]
-        if not terms:
-            return []
-        match = " OR ".join(f'"{term}"' for term in dict.fromkeys(terms))
-        rows = self._db.execute(
-            "SELECT id, question, answer, category, bm25(faq, 0.0, 2.0, 1.0, 0.0) AS rank "
-            "FROM faq WHERE faq MATCH ? ORDER BY rank LIMIT ?",
-            (match, top_k),
-        ).fetchall()
-        return [
+        rows = []
+        if terms:
+            match = " OR ".join(f'"{term}"' for term in dict.fromkeys(terms))
+            rows = self._db.execute(
+                "SELECT id, question, answer, category, bm25(faq, 0.0, 2.0, 1.0, 0.0) AS rank "
+                "FROM faq WHERE faq MATCH ? ORDER BY rank LIMIT ?",
+                (match, top_k),
+            ).fetchall()
+        hits = [
             FaqHit(r["id"], r["question"], r["answer"], r["category"], round(-r["rank"], 4))
             for r in rows
         ]
+        if len(hits) < top_k:
+            found = {h.id for h in hits}
+            rest = [e for e in self.faq_entries() if e["id"] not in found]
+            rest.sort(key=lambda e: (-_trigram_similarity(query, e["question"]), e["id"]))
+            hits += [
+                FaqHit(e["id"], e["question"], e["answer"], e["category"], 0.0)
+                for e in rest[: top_k - len(hits)]
+            ]
+        return hits
 
     def faq_entries(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self._db.execute("SELECT id, question, answer, category FROM faq")]
@@ -109,3 +121,14 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise RuntimeError(f"Cannot load SupportBot data file {path}: {exc}") from exc
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f"  {' '.join(_WORD.findall(text.lower()))} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _trigram_similarity(a: str, b: str) -> float:
+    """Jaccard similarity of the character trigrams of two texts (0 to 1)."""
+    x, y = _trigrams(a), _trigrams(b)
+    return len(x & y) / len(x | y) if x | y else 0.0

@@ -130,3 +130,22 @@ def test_broken_classify_prompt_is_named_and_caught(out):
     assert found["category"] == "regressed"
     assert found["retrieval_hit"] == "regressed"  # routed away from retrieval
     assert report["gate"] == "fail" and run.returncode == 1
+
+
+# -- tokens: the FAQ-answer prompt bloated with a long preamble ------------------------------
+
+
+def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out):
+    run = run_experiment(out, "bloated-faq-prompt", SUPPORTBOT_PROMPTS_DIR="prompts")
+    report = run.data()
+    assert report["errored"] == [], run.output[-6000:]
+    assert (
+        "agent prompt(s) changed: faq_answer (the change under test?)" in report["baseline_notes"]
+    )
+    (growth,) = report["token_growth"]
+    assert growth.startswith("supportbot: agent tokens ") and "over the limit of +25%" in growth
+    assert growth in report["reasons"]
+    for evaluator, verdict in verdicts(report).items():  # what the answer says is not gated
+        assert verdict == "unchanged", (evaluator, verdict)
+    assert report["gate"] == "fail" and run.returncode == 1
+    assert "agent tokens" in run.output and "over the limit" in run.output

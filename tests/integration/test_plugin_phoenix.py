@@ -43,7 +43,8 @@ def expected_annotations(report):
     expected = []
     for case in report["cases"]:
         for verdict in case["verdicts"]:
-            expected.append((verdict["span_id"], verdict["judge"], verdict["label"]))
+            if verdict["document_position"] is None:  # a document's is a document annotation
+                expected.append((verdict["span_id"], verdict["judge"], verdict["label"]))
         expected.append(
             (case["span_id"], "supportbot_golden", "pass" if case["passed"] else "fail")
         )
@@ -102,6 +103,56 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
     metadata = annotation["supportbot_golden"][0]["metadata"]
     assert metadata["golden_id"] == report["cases"][0]["id"]
     assert set(metadata) >= {"git_commit", "model", "prompt_hashes"}
+
+
+DOCUMENTS_QUERY = """
+query ($spanId: String!) {
+  getSpanByOtelId(spanId: $spanId) {
+    name
+    documentEvaluations { name label score documentPosition }
+  }
+}
+"""
+
+
+def test_the_premium_upgrade_retrieval_its_documents_and_the_tokens_in_phoenix(
+    phoenix, phoenix_client, project, tmp_path
+):
+    """The tutorial's teaching example: "How do I upgrade to premium?" retrieves two (wrong)
+    entries; each is judged and annotated at its position; the span has a verdict with label and
+    score; the ground truth (nothing answers it) makes its ranking metrics a miss; the agent span
+    carries the token figures."""
+    import httpx
+
+    done, report = run_suite(tmp_path, phoenix.url, "-k", "tutorial-upgrade-premium")
+    assert "all delivered" in done.stdout, done.stdout
+    (case,) = report["cases"]
+    span_verdict = next(v for v in case["verdicts"] if v["document_position"] is None)
+    assert span_verdict["label"] in ("relevant", "irrelevant") and span_verdict["score"] in (0, 1)
+    documents = [v for v in case["verdicts"] if v["document_position"] is not None]
+    assert [v["document_position"] for v in documents] == [0, 1]
+    checks = {c["evaluator"]: c for c in case["checks"]}
+    assert checks["precision_at_k"]["score"] == checks["mrr"]["score"] == 0.0  # a miss
+    answer = httpx.post(
+        f"{phoenix.url}/graphql",
+        json={"query": DOCUMENTS_QUERY, "variables": {"spanId": span_verdict["span_id"]}},
+    ).json()["data"]["getSpanByOtelId"]
+    assert answer["name"] == "faq-retrieval"
+    stored = sorted(
+        (d["documentPosition"], d["name"], d["label"]) for d in answer["documentEvaluations"]
+    )
+    assert stored == [
+        (v["document_position"], "retrieval_relevance", v["label"]) for v in documents
+    ]
+    notes = annotations_by_name(phoenix_client, project, [case["span_id"]])
+    (tokens,) = notes["tokens"]
+    agent = sum(
+        row["prompt"] + row["completion"]
+        for step, row in case["tokens"].items()
+        if not step.startswith("judge:")
+    )
+    assert tokens["result"]["score"] == agent > 0
+    assert "judges" in tokens["result"]["explanation"]
 
 
 def test_the_plugin_and_evaluate_leave_one_verdict_per_judge_per_span(

@@ -74,10 +74,20 @@ def test_junit_xml_carries_verdicts_and_checks_as_properties(eval_project, repla
         assert gate[f"supportbot.{name}.passed"] == str(stat["passed"])
         assert gate[f"supportbot.{name}.total"] == str(stat["total"])
     for case in replay_report["cases"]:
-        expected = [(f"supportbot.{v['judge']}", v["label"] or "error") for v in case["verdicts"]]
+        expected = [
+            (f"supportbot.{v['judge']}", v["label"] or "error")
+            for v in case["verdicts"]
+            if v["document_position"] is None  # a document's verdict is not a test property
+        ]
         expected += [
             (f"supportbot.check.{c['evaluator']}", str(c["actual"])) for c in case["checks"]
         ]
+        used = {"agent": 0, "judge": 0}
+        for step, row in case["tokens"].items():
+            used["judge" if step.startswith("judge:") else "agent"] += (
+                row["prompt"] + row["completion"]
+            )
+        expected += [(f"supportbot.tokens.{who}", str(n)) for who, n in used.items()]
         missed = [c for c in case["checks"] if not c["passed"]]
         if missed:  # a missed expectation is a property of a passing test, not a skip
             expected.append(("supportbot.missed", ANY))

@@ -5,7 +5,7 @@ import re
 from plugin_helpers import CASE_IDS, output_of, tutorial_cases
 
 SUMMARY_ROW = re.compile(
-    r"^(?P<name>[a-z_:]+)\s+(?P<passed>\d+)/(?P<total>\d+)\s+(?P<rate>[\d.]+%)"
+    r"^(?P<name>[a-z_:]+)\s+(?P<passed>[\d.]+)/(?P<total>\d+)\s+(?P<rate>[\d.]+%)"
 )
 UNREACHABLE_LLM = "http://127.0.0.1:9/v1"
 
@@ -18,7 +18,8 @@ def summary_rows(result):
     for line in lines[start + 1 :]:
         match = SUMMARY_ROW.match(line)
         if match:
-            rows[match["name"]] = (int(match["passed"]), int(match["total"]), match["rate"])
+            # a metric's passed count is the sum of its values (two decimals)
+            rows[match["name"]] = (float(match["passed"]), int(match["total"]), match["rate"])
     return rows
 
 
@@ -45,7 +46,7 @@ def test_replay_passes_offline_with_summary_table(replay_run):
     rows = summary_rows(result)
     assert set(rows) == set(report["evaluators"])
     for name, stat in report["evaluators"].items():
-        assert rows[name][:2] == (stat["passed"], stat["total"])
+        assert rows[name][:2] == (round(stat["passed"], 2), stat["total"])
         assert rows[name][2] == f"{stat['pass_rate']:.1%}"
         assert stat["status"] == "info" and stat["threshold"] is None
     assert rows["category"][1] == len(CASE_IDS)

@@ -57,6 +57,8 @@ def test_lookup_tool_span_without_any_llm(make_bot, order_id, status, text):
     assert text in span.get("output.value").lower()
     assert json.loads(span.get("output.value")) == result
     assert json.loads(span.get("input.value")) == {"orderId": order_id}
+    if status == "OK":  # the tutorial's field names
+        assert set(result) == {"orderId", "status", "carrier", "trackingNumber", "eta"}
 
 
 def test_root_span_is_the_agent_span_of_the_result(run_golden):

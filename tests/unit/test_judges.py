@@ -118,17 +118,20 @@ def test_judge_spans_applies_judges_in_span_order():
 # -- retrieval_relevance (LLM, replayed) ----------------------------------------------------
 
 
-def expected_from_recording(cassettes, golden_id):
-    """(label, failed) as the recording's last judge reply says, read from the cassette."""
-    judged = [i for i in cassettes.interactions(golden_id) if i[0].startswith("judge:")]
-    _, _, status, response = judged[-1]
-    if status != 200 or not isinstance(response, dict):
-        return None, True
-    try:
-        label = json.loads(cassettes.reply_text(response)).get("label")
-    except (json.JSONDecodeError, AttributeError):
-        return None, True
-    return (label, False) if label in CHOICES else (None, True)
+def labels_from_recording(cassettes, golden_id):
+    """Each judge reply of the recording, in order: its label, or None where it failed."""
+    labels = []
+    for step, _, status, response in cassettes.interactions(golden_id):
+        if not step.startswith("judge:"):
+            continue
+        try:
+            label = (
+                json.loads(cassettes.reply_text(response)).get("label") if status == 200 else None
+            )
+        except (json.JSONDecodeError, AttributeError):
+            label = None
+        labels.append(label if label in CHOICES else None)
+    return labels
 
 
 @pytest.mark.parametrize(
@@ -150,22 +153,24 @@ def test_retrieval_relevance_replayed_from_cassette(cassettes, run_golden, golde
     retriever = next(v for v in views if v.kind == "RETRIEVER")
 
     with cassettes.replay(golden_id) as use:
-        verdict = judge(retriever)
+        verdicts = judge(retriever)
     assert not use.misses
 
-    label, failed = expected_from_recording(cassettes, golden_id)
-    assert isinstance(verdict, Verdict)
-    assert verdict.judge == RETRIEVAL_RELEVANCE
-    assert verdict.annotator_kind == "LLM"
-    assert (verdict.span_id, verdict.trace_id) == (retriever.span_id, retriever.trace_id)
-    assert verdict.trace_id == bot_result.trace_id
-    if failed:
-        assert verdict.label is None
-        assert verdict.error
+    # one judge call per retrieved document, in rank order, then the span's verdict from them
+    span, *documents = verdicts
+    assert [d.document_position for d in documents] == list(range(len(retriever.documents)))
+    assert [d.document_id for d in documents] == [doc["id"] for doc in retriever.documents]
+    assert [d.label for d in documents] == labels_from_recording(cassettes, golden_id)
+    for verdict in verdicts:
+        assert isinstance(verdict, Verdict) and verdict.judge == RETRIEVAL_RELEVANCE
+        assert verdict.annotator_kind == "LLM"
+        assert (verdict.span_id, verdict.trace_id) == (retriever.span_id, retriever.trace_id)
+    assert span.trace_id == bot_result.trace_id and span.document_position is None
+    if any(d.label is None for d in documents):
+        assert span.label is None and span.error
     else:
-        assert verdict.error is None
-        assert verdict.label == label
-        assert verdict.score == {"relevant": 1.0, "irrelevant": 0.0}[label]
+        label = "relevant" if any(d.label == "relevant" for d in documents) else "irrelevant"
+        assert (span.label, span.score, span.error) == (label, float(label == "relevant"), None)
 
 
 def test_judge_whose_request_fails_returns_an_error_verdict(cassettes, tmp_path):
@@ -174,8 +179,9 @@ def test_judge_whose_request_fails_returns_an_error_verdict(cassettes, tmp_path)
     judge = RetrievalRelevanceJudge(cassettes.settings(), cassettes.judge_method())
     empty = tmp_path / "empty.yaml"
     with use_cassette(empty, "none") as use:
-        verdict = judge(retriever_span())  # must not raise
+        verdict, *documents = judge(retriever_span())  # must not raise
     assert use.misses  # the request was attempted and missed
+    assert documents and all(d.error for d in documents)
     assert verdict.label is None
     assert verdict.score is None
     assert verdict.error

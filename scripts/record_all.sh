@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Re-record every committed cassette from the local model (llama.cpp, base Gemma 3 270M), as the
+# committed ones were: the golden suites, the regression experiments (tests/evals/experiments,
+# each with its variant of the agent) and examples/shopbot. Never edit a recording by hand.
+# Takes about 40 minutes on 2 cores; read a few cassettes afterwards (supportbot-evals
+# check-cassettes checks every reply), then update thresholds and baselines from what was measured.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+status=0
+record() { .venv/bin/supportbot-evals record "$@" || status=1; }  # go on; say so at the end
+E=tests/evals/experiments
+record  # every golden suite under tests/
+record --tests tests/evals/test_goldens.py --cassettes "$E/rerecorded/cassettes"
+SUPPORTBOT_FAQ_DATA="$E/broken-retrieval/faq.json" \
+  record --tests tests/evals/test_goldens.py --cassettes "$E/broken-retrieval/cassettes"
+SUPPORTBOT_ORDERS_DATA="$E/broken-order-tool/orders.json" \
+  record --tests tests/evals/test_goldens.py --cassettes "$E/broken-order-tool/cassettes"
+SUPPORTBOT_PROMPTS_DIR="$E/broken-classify-prompt/prompts" \
+  record --tests tests/evals/test_goldens.py --cassettes "$E/broken-classify-prompt/cassettes"
+SUPPORTBOT_PROMPTS_DIR="$E/bloated-faq-prompt/prompts" \
+  record --tests tests/evals/test_goldens.py --cassettes "$E/bloated-faq-prompt/cassettes"
+(cd examples/shopbot && ../../.venv/bin/supportbot-evals record) || status=1
+.venv/bin/supportbot-evals check-cassettes || status=1
+exit "$status"
