@@ -121,8 +121,14 @@ def untrusted_judges(calibrations: Sequence[Calibration]) -> set[str]:
 
 
 def advisory_judges(calibrations: Sequence[Calibration], policy: JudgePolicy) -> set[str]:
-    """The untrusted judges, unless judges are gated strictly: their rows do not decide."""
-    return set() if policy.strict else untrusted_judges(calibrations)
+    """The untrusted judges, unless judges are gated strictly: their rows do not decide; nor do
+    the rows of the metrics computed from their verdicts (``judged_*``)."""
+    from pytest_supportbot_evals.ranking import DERIVED_FROM
+
+    if policy.strict:
+        return set()
+    untrusted = untrusted_judges(calibrations)
+    return untrusted | {name for name, judge in DERIVED_FROM.items() if judge in untrusted}
 
 
 def fingerprint(meta: Mapping[str, Any], goldens: Mapping[str, str]) -> dict[str, Any]:

@@ -17,6 +17,10 @@ from supportbot.judges import RETRIEVAL_RELEVANCE, Verdict
 
 #: The label of a metric check's expectation (a measurement: it never misses).
 METRIC = "metric"
+#: The judged metrics read the relevance judge's verdicts: when that judge is advisory (not
+#: trusted), so are they.
+JUDGED = ("judged_hit_rate", "judged_precision_at_k", "judged_mrr", "judged_ndcg_at_k")
+DERIVED_FROM = dict.fromkeys(JUDGED, RETRIEVAL_RELEVANCE)
 
 
 def precision(relevant: Sequence[bool]) -> float:
