@@ -89,8 +89,10 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
 
     assigned = httpx.get(f"{phoenix.url}/v1/projects/{project}/annotation_configs").json()["data"]
     labels = {c["name"]: [v["label"] for v in c.get("values") or []] for c in assigned}
+    kinds = {c["name"]: c["type"] for c in assigned}
     for config in configs():
-        assert labels.get(config["name"]) == [v["label"] for v in config["values"]], labels
+        assert kinds.get(config["name"]) == config["type"], kinds
+        assert labels[config["name"]] == [v["label"] for v in config.get("values", [])], labels
     # ... and for the evaluators the registry adds (SupportBot's order_lookup, like a team's own)
     assert labels["order_lookup"] == [
         "found",
@@ -127,9 +129,10 @@ def test_the_premium_upgrade_retrieval_its_documents_and_the_tokens_in_phoenix(
     done, report = run_suite(tmp_path, phoenix.url, "-k", "tutorial-upgrade-premium")
     assert "all delivered" in done.stdout, done.stdout
     (case,) = report["cases"]
-    span_verdict = next(v for v in case["verdicts"] if v["document_position"] is None)
+    relevance = [v for v in case["verdicts"] if v["judge"] == "retrieval_relevance"]
+    span_verdict = next(v for v in relevance if v["document_position"] is None)
     assert span_verdict["label"] in ("relevant", "irrelevant") and span_verdict["score"] in (0, 1)
-    documents = [v for v in case["verdicts"] if v["document_position"] is not None]
+    documents = [v for v in relevance if v["document_position"] is not None]
     assert [v["document_position"] for v in documents] == [0, 1]
     checks = {c["evaluator"]: c for c in case["checks"]}
     assert checks["precision_at_k"]["score"] == checks["mrr"]["score"] == 0.0  # a miss
