@@ -196,9 +196,7 @@ def analyse(
                 return Analysis(gate, [], notes, baseline_error=str(exc), **base)
             notes += baseline_mod.mismatches(data, run_fingerprint)
             comparisons = baseline_mod.compare(data, results, case_hashes)
-            grown, token_notes = tokens.growth(
-                data.get("tokens", {}), tokens.suites(results), max_token_growth
-            )
+            grown, token_notes = tokens.growth(data.get("tokens", {}), results, max_token_growth)
             notes += token_notes
             base["token_growth"] = grown
         else:

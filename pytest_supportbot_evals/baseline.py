@@ -91,10 +91,11 @@ def build(
     }
     if case_hashes:
         data["case_hashes"] = {k: v for k, v in sorted(case_hashes.items()) if k in ran}
-    used = tokens.suites(results)
-    if used:  # each suite's agent and judge totals (the token-growth rule compares them)
+    used, runs = tokens.suites(results), tokens.agent_by_run(results)
+    if used:  # each suite's totals, and each run's agent tokens (the token-growth rule pairs them)
         data["tokens"] = {
-            suite: {k: row[k] for k in ("agent", "judge")} for suite, row in used.items()
+            suite: {"agent": row["agent"], "judge": row["judge"], "runs": runs.get(suite, {})}
+            for suite, row in used.items()
         }
     return data
 

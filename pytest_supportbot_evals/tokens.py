@@ -127,20 +127,36 @@ def suites(results: Sequence[Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def agent_by_run(results: Sequence[Any]) -> dict[str, dict[str, int]]:
+    """Per suite, each golden run's agent tokens (``{suite: {run id: tokens}}``)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in results:
+        if r.tokens:
+            agent = split(r.tokens)["agent"]
+            out.setdefault(r.suite, {})[r.run_id] = agent["prompt"] + agent["completion"]
+    return out
+
+
 def growth(
-    baseline: Mapping[str, Any], now: Mapping[str, Mapping[str, Any]], limit: float | None
+    baseline: Mapping[str, Any], results: Sequence[Any], limit: float | None
 ) -> tuple[list[str], list[str]]:
-    """(reasons the gate fails, notes): each suite's agent tokens against the baseline's."""
+    """(reasons the gate fails, notes): each suite's agent tokens against the baseline's, over
+    the golden runs both have (a narrowed run, or new goldens, compare like for like)."""
     failures, notes = [], []
-    for suite, row in now.items():
-        before = (baseline.get(suite) or {}).get("agent")
+    for suite, now in agent_by_run(results).items():
+        before = (baseline.get(suite) or {}).get("runs")
         if not before:
             notes.append(f"{suite}: the baseline has no token figures; write it anew to gate them")
             continue
-        old = before["prompt"] + before["completion"]
-        new = row["agent"]["prompt"] + row["agent"]["completion"]
+        paired = sorted(set(before) & set(now))
+        if not paired:
+            continue
+        old, new = sum(before[r] for r in paired), sum(now[r] for r in paired)
         change = (new - old) / old if old else 0.0
-        text = f"{suite}: agent tokens {old:,} -> {new:,} ({change:+.1%}) against the baseline"
+        text = (
+            f"{suite}: agent tokens {old:,} -> {new:,} ({change:+.1%}) over {len(paired)} golden "
+            "run(s) also in the baseline"
+        )
         if limit is not None and change > limit:
             failures.append(f"{text}, over the limit of +{limit:.0%} (evals_max_token_growth)")
         elif abs(change) > 0.001:

@@ -113,15 +113,22 @@ def test_tokens_per_step_agent_and_judge_apart_and_priced():
     assert line.startswith("tokens: agent 350 (300 prompt + 50 completion, 2 calls, $0.0004)")
 
 
-def test_token_growth_over_the_limit_fails_and_names_the_suite():
-    now = {"supportbot": {"agent": {"prompt": 1300, "completion": 100, "calls": 4}}}
-    before = {"supportbot": {"agent": {"prompt": 900, "completion": 100, "calls": 4}}}
+def run(run_id, prompt, completion=0):
+    return CaseResult(
+        run_id, "q", tokens={"faq_answer": {"prompt": prompt, "completion": completion, "calls": 1}}
+    )
+
+
+def test_token_growth_over_the_limit_fails_comparing_the_same_golden_runs():
+    before = {"supportbot": {"runs": {"a": 500, "b": 500}}}
+    now = [run("a", 650, 50), run("b", 700), run("new-golden", 5000)]  # new goldens: not paired
     failures, _ = tokens.growth(before, now, 0.25)
     assert failures == [
-        "supportbot: agent tokens 1,000 -> 1,400 (+40.0%) against the baseline, over the limit "
-        "of +25% (evals_max_token_growth)"
+        "supportbot: agent tokens 1,000 -> 1,400 (+40.0%) over 2 golden run(s) also in the "
+        "baseline, over the limit of +25% (evals_max_token_growth)"
     ]
     assert tokens.growth(before, now, 0.5)[0] == []
+    assert tokens.growth(before, [run("a", 500)], 0.25) == ([], [])  # a narrowed run: like for like
     assert "no token figures" in tokens.growth({}, now, 0.25)[1][0]
 
 
