@@ -14,8 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals.evaluators import EvaluatorError, Registry
-from pytest_supportbot_evals.options import ini_value, neutral
+from pytest_supportbot_evals.options import INI_KEYS, NEUTRAL, PREFIX, ini_value, neutral
 from pytest_supportbot_evals.vocabulary import Vocabulary
+
+#: ``evals_agent`` naming SupportBot, the reference agent, explicitly.
+REFERENCE_FACTORY = "pytest_supportbot_evals.reference:make_agent"
+#: The plugin's ini keys, under both names (a misspelt one is an error, not a silent default).
+KNOWN_KEYS = {
+    name
+    for key in [*(k for k, _, _ in INI_KEYS), "supportbot_thresholds", "supportbot_prices"]
+    for name in (key, neutral(key))
+}
 
 
 class AgentConfigError(ValueError):
@@ -53,7 +62,19 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
     from pytest_supportbot_evals import registry as registry_mod
 
     ini = pytest_config.getini
+    given = _check_ini_keys(pytest_config)
     factory = ini_value(ini, "supportbot_agent").strip() or None
+    neutral_only = sorted(k for k in given if k.startswith(NEUTRAL))
+    if factory is None and neutral_only:
+        raise AgentConfigError(
+            f"ini {', '.join(neutral_only)} set, but no evals_agent: the plugin would run "
+            "SupportBot, its reference agent, on your goldens (and `record` would write its "
+            'calls into your cassettes). Set evals_agent = "module:factory" (README, "Gate '
+            'your own agent"); for SupportBot itself, evals_agent = '
+            '"pytest_supportbot_evals.reference:make_agent".'
+        )
+    if factory == REFERENCE_FACTORY:
+        factory = None  # SupportBot, named explicitly
     if factory is not None:
         _check_importable(factory)
     raw_labels = ini_value(ini, "supportbot_labels").split()
@@ -96,3 +117,18 @@ def _check_importable(path: str) -> None:
             "module (e.g. shopbot.evals:agent); is it installed, or on pytest's pythonpath "
             "(ini pythonpath = .)?"
         )
+
+
+def _check_ini_keys(pytest_config: Any) -> list[str]:
+    """The plugin's ini keys the project sets; an unknown ``evals_``/``supportbot_`` key (a typo
+    that would silently fall back to a default) is an error naming the closest known one."""
+    import difflib
+
+    given = [str(k) for k in (getattr(pytest_config, "inicfg", None) or {})]
+    ours = [k for k in given if k.startswith((PREFIX, NEUTRAL))]
+    for key in ours:
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise AgentConfigError(f"ini {key} is not a setting of pytest-supportbot-evals{hint}")
+    return ours

@@ -125,8 +125,7 @@ class Calibration:
             return "kappa undefined"
         return (
             f"kappa {kappa:.2f} {'>=' if self.trusted else '<'} {self.min_kappa}, "
-            f"accuracy {acc}"
-            + ("" if self.trusted else ": no better than chance at the human labels")
+            f"accuracy {acc}" + ("" if self.trusted else ": no better than chance at the truth")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,12 +149,12 @@ class Calibration:
         accuracy, kappa = self.accuracy, self.kappa
         status = "trusted" if self.trusted else "UNTRUSTWORTHY"
         head = (
-            f"judge {self.judge} vs human labels: n={self.n}, accuracy="
+            f"judge {self.judge} vs the truth (human labels, relevant_ids): n={self.n}, accuracy="
             f"{'-' if accuracy is None else f'{accuracy:.1%}'}, kappa="
             f"{'-' if kappa is None else f'{kappa:.2f}'} -> {status} ({self.why()})"
         )
         columns = (*self.labels, NO_VERDICT)
-        rows = [f"    human \\ judge  {'  '.join(f'{c:>12}' for c in columns)}"]
+        rows = [f"    truth \\ judge  {'  '.join(f'{c:>12}' for c in columns)}"]
         for label in self.labels:
             counts = "  ".join(f"{self.confusion[label].get(c, 0):>12}" for c in columns)
             rows.append(f"    {label:<14} {counts}")

@@ -118,6 +118,11 @@ def build(pytest_config: Any) -> EvalConfig:
     report = _output_path(opt("supportbot_report"), "--supportbot-report")
     markdown = _output_path(opt("supportbot_markdown"), "--supportbot-markdown")
     baseline = opt("supportbot_baseline") or ini("supportbot_baseline")
+    if opt("supportbot_update_baseline") and not baseline:
+        raise ConfigError(
+            "--evals-update-baseline writes the baseline, but none is set: give "
+            "--evals-baseline PATH or ini evals_baseline (e.g. tests/baseline.json)."
+        )
     repeat = opt("supportbot_repeat")
     repeat = 1 if repeat is None else repeat
     if repeat < 1:

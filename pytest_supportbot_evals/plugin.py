@@ -80,7 +80,7 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     except MarkerError as exc:
         raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
     if options.goldens is None:
-        golden_paths, setting = list(session.config.goldens), "--supportbot-goldens/ini"
+        golden_paths, setting = list(session.config.goldens), "--evals-goldens/ini evals_goldens"
         metafunc.config.stash[GOLDENS_USED] = True
     else:
         base = Path(str(metafunc.definition.path)).parent

@@ -75,6 +75,8 @@ def _metric(
         if found is None:
             return Outcome(None, "no ranking to measure (no retrieval, or no verdict per document)")
         relevant, ideal = found
+        if not relevant and not ideal:  # nothing answers it and nothing was retrieved: right
+            return Outcome("1.000", "nothing retrieved, and nothing answers the query", score=1.0)
         score = value(relevant, ideal)
         marks = "".join("R" if hit else "-" for hit in relevant)
         return Outcome(f"{score:.3f}", f"ranking {marks} (R: relevant)", score=score)

@@ -41,6 +41,13 @@ def supportbot_agent(bot: Any) -> AgentSpec:
     )
 
 
+def make_agent(tracer_provider: Any) -> AgentSpec:
+    """SupportBot as an ``evals_agent`` factory (settings from the environment)."""
+    from supportbot.agent import SupportBot
+
+    return supportbot_agent(SupportBot(tracer_provider=tracer_provider))
+
+
 def lookup_outcome(run: TurnRun) -> str:
     """Did the order lookup find the order (``found``/``not_found``), or was there no order id
     to look up (``no_order_id`` on the order path, ``not_attempted`` elsewhere)?"""

@@ -17,6 +17,8 @@ def write_atomic(path: Path, text: str, check: Callable[[Path], object] | None =
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates 0600; the file gets the mode it had, or a new file's usual one
+        os.fchmod(fd, _mode(path))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         if check is not None:
@@ -25,3 +27,12 @@ def write_atomic(path: Path, text: str, check: Callable[[Path], object] | None =
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -82,7 +82,7 @@ def tool_result(span: SpanView, seed: int | None = None) -> Verdict:
             detail = output
         label, score, explanation = "error", 0.0, f"The tool reported an error: {detail}"[:500]
     else:
-        label, score, explanation = "success", 1.0, "The tool returned the order's details."
+        label, score, explanation = "success", 1.0, "The tool returned a result, not an error."
     return Verdict(TOOL_RESULT, span.span_id, span.trace_id, label, score, explanation, "CODE")
 
 

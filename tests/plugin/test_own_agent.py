@@ -177,8 +177,24 @@ def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
             ("tests/goldens/desk.yaml", 'polite: "yes"}', 'polite: "maybe"}'),
             "polite is 'maybe'; use one of ('yes', 'no')",
         ),
+        (
+            ("pyproject.toml", "evals_agent =", "evals_agnet ="),
+            "ini evals_agnet is not a setting of pytest-supportbot-evals; did you mean "
+            "evals_agent?",
+        ),
+        (
+            ("pyproject.toml", 'evals_agent = "helpdesk:make_agent"\n', ""),
+            "set, but no evals_agent: the plugin would run SupportBot",
+        ),
     ],
-    ids=["agent-path", "threshold-name", "duplicate-evaluator", "evaluator-label"],
+    ids=[
+        "agent-path",
+        "threshold-name",
+        "duplicate-evaluator",
+        "evaluator-label",
+        "misspelt-key",
+        "no-agent",
+    ],
 )
 def test_a_bad_agent_setting_is_one_usage_error(helpdesk, edit, message):
     path, old, new = edit
@@ -202,3 +218,14 @@ def test_neutral_and_supportbot_variables_must_agree(helpdesk):
     )
     assert done.returncode == 4
     assert "EVALS_SEED='1' and SUPPORTBOT_SEED='2' disagree; set only one." in done.stderr
+
+
+def test_update_baseline_without_a_baseline_path_is_a_usage_error(helpdesk):
+    project = helpdesk / "pyproject.toml"
+    project.write_text(project.read_text().replace("evals_baseline =", "# evals_baseline ="))
+    done, _ = run_pytest(helpdesk, "--evals-update-baseline")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "--evals-update-baseline writes the baseline, but none is set" in done.stderr
+    project.write_text(project.read_text().replace("# evals_baseline =", "evals_baseline ="))
+    done, _ = run_pytest(helpdesk, "--evals-update-baseline")
+    assert done.returncode == 0 and (helpdesk / "tests" / "baseline.json").is_file()

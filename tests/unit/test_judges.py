@@ -52,7 +52,7 @@ def test_tool_result_success():
         "0" * 31 + "1",
         "success",
         1.0,
-        "The tool returned the order's details.",
+        "The tool returned a result, not an error.",
         "CODE",
     )
     assert verdict.error is None

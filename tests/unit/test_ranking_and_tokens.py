@@ -61,6 +61,8 @@ def test_ground_truth_metrics_are_measured_where_the_golden_names_its_entries():
     nothing = metric_checks([], ["faq-010", "faq-005"])
     assert nothing["precision_at_k"].score == nothing["mrr"].score == 0.0
     assert "retrieval_hit" not in nothing  # no entry to hit
+    # ... and retrieving nothing for it is right
+    assert metric_checks([], [])["precision_at_k"].score == 1.0
 
 
 def test_judged_metrics_come_from_the_per_document_verdicts():
