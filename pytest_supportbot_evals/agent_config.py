@@ -124,7 +124,7 @@ def _check_ini_keys(pytest_config: Any) -> list[str]:
     that would silently fall back to a default) is an error naming the closest known one."""
     import difflib
 
-    given = [str(k) for k in (getattr(pytest_config, "inicfg", None) or {})]
+    given = _ini_file_keys(getattr(pytest_config, "inipath", None))
     ours = [k for k in given if k.startswith((PREFIX, NEUTRAL))]
     for key in ours:
         if key not in KNOWN_KEYS:
@@ -132,3 +132,24 @@ def _check_ini_keys(pytest_config: Any) -> list[str]:
             hint = f"; did you mean {close[0]}?" if close else ""
             raise AgentConfigError(f"ini {key} is not a setting of pytest-supportbot-evals{hint}")
     return ours
+
+
+def _ini_file_keys(path: Path | None) -> list[str]:
+    """The keys the project's ini file sets for pytest (``[tool.pytest.ini_options]``, or the
+    ``[pytest]``/``[tool:pytest]`` section)."""
+    import configparser
+    import tomllib
+
+    if path is None or not Path(path).is_file():
+        return []
+    path = Path(path)
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            return list(data.get("tool", {}).get("pytest", {}).get("ini_options", {}))
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(path, encoding="utf-8")
+        section = next((s for s in ("pytest", "tool:pytest") if parser.has_section(s)), None)
+        return list(parser[section]) if section else []
+    except (OSError, ValueError, configparser.Error):
+        return []  # pytest itself reports an unreadable ini file
