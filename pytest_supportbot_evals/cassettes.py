@@ -100,6 +100,19 @@ class AtomicPersister:
 
     @staticmethod
     def save_cassette(cassette_path: str | Path, cassette_dict: Any, serializer: Any) -> None:
+        """Write it; an error is kept for ``use_cassette`` to raise once vcrpy has left the
+        cassette (raised inside vcrpy's exit, it can leave vcrpy's patching of the HTTP client
+        behind, and later recordings in the process would go to the wrong cassette)."""
+        holder = _SAVE_ERROR.get()
+        try:
+            AtomicPersister._save(Path(cassette_path), cassette_dict, serializer)
+        except Exception as exc:
+            if holder is None:
+                raise
+            holder.append(exc)
+
+    @staticmethod
+    def _save(cassette_path: Path, cassette_dict: Any, serializer: Any) -> None:
         from vcr.serialize import serialize
 
         # The bodies as a replay reads them too, not only as YAML renders them (escaped, wrapped).
@@ -119,6 +132,10 @@ class AtomicPersister:
 #: Whether loading a cassette checks its seal: always, except when it is being re-recorded from
 #: scratch (``rewrite``: nothing of the old recording is kept).
 _VERIFY_SEAL: ContextVar[bool] = ContextVar("supportbot_verify_seal", default=True)
+#: Where ``save_cassette`` leaves its error while vcrpy leaves the cassette (``use_cassette``).
+_SAVE_ERROR: ContextVar[list[BaseException] | None] = ContextVar(
+    "supportbot_save_error", default=None
+)
 
 
 def _load_unverified(path: Path) -> tuple[list[Any], list[Any], Any]:
@@ -216,6 +233,8 @@ def use_cassette(
         mode, drop_unused = record_mode, False
     use = CassetteUse(path)
     token: Any = _VERIFY_SEAL.set(record_mode != "rewrite")
+    errors: list[BaseException] = []
+    error_token = _SAVE_ERROR.set(errors)
     try:
         with recorder.use_cassette(
             str(path),
@@ -240,7 +259,10 @@ def use_cassette(
             yield use
             if use.discard:
                 cassette.dirty = False  # vcrpy writes only a dirty cassette
+        if errors:  # vcrpy has left the cassette; now the save's error (e.g. a secret) is raised
+            raise errors[0]
     finally:
+        _SAVE_ERROR.reset(error_token)
         if token is not None:
             _VERIFY_SEAL.reset(token)
 

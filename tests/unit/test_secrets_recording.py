@@ -232,3 +232,23 @@ def test_check_secrets_refuses_paths_that_do_not_exist(tmp_path):
     )
     result = run_check(tmp_path)
     assert result.returncode == 2 and "ini supportbot_cassettes" in result.stderr
+
+
+def test_a_refused_save_leaves_later_recordings_in_the_process_intact(
+    fake_server, tmp_path, monkeypatch
+):
+    """A cassette refused at save time (a secret) must not leave vcrpy's patching behind: the
+    next recordings of the same process go to their own cassettes. (Raised inside vcrpy's exit,
+    the refusal once left a patch that sent the fourth recording of this sequence to an earlier,
+    refused cassette: unrecorded, and so unchecked.)"""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    for n, encoding in enumerate(("base64", "base64url", "hex", "json-u")):
+        monkeypatch.setattr(_Handler, "encoding", encoding)
+        settings = Settings.from_env().with_overrides(base_url=fake_server, max_retries=0)
+        bot = SupportBot(settings, tracer_provider=memory_provider("refused")[0])
+        with (
+            pytest.raises(secrets.SecretFoundError),
+            use_cassette(tmp_path / f"{n}.yaml", "all") as use,
+        ):
+            bot.handle("How can I get a refund?")
+            assert len(use.recorded()) == 2, encoding  # in this cassette, not an earlier one
