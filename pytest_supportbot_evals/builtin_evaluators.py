@@ -20,7 +20,7 @@ from pytest_supportbot_evals.evaluators import (
 )
 from pytest_supportbot_evals.ranking import ranking_evaluators
 from supportbot import prompts
-from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict, tool_result
+from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict, tool_result, verdicts_of
 
 CATEGORY = "category"
 RETRIEVAL_HIT = "retrieval_hit"
@@ -38,11 +38,8 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
         judge = run.judges.get(RETRIEVAL_RELEVANCE)
         if judge is None:
             return []
-        verdicts: list[Verdict] = []
-        for span in run.spans_of("RETRIEVER"):
-            given = judge(span, run.seed)  # the span's verdict, then its documents'
-            verdicts += [given] if isinstance(given, Verdict) else given
-        return verdicts
+        spans = run.spans_of("RETRIEVER")
+        return [v for span in spans for v in verdicts_of(judge(span, run.seed))]
 
     return [
         Evaluator(

@@ -168,9 +168,6 @@ class Registry:
         names = self.names
         return names.index(name) if name in names else len(names)
 
-    def of_kind(self, kind: str) -> tuple[str, ...]:
-        return tuple(e.name for e in self if e.kind == kind)
-
     @property
     def human_labels(self) -> dict[str, tuple[str, ...]]:
         """Evaluator name -> the labels a golden's ``human_label`` may give it."""
@@ -191,7 +188,7 @@ class Registry:
         verdicts = []
         for evaluator in self:
             if evaluator.judge is not None:
-                with steps.naming(f"judge:{evaluator.name}"):
+                with steps.naming(steps.judge_step(evaluator.name)):
                     verdicts += evaluator.judge(run)
         return verdicts
 

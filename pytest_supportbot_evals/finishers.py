@@ -251,10 +251,10 @@ def token_annotation(result: Any, identifier: str, golden: dict[str, Any]) -> di
         name=TOKENS_ANNOTATION,
         annotator_kind="CODE",
         label=None,
-        score=float(agent["prompt"] + agent["completion"]),
+        score=float(tokens.total(agent)),
         explanation=(
             f"agent {agent['prompt']:,} prompt + {agent['completion']:,} completion tokens in "
-            f"{agent['calls']} calls; judges {judge['prompt'] + judge['completion']:,} tokens in "
+            f"{agent['calls']} calls; judges {tokens.total(judge):,} tokens in "
             f"{judge['calls']} calls"
         ),
         identifier=f"{identifier}:tokens",

@@ -139,9 +139,7 @@ def supportbot_results(
         for check in result.checks:
             request.node.user_properties.append((f"{prefix}check.{check.evaluator}", check.actual))
         for who, used in tokens.split(result.tokens).items():
-            request.node.user_properties.append(
-                (f"{prefix}tokens.{who}", used["prompt"] + used["completion"])
-            )
+            request.node.user_properties.append((f"{prefix}tokens.{who}", tokens.total(used)))
     return results
 
 

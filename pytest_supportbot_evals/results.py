@@ -69,11 +69,6 @@ class ResultKey:
         """The test id and cassette name of the golden run (turns share it)."""
         return self.golden if not self.repetition else f"{self.golden}@{self.repetition}"
 
-    @property
-    def qualified(self) -> str:
-        """The run id as summaries, reports and JUnit name it (``suite:`` outside the default)."""
-        return qualified(self.suite, self.run_id)
-
     @classmethod
     def parse(cls, case_id: str, repetition: int = 0, suite: str = DEFAULT_SUITE) -> ResultKey:
         golden, _, turn = case_id.partition(TURN_MARK)

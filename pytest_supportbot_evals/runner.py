@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import health
+from pytest_supportbot_evals import health, steps
 from pytest_supportbot_evals.cassettes import (
     CassetteError,
     CassetteUse,
@@ -44,9 +44,9 @@ class Runner:
 
     def prompt_file(self, step: str) -> Path | None:
         """The prompt file behind a step's request: a judge's template, or the agent's."""
-        if step.startswith("judge:"):
-            name = step.removeprefix("judge:")
-            return self.registry[name].template if name in self.registry else None
+        judge = steps.judged_by(step)
+        if judge is not None:
+            return self.registry[judge].template if judge in self.registry else None
         return self.agent.prompt_file(step)
 
 

@@ -24,7 +24,18 @@ from typing import Any
 STEP_HEADER = "x-supportbot-step"
 #: The OpenInference metadata key an agent names its LLM step with.
 METADATA_KEY = "step"
+#: The steps of the plugin's judges are ``judge:<evaluator>``.
+JUDGE_PREFIX = "judge:"
 _STEP: ContextVar[str | None] = ContextVar("pytest_supportbot_evals_step", default=None)
+
+
+def judge_step(evaluator: str) -> str:
+    return f"{JUDGE_PREFIX}{evaluator}"
+
+
+def judged_by(step: str) -> str | None:
+    """The evaluator whose judge sent a step's requests, or ``None`` for an agent's step."""
+    return step.removeprefix(JUDGE_PREFIX) if step.startswith(JUDGE_PREFIX) else None
 
 
 @contextmanager

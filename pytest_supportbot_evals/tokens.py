@@ -17,7 +17,6 @@ from pytest_supportbot_evals import steps
 
 #: Fields of one step's (or one total's) usage.
 FIELDS = ("prompt", "completion", "calls")
-JUDGE_PREFIX = "judge:"
 
 
 class TokenSettingError(ValueError):
@@ -71,10 +70,15 @@ def split(table: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
     """``{"agent": totals, "judge": totals}`` of a step table."""
     out = {who: dict.fromkeys(FIELDS, 0) for who in ("agent", "judge")}
     for step, row in table.items():
-        who = "judge" if step.startswith(JUDGE_PREFIX) else "agent"
+        who = "agent" if steps.judged_by(step) is None else "judge"
         for key in FIELDS:
             out[who][key] += int(row.get(key, 0))
     return out
+
+
+def total(row: Mapping[str, int]) -> int:
+    """Prompt and completion tokens of a usage row."""
+    return int(row["prompt"]) + int(row["completion"])
 
 
 def add(tables: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
@@ -132,8 +136,7 @@ def agent_by_run(results: Sequence[Any]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for r in results:
         if r.tokens:
-            agent = split(r.tokens)["agent"]
-            out.setdefault(r.suite, {})[r.run_id] = agent["prompt"] + agent["completion"]
+            out.setdefault(r.suite, {})[r.run_id] = total(split(r.tokens)["agent"])
     return out
 
 
@@ -193,7 +196,7 @@ def summary_lines(table: Mapping[str, Mapping[str, Any]], default_suite: str) ->
             r = row[who]
             usd = "unpriced" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}"
             parts.append(
-                f"{name} {r['prompt'] + r['completion']:,} ({r['prompt']:,} prompt + "
+                f"{name} {total(r):,} ({r['prompt']:,} prompt + "
                 f"{r['completion']:,} completion, {r['calls']} calls, {usd})"
             )
         label = "tokens" if suite == default_suite else f"{suite} tokens"

@@ -222,9 +222,14 @@ def judge_spans(
     verdicts: list[Verdict] = []
     for span in spans:
         for judge in judges_for(span, relevance):
-            given = judge(span, seed)
-            verdicts += [given] if isinstance(given, Verdict) else given
+            verdicts += verdicts_of(judge(span, seed))
     return verdicts
+
+
+def verdicts_of(given: Verdict | list[Verdict]) -> list[Verdict]:
+    """A judge's verdicts: one, or several (the relevance judge: the span's, then its
+    documents')."""
+    return [given] if isinstance(given, Verdict) else list(given)
 
 
 def _short_error(exc: BaseException) -> str:
