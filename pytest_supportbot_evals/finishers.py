@@ -129,8 +129,9 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     sink.add_spans([span for r in session.results for span in r.spans])
     for encoded in session.encoded_spans:
         sink.add_encoded_spans(encoded)
-    sink.add_annotations(annotations(session))
-    sink.add_document_annotations(document_annotations(session))
+    meta = session.meta()
+    sink.add_annotations(annotations(session, meta))
+    sink.add_document_annotations(document_annotations(session, meta))
     delivery = sink.flush()
     note = delivery.describe(endpoint, config.spool_path)
     if delivery.delivered:
@@ -180,43 +181,43 @@ def log_experiment(session: EvalSession) -> str:
     return f"experiment logged on dataset {dataset!r}: {url}"
 
 
-def _verdict_items(session: EvalSession, documents: bool) -> list[tuple[Any, Any, dict]]:
-    """(result, verdict, metadata) of the span's verdicts, or of the documents' verdicts."""
-    meta = session.meta()
-    prompt_hashes = {**meta["evaluator_templates"]}
-    items = []
-    for r in session.results:
-        for v in r.verdicts:
-            if (v.document_position is not None) != documents:
-                continue
-            metadata = {
-                "git_commit": meta["git_commit"],
-                "model": meta["model"],
-                "golden_id": r.case_id,
-                "suite": r.suite,
-                "agent_model": meta["model"],
-                "evaluator": v.judge,
-                "source": ANNOTATION_PREFIX,
-                "prompt_hash": prompt_hashes.get(v.judge)
-                or meta["judge_prompt"].get(f"judge_{v.judge}"),
-            }
-            items.append((r, v, metadata))
-    return items
+def _verdict_metadata(meta: dict[str, Any], result: Any, verdict: Any) -> dict[str, Any]:
+    """The metadata of a verdict's annotation (span or document)."""
+    return {
+        "git_commit": meta["git_commit"],
+        "model": meta["model"],
+        "golden_id": result.case_id,
+        "suite": result.suite,
+        "agent_model": meta["model"],
+        "evaluator": verdict.judge,
+        "source": ANNOTATION_PREFIX,
+        "prompt_hash": meta["evaluator_templates"].get(verdict.judge)
+        or meta["judge_prompt"].get(f"judge_{verdict.judge}"),
+    }
 
 
-def document_annotations(session: EvalSession) -> list[dict[str, Any]]:
+def document_annotations(session: EvalSession, meta: dict[str, Any]) -> list[dict[str, Any]]:
     """Per-document verdicts (retrieval relevance) as document annotations at their positions."""
     from phoenix_delivery.phoenix_payloads import document_annotation
 
-    return [document_annotation(v, m) for _, v, m in _verdict_items(session, documents=True)]
+    return [
+        document_annotation(v, _verdict_metadata(meta, r, v))
+        for r in session.results
+        for v in r.verdicts
+        if v.document_position is not None
+    ]
 
 
-def annotations(session: EvalSession) -> list[dict[str, Any]]:
+def annotations(session: EvalSession, meta: dict[str, Any]) -> list[dict[str, Any]]:
     from phoenix_delivery.phoenix_payloads import span_annotation, verdict_annotation
 
-    meta = session.meta()
     base = {"git_commit": meta["git_commit"], "model": meta["model"]}
-    items = [verdict_annotation(v, m) for _, v, m in _verdict_items(session, documents=False)]
+    items = [
+        verdict_annotation(v, _verdict_metadata(meta, r, v))
+        for r in session.results
+        for v in r.verdicts
+        if v.document_position is None
+    ]
     for r in session.results:
         identifier = f"{ANNOTATION_PREFIX}:{r.suite}:{r.case_id}:{r.repetition}"
         golden = {**base, "golden_id": r.case_id, "suite": r.suite}
