@@ -39,6 +39,8 @@ class AgentConfig:
     prompt_dir: Path | None
     tool_spans: str
     registry: Registry
+    #: The plugin's keys the project's ini file sets (either name).
+    ini_keys: tuple[str, ...] = ()
 
     @property
     def reference(self) -> bool:
@@ -99,7 +101,7 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
         )
     except EvaluatorError as exc:
         raise AgentConfigError(f"evaluator registration: {exc}") from None
-    return AgentConfig(factory, labels, prompt_dir, tool_spans, registry)
+    return AgentConfig(factory, labels, prompt_dir, tool_spans, registry, tuple(given))
 
 
 def _check_importable(path: str) -> None:

@@ -118,6 +118,12 @@ def build(pytest_config: Any) -> EvalConfig:
     report = _output_path(opt("supportbot_report"), "--supportbot-report")
     markdown = _output_path(opt("supportbot_markdown"), "--supportbot-markdown")
     baseline = opt("supportbot_baseline") or ini("supportbot_baseline")
+    growth_keys = {"supportbot_max_token_growth", "evals_max_token_growth"}
+    if growth_keys & set(agent.ini_keys) and not baseline:
+        raise ConfigError(
+            "ini evals_max_token_growth is set, but no baseline to compare tokens with: set ini "
+            "evals_baseline (or --evals-baseline), or drop the limit."
+        )
     if opt("supportbot_update_baseline") and not baseline:
         raise ConfigError(
             "--evals-update-baseline writes the baseline, but none is set: give "

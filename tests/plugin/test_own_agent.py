@@ -229,3 +229,12 @@ def test_update_baseline_without_a_baseline_path_is_a_usage_error(helpdesk):
     project.write_text(project.read_text().replace("# evals_baseline =", "evals_baseline ="))
     done, _ = run_pytest(helpdesk, "--evals-update-baseline")
     assert done.returncode == 0 and (helpdesk / "tests" / "baseline.json").is_file()
+
+
+def test_a_token_limit_without_a_baseline_is_a_usage_error(helpdesk):
+    project = helpdesk / "pyproject.toml"
+    text = project.read_text().replace("evals_baseline =", "# evals_baseline =")
+    project.write_text(text + 'evals_max_token_growth = "0.1"\n')
+    done, _ = run_pytest(helpdesk)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "evals_max_token_growth is set, but no baseline to compare tokens with" in done.stderr
