@@ -8,34 +8,7 @@ import os
 import subprocess
 import sys
 
-from integration_helpers import ROOT, annotations_by_name
-
-TUTORIAL = "tutorial-"
-
-
-def run_suite(tmp_path, phoenix_url, *extra):
-    report = tmp_path / "report.json"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "tests/evals",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-k",
-        TUTORIAL,
-        f"--supportbot-phoenix={phoenix_url}",
-        f"--supportbot-report={report}",
-        "-o",
-        f"supportbot_spool={tmp_path / 'spool.jsonl'}",
-        "-o",
-        "supportbot_thresholds=",
-        *extra,
-    ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert report.exists(), done.stdout + done.stderr
-    return done, json.loads(report.read_text())
+from integration_helpers import ROOT, annotations_by_name, run_suite
 
 
 def expected_annotations(report):
@@ -161,7 +134,12 @@ def test_the_premium_upgrade_retrieval_its_documents_and_the_tokens_in_phoenix(
 def test_the_plugin_and_evaluate_leave_one_verdict_per_judge_per_span(
     phoenix, phoenix_client, project, tmp_path, monkeypatch
 ):
-    from integration_helpers import PHOENIX_HOSTS, merged_cassette, recorded_settings
+    from integration_helpers import (
+        PHOENIX_HOSTS,
+        merged_cassette,
+        recorded_settings,
+        served_model,
+    )
 
     from pytest_supportbot_evals.cassettes import use_cassette
     from supportbot.cli import main
@@ -184,7 +162,9 @@ def test_the_plugin_and_evaluate_leave_one_verdict_per_judge_per_span(
         assert len(mine) == 1, (judge, mine)  # judged twice, one verdict
         assert mine[0]["result"].get("label")  # never an empty annotation
         if judge == "retrieval_relevance":
-            assert mine[0]["metadata"]["model"] == recorded_settings()["SUPPORTBOT_MODEL"]
+            # the model the reply says answered, not the configured name
+            served = served_model("tutorial-refund", "judge:retrieval_relevance")
+            assert mine[0]["metadata"]["model"] == served
 
 
 def test_phoenix_down_then_back_delivers_every_verdict_exactly_once(
