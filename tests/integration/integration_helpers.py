@@ -32,6 +32,7 @@ def recorded_settings() -> dict[str, str]:
         "SUPPORTBOT_MAX_TOKENS": ini["supportbot_max_tokens"],
         "SUPPORTBOT_CLASSIFY_MAX_TOKENS": ini["supportbot_classify_max_tokens"],
         "SUPPORTBOT_JUDGE_MAX_TOKENS": ini["supportbot_judge_max_tokens"],
+        "SUPPORTBOT_CLASSIFY_TOP_LOGPROBS": ini.get("supportbot_classify_top_logprobs") or "0",
     }
 
 
