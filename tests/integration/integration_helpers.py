@@ -99,3 +99,20 @@ def served_model(golden_id: str, step: str) -> str:
         if interaction["request"]["headers"].get("x-supportbot-step") == [step]:
             return served_name(json.loads(interaction["response"]["body"]["string"])["model"])
     raise AssertionError(f"no {step} reply in the cassette of {golden_id}")
+
+
+def evaluate_replayed(monkeypatch: Any, phoenix: Any, tmp_path: Path, golden_ids: list[str]) -> Any:
+    """``supportbot evaluate`` on a real Phoenix, the judge's replies replayed from the goldens'
+    cassettes (nothing live); the cassette's use (its misses)."""
+    from pytest_supportbot_evals.cassettes import use_cassette
+    from supportbot.cli import main
+
+    for name, value in recorded_settings().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.invalid/v1")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    local = f"http://localhost:{phoenix.port}"  # passed through by the cassette (PHOENIX_HOSTS)
+    evaluate = ["--phoenix", local, "--spool", str(tmp_path / "evaluate.jsonl"), "evaluate"]
+    with use_cassette(merged_cassette(tmp_path, golden_ids), "none", PHOENIX_HOSTS) as use:
+        assert main(evaluate) == 0
+    return use
