@@ -45,15 +45,23 @@ def ensure(http: Any, project: str, extra: Iterable[dict[str, Any]] = ()) -> lis
             found.raise_for_status()
             current = found.json()["data"]
             config_id = current["id"]
-            if _values(current) != _values(config) or current.get("type") != config["type"]:
+            if _shape(current) != _shape(config):
                 http.put(f"/v1/annotation_configs/{config_id}", json=config).raise_for_status()
                 changed.append(f"updated {config['name']}")
         http.put(f"/v1/projects/{project}/annotation_configs/{config_id}").raise_for_status()
     return changed
 
 
-def _values(config: dict[str, Any]) -> list[tuple[str, float | None]]:
-    return [(v["label"], v.get("score")) for v in config.get("values") or []]
+def _shape(config: dict[str, Any]) -> tuple[Any, ...]:
+    """What ours must match: type, labels and scores, bounds (a CONTINUOUS config without an
+    upper bound shows "from 0 to null" in Phoenix's UI, whose input then caps at 1)."""
+    values = [(v["label"], v.get("score")) for v in config.get("values") or []]
+    bounds = [_number(config.get(k)) for k in ("lower_bound", "upper_bound")]
+    return config.get("type"), values, bounds, config.get("optimization_direction")
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def categorical(name: str, description: str, scores: Mapping[str, float | None]) -> dict[str, Any]:

@@ -100,3 +100,46 @@ def document_annotation(verdict: Any, metadata: dict[str, Any]) -> dict[str, Any
         "document_position": verdict.document_position,
         "identifier": "",
     }
+
+
+#: The metadata keys that say how far a judge's verdicts can be trusted (see ``with_trust``).
+TRUST_KEYS = (
+    "trust",
+    "calibration_kappa",
+    "calibration_accuracy",
+    "calibration_pairs",
+    "calibration",
+    "derived_from",
+)
+#: ``trust`` values: calibrated and agreeing with the truth; calibrated and not (``advisory``:
+#: it does not decide the gate; ``untrusted``: it gates anyway, strict judges); no truth to
+#: calibrate against.
+TRUSTED, ADVISORY, UNTRUSTED, UNCALIBRATED = "trusted", "advisory", "untrusted", "uncalibrated"
+
+
+def with_trust(annotation: dict[str, Any], trust: dict[str, Any] | None) -> dict[str, Any]:
+    """The annotation with its judge's trust in its metadata (``TRUST_KEYS``).
+
+    An untrusted judge's annotation says so first in its explanation, and carries no score
+    (kept in metadata as ``judge_score``): Phoenix computes its ranking metrics (NDCG,
+    precision, hit rate) and score means from the scores of LLM annotations, and would show an
+    untrusted judge's "relevant" as a perfect ranking. Its label stays the judge's own.
+    """
+    if not trust:
+        return annotation
+    metadata = {k: v for k, v in annotation["metadata"].items() if k not in TRUST_KEYS}
+    metadata.update({k: v for k, v in trust.items() if k in TRUST_KEYS})
+    result = dict(annotation["result"])
+    if trust.get("trust") in (ADVISORY, UNTRUSTED):
+        if "score" in result:
+            metadata["judge_score"] = result.pop("score")
+        head = (
+            f"{trust['trust'].upper()}: this judge is not trusted "
+            f"({trust.get('calibration') or 'no agreement with the truth'}); "
+            "its label is not a measurement"
+        )
+        if trust.get("derived_from"):
+            head += f" (computed from {trust['derived_from']}'s verdicts)"
+        said = result.get("explanation")
+        result["explanation"] = head + (f". {said}" if said else ".")
+    return {**annotation, "result": result, "metadata": metadata}

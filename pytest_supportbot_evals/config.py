@@ -108,6 +108,7 @@ def build(pytest_config: Any) -> EvalConfig:
         max_tokens=_tokens(ini, "supportbot_max_tokens"),
         classify_max_tokens=_tokens(ini, "supportbot_classify_max_tokens"),
         judge_max_tokens=_tokens(ini, "supportbot_judge_max_tokens"),
+        classify_top_logprobs=_tokens(ini, "supportbot_classify_top_logprobs", low=0, high=20),
         phoenix_project=ini("supportbot_phoenix_project")
         or os.environ.get("PHOENIX_PROJECT_NAME", "").strip()
         or agent.default_project(),
@@ -222,17 +223,18 @@ def _output_path(raw: str | None, where: str) -> Path | None:
     return path
 
 
-def _tokens(ini: Any, key: str) -> int | None:
-    """A token budget from the ini file (``None``: not set there)."""
+def _tokens(ini: Any, key: str, low: int = 1, high: int | None = None) -> int | None:
+    """A token budget (or count) from the ini file (``None``: not set there)."""
     raw = ini(key)
     if not raw:
         return None
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"ini {key}={raw!r} is not a whole number of at least 1.")
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        within = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ConfigError(f"ini {key}={raw!r} is not a whole number {within}.")
     return value
 
 

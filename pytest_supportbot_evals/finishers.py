@@ -11,17 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from pytest_supportbot_evals import baseline, report, secrets, tokens
+from pytest_supportbot_evals import baseline, report, secrets
 from pytest_supportbot_evals.analysis import fingerprint
 from pytest_supportbot_evals.secrets import SecretFoundError
 from pytest_supportbot_evals.session import EvalSession
-
-ANNOTATION_PREFIX = "supportbot-evals"
-GOLDEN_ANNOTATION = "supportbot_golden"
-#: The agent span's token figures (a CONTINUOUS annotation config).
-TOKENS_ANNOTATION = "tokens"
 
 
 def finish(session: EvalSession) -> None:
@@ -118,6 +112,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     if not endpoint or not session.results:
         return None
     from phoenix_delivery.phoenix_sink import PhoenixSink
+    from pytest_supportbot_evals.phoenix_annotations import annotations, document_annotations
 
     settings = config.settings
     sink = PhoenixSink(
@@ -148,6 +143,7 @@ def log_experiment(session: EvalSession) -> str:
     import httpx
     from phoenix.client import Client
 
+    from pytest_supportbot_evals.phoenix_annotations import judge_trust
     from pytest_supportbot_evals.phoenix_datasets import log_experiment as log
     from supportbot.tracing import base_url
 
@@ -175,89 +171,8 @@ def log_experiment(session: EvalSession) -> str:
                 "gate": session.verdict,
                 "agent_prompts": meta["agent_prompts"],
             },
+            trust=judge_trust(session.analysis()),
         )
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         return f"experiment on dataset {dataset!r} not logged: {type(exc).__name__}: {exc}"
     return f"experiment logged on dataset {dataset!r}: {url}"
-
-
-def _verdict_metadata(meta: dict[str, Any], result: Any, verdict: Any) -> dict[str, Any]:
-    """The metadata of a verdict's annotation (span or document)."""
-    return {
-        "git_commit": meta["git_commit"],
-        "model": meta["model"],
-        "golden_id": result.case_id,
-        "suite": result.suite,
-        "agent_model": meta["model"],
-        "evaluator": verdict.judge,
-        "source": ANNOTATION_PREFIX,
-        "prompt_hash": meta["evaluator_templates"].get(verdict.judge)
-        or meta["judge_prompt"].get(f"judge_{verdict.judge}"),
-    }
-
-
-def document_annotations(session: EvalSession, meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-document verdicts (retrieval relevance) as document annotations at their positions."""
-    from phoenix_delivery.phoenix_payloads import document_annotation
-
-    return [
-        document_annotation(v, _verdict_metadata(meta, r, v))
-        for r in session.results
-        for v in r.verdicts
-        if v.document_position is not None
-    ]
-
-
-def annotations(session: EvalSession, meta: dict[str, Any]) -> list[dict[str, Any]]:
-    from phoenix_delivery.phoenix_payloads import span_annotation, verdict_annotation
-
-    base = {"git_commit": meta["git_commit"], "model": meta["model"]}
-    items = [
-        verdict_annotation(v, _verdict_metadata(meta, r, v))
-        for r in session.results
-        for v in r.verdicts
-        if v.document_position is None
-    ]
-    for r in session.results:
-        identifier = f"{ANNOTATION_PREFIX}:{r.suite}:{r.case_id}:{r.repetition}"
-        golden = {**base, "golden_id": r.case_id, "suite": r.suite}
-        if r.span_id and r.error is None:
-            failed = r.failed_checks()
-            items.append(
-                span_annotation(
-                    span_id=r.span_id,
-                    name=GOLDEN_ANNOTATION,
-                    annotator_kind="CODE",
-                    label="pass" if not failed else "fail",
-                    score=0.0 if failed else 1.0,
-                    explanation="; ".join(c.describe() for c in failed) or "all expectations held",
-                    identifier=identifier,
-                    metadata={**golden, "prompt_hashes": meta["agent_prompts"]},
-                )
-            )
-        if r.span_id and r.tokens:
-            items.append(token_annotation(r, identifier, golden))
-    return items
-
-
-def token_annotation(result: Any, identifier: str, golden: dict[str, Any]) -> dict[str, Any]:
-    """The agent span's token figures: score = the agent's tokens; the judges' and the per-step
-    table in the explanation and metadata."""
-    from phoenix_delivery.phoenix_payloads import span_annotation
-
-    used = tokens.split(result.tokens)
-    agent, judge = used["agent"], used["judge"]
-    return span_annotation(
-        span_id=result.span_id,
-        name=TOKENS_ANNOTATION,
-        annotator_kind="CODE",
-        label=None,
-        score=float(tokens.total(agent)),
-        explanation=(
-            f"agent {agent['prompt']:,} prompt + {agent['completion']:,} completion tokens in "
-            f"{agent['calls']} calls; judges {tokens.total(judge):,} tokens in "
-            f"{judge['calls']} calls"
-        ),
-        identifier=f"{identifier}:tokens",
-        metadata={**golden, "steps": result.tokens},
-    )

@@ -20,6 +20,11 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ("supportbot_max_tokens", "max_tokens of the answer steps (free text).", ""),
     ("supportbot_classify_max_tokens", "max_tokens of the classification step (JSON).", ""),
     ("supportbot_judge_max_tokens", "max_tokens of the relevance judge (JSON).", ""),
+    (
+        "supportbot_classify_top_logprobs",
+        "top_logprobs asked of the classification step (its confidence); 0 or empty: none.",
+        "",
+    ),
     ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
     (
         "supportbot_spool",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from phoenix_delivery.phoenix_payloads import with_trust
 from pytest_supportbot_evals.goldens import GoldenCase
-from pytest_supportbot_evals.results import CaseResult
+from pytest_supportbot_evals.results import CaseResult, Check
 from pytest_supportbot_evals.runner import result_keys
 
 
@@ -97,10 +98,12 @@ def log_experiment(
     *,
     experiment_name: str,
     metadata: Mapping[str, Any],
+    trust: Mapping[str, dict[str, Any]] | None = None,
 ) -> str:
     """Log a run's results as an experiment on the dataset (pushed first); returns its URL.
     ``http`` is the ``httpx.Client`` the phoenix-client ``client`` was built on (runs and
-    evaluations are posted through Phoenix's REST API)."""
+    evaluations are posted through Phoenix's REST API). ``trust``: per judge (and metric from
+    a judge's verdicts), how far it is trusted (``phoenix_annotations.judge_trust``)."""
     dataset, _ = push_dataset(client, dataset_name, examples_from_results(results))
     example_ids = {ex["metadata"].get("golden_id"): ex["id"] for ex in dataset.examples}
     repetitions = max((r.repetition for r in results), default=0) + 1
@@ -133,20 +136,27 @@ def log_experiment(
         response.raise_for_status()
         run_id = response.json()["data"]["id"]
         for check in result.checks:
-            evaluation = {
-                "experiment_run_id": run_id,
-                "name": check.evaluator,
-                "annotator_kind": _kind(result, check.evaluator),
-                "start_time": now,
-                "end_time": now,
-                "result": {
-                    "label": str(check.actual),
-                    "score": 1.0 if check.passed else 0.0,
-                    "explanation": f"expected {check.expected}. {check.detail}"[:1000],
-                },
-            }
+            evaluation = check_evaluation(run_id, check, _kind(result, check.evaluator), now)
+            evaluation = with_trust(evaluation, (trust or {}).get(check.evaluator))
             http.post("v1/experiment_evaluations", json=evaluation).raise_for_status()
     return client.experiments.get_experiment_url(dataset.id, experiment["id"])
+
+
+def check_evaluation(run_id: str, check: Check, kind: str, now: str) -> dict[str, Any]:
+    """One check as an experiment evaluation: a metric scores its value, an expectation 1 or 0."""
+    return {
+        "experiment_run_id": run_id,
+        "name": check.evaluator,
+        "annotator_kind": kind,
+        "start_time": now,
+        "end_time": now,
+        "result": {
+            "label": str(check.actual),
+            "score": check.score if check.score is not None else float(check.passed),
+            "explanation": f"expected {check.expected}. {check.detail}"[:1000],
+        },
+        "metadata": {},
+    }
 
 
 def _kind(result: CaseResult, evaluator: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from openinference.instrumentation import using_metadata
@@ -29,7 +30,9 @@ from supportbot.classification import (
     FALLBACK_CATEGORY,
     Classification,
     classification_format,
+    label_confidence,
     parse_classification,
+    reply_tokens,
     route,
 )
 from supportbot.llm import build_client
@@ -123,10 +126,11 @@ class SupportBot:
             with self._tracer.start_as_current_span("support-agent", attributes=attributes) as span:
                 context = span.get_span_context()
                 classification = route(query, self._classify(query, seed, history))
+                if classification.confidence is not None:  # read from logprobs, else absent
+                    span.set_attribute("classification.confidence", classification.confidence)
                 span.set_attributes(
                     {
                         "classification.category": classification.category,
-                        "classification.confidence": classification.confidence,
                         "classification.fallback": classification.fallback,
                         "classification.source": classification.source,
                         # the model's own label ("" when its reply was unusable)
@@ -160,7 +164,8 @@ class SupportBot:
     # -- steps -------------------------------------------------------------------------------
 
     def _classify(self, query: str, seed: int, history: Sequence[Turn]) -> Classification:
-        raw = self._chat(
+        top = self.settings.classify_top_logprobs
+        completion = self._complete(
             "classify",
             prompts.render("classify"),
             query,
@@ -168,8 +173,15 @@ class SupportBot:
             history,
             response_format=classification_format(self.settings.structured_output),
             max_tokens=self.settings.classify_max_tokens,
+            **({"logprobs": True, "top_logprobs": top} if top else {}),
         )
-        return parse_classification(raw)
+        choice = completion.choices[0]
+        content = choice.message.content or ""
+        classification = parse_classification(content.strip())
+        tokens = reply_tokens(choice.logprobs)
+        if classification.fallback or not tokens:
+            return classification
+        return replace(classification, confidence=label_confidence(content, tokens))
 
     def _answer_order(
         self, query: str, order_id: str | None, seed: int, history: Sequence[Turn]
@@ -228,7 +240,12 @@ class SupportBot:
             span.set_status(Status(StatusCode.OK))
         return hits
 
-    def _chat(
+    def _chat(self, step: str, system: str, user: str, seed: int, history: Sequence[Turn]) -> str:
+        """One answer (free text) of a step: the completion's text."""
+        completion = self._complete(step, system, user, seed, history)
+        return (completion.choices[0].message.content or "").strip()
+
+    def _complete(
         self,
         step: str,
         system: str,
@@ -238,10 +255,11 @@ class SupportBot:
         *,
         response_format: dict[str, Any] | None = None,
         max_tokens: int | None = None,
-    ) -> str:
+        **extra: Any,
+    ) -> Any:
         """One chat completion; ``max_tokens`` defaults to the answer budget."""
         s = self.settings
-        extra: dict[str, Any] = (
+        extra.update(
             {"response_format": response_format} if response_format else {"stop": list(ANSWER_STOP)}
         )
         messages = [{"role": "system", "content": system}]
@@ -262,7 +280,7 @@ class SupportBot:
                 max_tokens=s.max_tokens if max_tokens is None else max_tokens,
                 **extra,
             )
-        return (completion.choices[0].message.content or "").strip()
+        return completion
 
 
 #: The lookup tool's output fields, named as the tutorial's tool names them.

@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from phoenix_delivery.phoenix_sink import DEFAULT_SPOOL, PhoenixSink, reading_project
+from phoenix_delivery.phoenix_sink import DEFAULT_SPOOL, PhoenixSink
 from supportbot.settings import Settings, SettingsError
-
-EVALUATE_IDENTIFIER = "supportbot-evaluate"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,41 +222,18 @@ def _read(prompt: str, interactive: bool, always_prompt: bool = False) -> str | 
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from phoenix.client import Client
-
-    from phoenix_delivery.phoenix_payloads import document_annotation, verdict_annotation
-    from supportbot.judges import RetrievalRelevanceJudge, judge_spans
-    from supportbot.spans import SpanView
+    from supportbot.evaluate import evaluate_project
 
     sink = _sink(args, settings)
     if sink is None:
         raise ValueError(
             "evaluate reads spans from Phoenix: set PHOENIX_COLLECTOR_ENDPOINT or --phoenix."
         )
-    sink.flush()  # spans still in the spool must be in Phoenix before we read them
-    client = Client(base_url=sink.endpoint, api_key=settings.phoenix_api_key)
-    with reading_project(sink.endpoint, settings.phoenix_project):
-        raw = client.spans.get_spans(
-            project_identifier=settings.phoenix_project,
-            span_kind=["TOOL", "RETRIEVER"],
-            limit=args.limit,
-        )
-    spans = [SpanView.from_phoenix(s) for s in raw]
-    relevance = RetrievalRelevanceJudge(settings, args.judge_method)
-    verdicts = judge_spans(spans, relevance)
-
-    def metadata(v: Any) -> dict[str, Any]:
-        prompt = relevance.prompt_hash if v.judge == relevance.name else None
-        return {"evaluator": v.judge, "source": EVALUATE_IDENTIFIER, "prompt_hash": prompt}
-
-    spans_verdicts = [v for v in verdicts if v.document_position is None]
-    sink.add_annotations([verdict_annotation(v, metadata(v)) for v in spans_verdicts])
-    sink.add_document_annotations(
-        [document_annotation(v, metadata(v)) for v in verdicts if v.document_position is not None]
+    spans, verdicts = evaluate_project(sink, settings, args.limit, args.judge_method)
+    counts = Counter(
+        (v.judge, v.label or "judge-error") for v in verdicts if v.document_position is None
     )
-    verdicts = spans_verdicts
-    counts = Counter((v.judge, v.label or "judge-error") for v in verdicts)
-    print(f"Judged {len(spans)} spans of project {settings.phoenix_project!r}:")
+    print(f"Judged {spans} spans of project {settings.phoenix_project!r}:")
     for (judge, label), n in sorted(counts.items()):
         print(f"  {judge:<20} {label:<12} {n}")
     _finish(sink, sys.stdout, what="annotations")

@@ -21,12 +21,15 @@ def _digest(value: Any) -> str:
 
 def agent_steps(settings: Settings) -> dict[str, Any]:
     """Each agent step's settings (the prompts are fingerprinted on their own)."""
+    classify = {
+        "max_tokens": settings.classify_max_tokens,
+        "structured_output": settings.structured_output,
+        "schema": _digest(CLASSIFICATION_SCHEMA),
+    }
+    if settings.classify_top_logprobs:  # absent when off: older baselines stay comparable
+        classify["top_logprobs"] = settings.classify_top_logprobs
     return {
-        "classify": {
-            "max_tokens": settings.classify_max_tokens,
-            "structured_output": settings.structured_output,
-            "schema": _digest(CLASSIFICATION_SCHEMA),
-        },
+        "classify": classify,
         "answer": {"max_tokens": settings.max_tokens, "stop": list(ANSWER_STOP)},
         "temperature": settings.temperature,
         "seed": settings.seed,

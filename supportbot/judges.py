@@ -19,7 +19,7 @@ from typing import Any
 from openinference.semconv.trace import SpanAttributes
 
 from supportbot import prompts
-from supportbot.llm import client_kwargs
+from supportbot.llm import AnsweringModel, client_kwargs
 from supportbot.settings import Settings
 from supportbot.spans import SpanView
 
@@ -106,6 +106,8 @@ class ClassificationJudge:
         self.model = settings.effective_judge_model
         self.method = method
         self.prompt_hash = prompts.digest(template)
+        #: The model that really answered the last judgement (from the reply; see ``judge``).
+        self.answering = AnsweringModel()
         llm = LLM(
             provider="openai",
             model=self.model,
@@ -115,6 +117,8 @@ class ClassificationJudge:
             initial_per_second_request_rate=JUDGE_REQUESTS_PER_SECOND,
             # phoenix-evals sets max_retries itself (its rate limiter retries).
             **{k: v for k, v in client_kwargs(settings).items() if k != "max_retries"},
+            # the judge calls are synchronous: only the sync client reports its replies
+            sync_client_kwargs={"http_client": self.answering.http_client()},
         )
         self._llm, self._settings = llm, settings
         self._choices: Any = (
@@ -142,14 +146,17 @@ class ClassificationJudge:
         return self._evaluators[seed]
 
     def judge(self, span: SpanView, variables: Mapping[str, str], seed: int | None) -> Verdict:
-        """The verdict on ``span``, from the template filled with ``variables``."""
+        """The verdict on ``span``, from the template filled with ``variables``. Its ``model``
+        is the one the reply says answered (a local server answers whatever name it is sent);
+        the configured one only when no reply came."""
+        self.answering.reset()
         try:
             seed = self._settings.seed if seed is None else seed
             score = self._evaluator(seed).evaluate(dict(variables))[0]
         except Exception as exc:  # one failed judgement must not end the run
             return Verdict(
-                self.name, span.span_id, span.trace_id, None, None, "", "LLM", self.model,
-                error=_short_error(exc),
+                self.name, span.span_id, span.trace_id, None, None, "", "LLM",
+                self.answering.last or self.model, error=_short_error(exc),
             )  # fmt: skip
         return Verdict(
             self.name,
@@ -159,7 +166,7 @@ class ClassificationJudge:
             float(score.score) if score.score is not None else None,
             score.explanation or "",
             "LLM",
-            self.model,
+            self.answering.last or self.model,
         )
 
 
@@ -184,7 +191,8 @@ class RetrievalRelevanceJudge(ClassificationJudge):
             verdict = self.judge(span, {"input": context}, seed)
             document_id = None if doc.get("id") is None else str(doc["id"])
             documents.append(replace(verdict, document_position=position, document_id=document_id))
-        return [span_verdict(span, documents, self.model), *documents]
+        model = next((d.model for d in documents if d.model), self.model)
+        return [span_verdict(span, documents, model), *documents]
 
 
 def span_verdict(span: SpanView, documents: list[Verdict], model: str | None) -> Verdict:

@@ -42,6 +42,9 @@ class Settings:
     #: budgets, so that a JSON reply is never cut off by a long answer budget or vice versa.
     max_tokens: int = 256
     classify_max_tokens: int = 160
+    #: Ask the classifier's reply for this many alternatives per token (``top_logprobs``), from
+    #: which ``classification.confidence`` is read; 0: not asked, and no confidence.
+    classify_top_logprobs: int = 0
     judge_max_tokens: int = 160
     top_k: int = 2
     request_timeout: float = 120.0
@@ -75,6 +78,9 @@ class Settings:
             max_tokens=int(_number(env, "SUPPORTBOT_MAX_TOKENS", 256, integer=True, low=1)),
             classify_max_tokens=int(
                 _number(env, "SUPPORTBOT_CLASSIFY_MAX_TOKENS", 160, integer=True, low=1)
+            ),
+            classify_top_logprobs=int(
+                _number(env, "SUPPORTBOT_CLASSIFY_TOP_LOGPROBS", 0, integer=True, low=0, high=20)
             ),
             judge_max_tokens=int(
                 _number(env, "SUPPORTBOT_JUDGE_MAX_TOKENS", 160, integer=True, low=1)

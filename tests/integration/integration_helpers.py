@@ -7,8 +7,12 @@ Phoenix on 127.0.0.1 is passed through to the real server.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,6 +32,7 @@ def recorded_settings() -> dict[str, str]:
         "SUPPORTBOT_MAX_TOKENS": ini["supportbot_max_tokens"],
         "SUPPORTBOT_CLASSIFY_MAX_TOKENS": ini["supportbot_classify_max_tokens"],
         "SUPPORTBOT_JUDGE_MAX_TOKENS": ini["supportbot_judge_max_tokens"],
+        "SUPPORTBOT_CLASSIFY_TOP_LOGPROBS": ini.get("supportbot_classify_top_logprobs") or "0",
     }
 
 
@@ -56,3 +61,58 @@ def annotations_by_name(client, project: str, span_ids: list[str]) -> dict[str, 
     for annotation in found:
         grouped.setdefault(annotation["name"], []).append(annotation)
     return grouped
+
+
+def run_suite(tmp_path: Path, phoenix_url: str, *extra: str) -> tuple[Any, dict]:
+    """The repo's eval suite (tutorial goldens) against a real Phoenix, in a subprocess; the
+    completed process and its JSON report."""
+    report = tmp_path / "report.json"
+    command = [
+        sys.executable, "-m", "pytest", "tests/evals", "-q", "-p", "no:cacheprovider",
+        "-k", "tutorial-", f"--supportbot-phoenix={phoenix_url}",
+        f"--supportbot-report={report}", "-o", f"supportbot_spool={tmp_path / 'spool.jsonl'}",
+        "-o", "supportbot_thresholds=", *extra,
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert report.exists(), done.stdout + done.stderr
+    return done, json.loads(report.read_text())
+
+
+def graphql(phoenix_url: str, query: str, **variables: Any) -> dict:
+    """One query to Phoenix's GraphQL API (what its UI reads); its ``data``."""
+    import httpx
+
+    answer = httpx.post(
+        f"{phoenix_url}/graphql", json={"query": query, "variables": variables}, timeout=30
+    ).json()
+    assert not answer.get("errors"), answer["errors"]
+    return answer["data"]
+
+
+def served_model(golden_id: str, step: str) -> str:
+    """The model the recorded reply of a step says answered (``model`` of the reply, as
+    ``llm.served_name`` names it), read from the golden's cassette."""
+    from supportbot.llm import served_name
+
+    data = yaml.safe_load((CASSETTES / f"{golden_id}.yaml").read_text())
+    for interaction in data["interactions"]:
+        if interaction["request"]["headers"].get("x-supportbot-step") == [step]:
+            return served_name(json.loads(interaction["response"]["body"]["string"])["model"])
+    raise AssertionError(f"no {step} reply in the cassette of {golden_id}")
+
+
+def evaluate_replayed(monkeypatch: Any, phoenix: Any, tmp_path: Path, golden_ids: list[str]) -> Any:
+    """``supportbot evaluate`` on a real Phoenix, the judge's replies replayed from the goldens'
+    cassettes (nothing live); the cassette's use (its misses)."""
+    from pytest_supportbot_evals.cassettes import use_cassette
+    from supportbot.cli import main
+
+    for name, value in recorded_settings().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.invalid/v1")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    local = f"http://localhost:{phoenix.port}"  # passed through by the cassette (PHOENIX_HOSTS)
+    evaluate = ["--phoenix", local, "--spool", str(tmp_path / "evaluate.jsonl"), "evaluate"]
+    with use_cassette(merged_cassette(tmp_path, golden_ids), "none", PHOENIX_HOSTS) as use:
+        assert main(evaluate) == 0
+    return use

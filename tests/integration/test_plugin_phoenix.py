@@ -8,34 +8,7 @@ import os
 import subprocess
 import sys
 
-from integration_helpers import ROOT, annotations_by_name
-
-TUTORIAL = "tutorial-"
-
-
-def run_suite(tmp_path, phoenix_url, *extra):
-    report = tmp_path / "report.json"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "tests/evals",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-k",
-        TUTORIAL,
-        f"--supportbot-phoenix={phoenix_url}",
-        f"--supportbot-report={report}",
-        "-o",
-        f"supportbot_spool={tmp_path / 'spool.jsonl'}",
-        "-o",
-        "supportbot_thresholds=",
-        *extra,
-    ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert report.exists(), done.stdout + done.stderr
-    return done, json.loads(report.read_text())
+from integration_helpers import ROOT, annotations_by_name, run_suite
 
 
 def expected_annotations(report):
@@ -161,22 +134,12 @@ def test_the_premium_upgrade_retrieval_its_documents_and_the_tokens_in_phoenix(
 def test_the_plugin_and_evaluate_leave_one_verdict_per_judge_per_span(
     phoenix, phoenix_client, project, tmp_path, monkeypatch
 ):
-    from integration_helpers import PHOENIX_HOSTS, merged_cassette, recorded_settings
-
-    from pytest_supportbot_evals.cassettes import use_cassette
-    from supportbot.cli import main
+    from integration_helpers import evaluate_replayed, served_model
 
     done, report = run_suite(tmp_path, phoenix.url, "-k", "tutorial-refund")
     judged = [(v["span_id"], v["judge"]) for c in report["cases"] for v in c["verdicts"]]
     assert "retrieval_relevance" in {j for _, j in judged}, done.stdout
-    for name, value in recorded_settings().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.invalid/v1")
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    local = f"http://localhost:{phoenix.port}"  # passed through by the cassette (PHOENIX_HOSTS)
-    evaluate = ["--phoenix", local, "--spool", str(tmp_path / "s.jsonl"), "evaluate"]
-    with use_cassette(merged_cassette(tmp_path, ["tutorial-refund"]), "none", PHOENIX_HOSTS):
-        assert main(evaluate) == 0
+    evaluate_replayed(monkeypatch, phoenix, tmp_path, ["tutorial-refund"])
 
     found = annotations_by_name(phoenix_client, project, sorted({s for s, _ in judged}))
     for span_id, judge in judged:
@@ -184,7 +147,9 @@ def test_the_plugin_and_evaluate_leave_one_verdict_per_judge_per_span(
         assert len(mine) == 1, (judge, mine)  # judged twice, one verdict
         assert mine[0]["result"].get("label")  # never an empty annotation
         if judge == "retrieval_relevance":
-            assert mine[0]["metadata"]["model"] == recorded_settings()["SUPPORTBOT_MODEL"]
+            # the model the reply says answered, not the configured name
+            served = served_model("tutorial-refund", "judge:retrieval_relevance")
+            assert mine[0]["metadata"]["model"] == served
 
 
 def test_phoenix_down_then_back_delivers_every_verdict_exactly_once(

@@ -19,6 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTE_DIR = ROOT / "cassettes"
 TUTORIAL_GOLDENS = ROOT / "tests" / "goldens" / "tutorial.yaml"
+#: Set when the cassettes were recorded with the classifier's log-probabilities.
+TOP_LOGPROBS = "supportbot_classify_top_logprobs"
 GOLDEN_TESTS = ROOT / "tests" / "evals" / "test_goldens.py"
 CASE_IDS = (
     "tutorial-order-not-found",
@@ -72,6 +74,7 @@ class EvalProject:
             "supportbot_max_tokens": str(ini["supportbot_max_tokens"]),
             "supportbot_classify_max_tokens": str(ini["supportbot_classify_max_tokens"]),
             "supportbot_judge_max_tokens": str(ini["supportbot_judge_max_tokens"]),
+            "supportbot_classify_top_logprobs": str(ini.get(TOP_LOGPROBS) or 0),
             "supportbot_thresholds": list(thresholds),
             **overrides,
         }

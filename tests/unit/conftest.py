@@ -40,6 +40,7 @@ def replay_settings():
         max_tokens=int(ini["supportbot_max_tokens"]),
         classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
         judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
+        classify_top_logprobs=int(ini.get("supportbot_classify_top_logprobs") or 0),
         max_retries=0,
     )
 
