@@ -130,8 +130,8 @@ class GateResult:
                 from pytest_supportbot_evals.cassettes import rerecord_command
 
                 parts.append(
-                    f"{', '.join(missed)} (cassette misses: the recorded requests no longer "
-                    f"match; if the change is intended, re-record: {rerecord_command(stale)})"
+                    f"{', '.join(missed)} (cassette misses: stale or missing cassettes; if "
+                    f"the change is intended, re-record them with: {rerecord_command(stale)})"
                 )
             parts += [
                 f"{r} ({self.why[r]})" if self.why.get(r) else r
