@@ -21,6 +21,7 @@ from pytest_supportbot_evals import power, tokens
 from pytest_supportbot_evals.calibration import Calibration, JudgePolicy, calibrate
 from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.gate import GateResult, compute
+from pytest_supportbot_evals.results import qualified
 from pytest_supportbot_evals.runner import CaseResult
 
 
@@ -104,7 +105,9 @@ class Analysis:
         if blind:
             needed = power.min_flips(baseline_mod.ALPHA)
             listed = ", ".join(
-                f"{c.evaluator} ({c.detectable.describe()})" for c in blind if c.detectable
+                f"{qualified(c.suite, c.evaluator)} ({c.detectable.describe()})"
+                for c in blind
+                if c.detectable
             )
             lines.append(
                 f"the baseline comparison cannot detect even a total breakage of: {listed}; at "
