@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals import baseline as baseline_mod
-from pytest_supportbot_evals import tokens
+from pytest_supportbot_evals import power, tokens
 from pytest_supportbot_evals.calibration import Calibration, JudgePolicy, calibrate
 from pytest_supportbot_evals.coverage import Coverage
 from pytest_supportbot_evals.gate import GateResult, compute
+from pytest_supportbot_evals.results import qualified
 from pytest_supportbot_evals.runner import CaseResult
 
 
@@ -68,13 +69,26 @@ class Analysis:
         if self.baseline_error:
             lines.append(self.baseline_error)
         for c in self.regressed:
+            dropped = [f"pass->fail {', '.join(c.pass_to_fail)}"] if c.pass_to_fail else []
+            if c.lost:
+                dropped.append(f"lost their measurement {', '.join(c.lost)}")
             lines.append(
                 f"{c.evaluator} regressed against the baseline: "
                 f"{c.baseline[0]:.4g}/{c.baseline[1]} -> {c.now[0]:.4g}/{c.now[1]}, "
-                f"pass->fail {', '.join(c.pass_to_fail)} "
-                f"(p={c.p_value:.3g})"
+                f"{'; '.join(dropped)} (p={c.p_value:.3g})" + self.gate.over(c.suite)
             )
         return lines + self.token_growth
+
+    def undetectable(self) -> list[baseline_mod.Comparison]:
+        """Gating comparisons where even a total breakage could not be called a regression."""
+        return [
+            c
+            for c in self.comparisons
+            if c.detectable is not None
+            and c.detectable.paired
+            and not c.detectable.total_breakage_detectable
+            and c.evaluator not in self.advisory
+        ]
 
     def warnings(self) -> list[str]:
         lines = [f"baseline: {note}" for note in self.baseline_notes]
@@ -87,6 +101,20 @@ class Analysis:
         for c in self.comparisons:
             if c.verdict in ("inconclusive", "not comparable"):
                 lines.append(f"{c.evaluator}: {c.verdict} against the baseline ({c.note})")
+        blind = self.undetectable()
+        if blind:
+            needed = power.min_flips(baseline_mod.ALPHA)
+            listed = ", ".join(
+                f"{qualified(c.suite, c.evaluator)} ({c.detectable.describe()})"
+                for c in blind
+                if c.detectable
+            )
+            lines.append(
+                f"the baseline comparison cannot detect even a total breakage of: {listed}; at "
+                f"alpha {baseline_mod.ALPHA} it needs at least {needed} golden runs that passed "
+                "in the baseline to flip, so only the threshold can fail these (README: 'How "
+                "many goldens you need')"
+            )
         for cal in self.calibrations:
             if cal.trusted:
                 continue
@@ -177,6 +205,12 @@ def analyse(
         if missing:
             gate = replace(gate, missing=missing, missing_reason=coverage.describe_missing(missing))
         selection = coverage.narrowed()
+        wanted = coverage.selected if missing_of == "selected" else coverage.planned
+        scope = {
+            suite: (done, max(ran, len(wanted.get(suite, ()))))
+            for suite, (done, ran) in gate.scope.items()
+        }
+        gate = replace(gate, scope=scope)
     notes: list[str] = []
     if selection[0] < selection[1] and missing_of == "selected" and gate.unapplied:
         # A narrowed run (a shard, -k) may just not include the cases a threshold checks.

@@ -2,22 +2,28 @@
 
 The same goldens run before and after a change are *paired* observations, so the test is the
 exact McNemar test on the per-golden flips (pass→fail against fail→pass): a binomial test of the
-flips, from scipy. A significant excess of pass→fail flips is ``regressed`` and fails the gate;
+flips (``power``). A significant excess of pass→fail flips is ``regressed`` and fails the gate;
 of fail→pass, ``improved``; no flips, ``unchanged``; anything else ``inconclusive``, with how many
 more paired cases at the same flip pattern would decide it. With no paired case at all (another
 golden set, or every golden edited) the row is ``not comparable``, never ``unchanged``. A golden
 whose content (query, expectations, labels) changed since the baseline is not paired: its old
 outcome answered another question.
+
+A golden run measured in the baseline and evaluated now without that measurement (a FAQ query
+routed away from retrieval loses its ranking metrics) is *lost*: it counts as a failure now (a
+metric: 0), so a pass->fail flip when it passed before. A golden run not run now (``-k``, shards)
+or not evaluated (a cassette miss, an error: the gate fails on those on its own) is not lost.
+Each comparison says how small a regression it could have detected (``power.Detectable``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import tokens
+from pytest_supportbot_evals import power, tokens
 from pytest_supportbot_evals.files import read_json
 from pytest_supportbot_evals.registry import order_key
 from pytest_supportbot_evals.results import CaseResult
@@ -50,6 +56,14 @@ class Comparison:
     verdict: str
     p_value: float | None
     note: str = ""
+    #: Golden runs measured in the baseline and evaluated now without a measurement.
+    lost: list[str] = field(default_factory=list)
+    detectable: power.Detectable | None = None
+
+    def flips(self) -> str:
+        """``-2 +0``, and ``lost 13`` when measurements were lost."""
+        text = f"-{len(self.pass_to_fail)} +{len(self.fail_to_pass)}"
+        return text + (f" lost {len(self.lost)}" if self.lost else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +76,8 @@ class Comparison:
             "verdict": self.verdict,
             "p_value": None if self.p_value is None else round(self.p_value, 5),
             "note": self.note,
+            "lost": self.lost,
+            "detectable": None if self.detectable is None else self.detectable.to_dict(),
         }
 
 
@@ -70,6 +86,8 @@ def outcomes(results: Iterable[CaseResult]) -> dict[str, dict[str, bool]]:
     table: dict[str, dict[str, bool]] = {}
     for result in results:
         for check in result.checks:
+            if not check.measured:  # expected, but nothing to measure: lost, not a value
+                continue
             key = f"{result.suite}:{check.evaluator}"
             value = check.score if check.score is not None else check.passed
             table.setdefault(key, {})[result.run_id] = value  # a metric keeps its value
@@ -153,51 +171,80 @@ def compare(
     results: Iterable[CaseResult],
     case_hashes: Mapping[str, str] | None = None,
 ) -> list[Comparison]:
+    results = list(results)
     now = outcomes(results)
     old_hashes, new_hashes = baseline.get("case_hashes") or {}, case_hashes or {}
     recorded = baseline.get("outcomes", {})
     suites = {key.split(":", 1)[0] for key in recorded}
-    ran = {key.split(":", 1)[0] for key in now}
+    ran = {key.split(":", 1)[0] for key in now} | {r.suite for r in results}
+    # Per suite, the runs evaluated now (no error); and the evaluators that checked anything
+    # (an evaluator with no check at all is gone from the run, e.g. unregistered: not lost).
+    evaluated: dict[str, set[str]] = {}
+    for r in results:
+        if r.error is None:
+            evaluated.setdefault(r.suite, set()).add(r.run_id)
+    present = {f"{r.suite}:{c.evaluator}" for r in results for c in r.checks}
     comparisons = []
     # Only suites that both the baseline and this run have; a suite not run is not a regression.
     keys = {k for k in set(now) | set(recorded) if k.split(":", 1)[0] in suites & ran}
     for key in sorted(keys, key=_order):
-        before, after = recorded.get(key, {}), now.get(key, {})
-        suite = key.split(":", 1)[0]
-        edited = {
-            case
-            for case in set(before) & set(after)
-            if _differs(old_hashes, new_hashes, f"{suite}:{case}")
-        }
-        paired = sorted(set(before) & set(after) - edited)
-        # a pass->fail flip, or a metric that dropped (and the other way round)
-        worse = [case for case in paired if before[case] > after[case] + 1e-9]
-        better = [case for case in paired if after[case] > before[case] + 1e-9]
-        verdict, p_value, note = decide(len(worse), len(better), len(paired))
-        if not paired:
-            verdict, p_value, note = "not comparable", None, "no golden run in both runs"
-        unpaired = len(set(before) ^ set(after))
-        notes = [note] if note else []
-        if unpaired:
-            notes.append(f"{unpaired} case(s) not in both runs: not compared")
-        if edited:
-            notes.append(f"{len(edited)} golden(s) edited since the baseline: not compared")
-        note = "; ".join(notes)
-        evaluator = key.split(":", 1)[1]
+        suite, evaluator = key.split(":", 1)
         comparisons.append(
-            Comparison(
+            _compare(
                 suite,
                 evaluator,
-                (sum(before.values()), len(before)),
-                (sum(after.values()), len(after)),
-                [c.removesuffix("#0") for c in worse],
-                [c.removesuffix("#0") for c in better],
-                verdict,
-                p_value,
-                note,
+                recorded.get(key, {}),
+                now.get(key, {}),
+                evaluated.get(suite, set()) if key in present else set(),
+                lambda case, suite=suite: _differs(old_hashes, new_hashes, f"{suite}:{case}"),
             )
         )
     return comparisons
+
+
+def _compare(
+    suite: str,
+    evaluator: str,
+    before: Mapping[str, float],
+    after: Mapping[str, float],
+    evaluated: set[str],
+    edited_case: Callable[[str], bool],
+) -> Comparison:
+    """One evaluator of one suite: flips, lost measurements, the verdict and what it can detect."""
+    edited = {case for case in set(before) & (set(after) | evaluated) if edited_case(case)}
+    lost = sorted((set(before) - set(after)) & evaluated - edited)
+    after = {**after, **dict.fromkeys(lost, 0)}  # a lost measurement is a failure (a metric: 0)
+    paired = sorted(set(before) & set(after) - edited)
+    # a pass->fail flip, or a metric that dropped (and the other way round)
+    worse = [case for case in paired if before[case] > after[case] + 1e-9]
+    better = [case for case in paired if after[case] > before[case] + 1e-9]
+    verdict, p_value, note = decide(len(worse), len(better), len(paired))
+    if not paired:
+        verdict, p_value, note = "not comparable", None, "no golden run in both runs"
+    unpaired = len(set(before) ^ set(after))
+    notes = [note] if note else []
+    if unpaired:
+        notes.append(f"{unpaired} case(s) not in both runs: not compared")
+    if edited:
+        notes.append(f"{len(edited)} golden(s) edited since the baseline: not compared")
+    if lost:
+        notes.append(f"{len(lost)} golden run(s) lost their measurement: counted as failures")
+    lost_set = set(lost)
+    return Comparison(
+        suite,
+        evaluator,
+        (sum(before.values()), len(before)),
+        (sum(after.values()), len(after)),
+        [c.removesuffix("#0") for c in worse if c not in lost_set],
+        [c.removesuffix("#0") for c in better],
+        verdict,
+        p_value,
+        "; ".join(notes),
+        lost=[c.removesuffix("#0") for c in lost],
+        detectable=power.Detectable(
+            len(paired), sum(1 for case in paired if before[case] > 1e-9), ALPHA
+        ),
+    )
 
 
 def _differs(old: Mapping[str, str], new: Mapping[str, str], key: str) -> bool:
@@ -208,30 +255,27 @@ def decide(worse: int, better: int, paired: int) -> tuple[str, float | None, str
     """Exact McNemar test on the discordant pairs: (verdict, p-value, note)."""
     if worse == better == 0:
         return "unchanged", None, ""
-    from scipy.stats import binomtest
-
     flips = worse + better
-    p_worse = binomtest(worse, flips, 0.5, alternative="greater").pvalue
-    p_better = binomtest(better, flips, 0.5, alternative="greater").pvalue
+    p_worse, p_better = power.p_value(worse, better), power.p_value(better, worse)
     if p_worse < ALPHA:
-        return "regressed", float(p_worse), ""
+        return "regressed", p_worse, ""
     if p_better < ALPHA:
-        return "improved", float(p_better), ""
+        return "improved", p_better, ""
     if worse == better:
-        return "inconclusive", float(min(p_worse, p_better)), "flips balance out"
+        return "inconclusive", min(p_worse, p_better), "flips balance out"
     bigger, smaller = max(worse, better), min(worse, better)
     for factor in range(2, 101):
-        if binomtest(bigger * factor, flips * factor, 0.5, alternative="greater").pvalue < ALPHA:
+        if power.binomial_tail(bigger * factor, flips * factor) < ALPHA:
             more = paired * (factor - 1)
             return (
                 "inconclusive",
-                float(min(p_worse, p_better)),
+                min(p_worse, p_better),
                 (
                     f"about {more} more paired case runs with the same flip rate would decide it "
                     f"(e.g. --supportbot-repeat {factor})"
                 ),
             )
-    return "inconclusive", float(min(p_worse, p_better)), f"{bigger} vs {smaller} flips: too close"
+    return "inconclusive", min(p_worse, p_better), f"{bigger} vs {smaller} flips: too close"
 
 
 def _order(key: str) -> tuple[str, tuple[int, str]]:

@@ -162,7 +162,7 @@ def supportbot_assert(
     def check(results: CaseResult | list[CaseResult]) -> None:
         result = fold_turns(results) if isinstance(results, list) else results
         if result.error is not None:
-            pytest.fail(result.error, pytrace=False)
+            pytest.fail(eval_session(request.config).failure_text(result), pytrace=False)
         failed = result.failed_checks()
         if not failed:
             return

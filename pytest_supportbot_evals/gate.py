@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pytest_supportbot_evals.registry import order_key
-from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult
+from pytest_supportbot_evals.results import DEFAULT_SUITE, TURN_MARK, CaseResult
 
 #: Above 1 no pass rate can reach the bar: allowed, to prove in CI that the gate can fail.
 MAX_THRESHOLD = 1.5
@@ -73,6 +73,23 @@ class GateResult:
     missing_reason: str = ""
     #: Settings that applied to nothing (e.g. a command-line threshold no case checks).
     unapplied: list[str] = field(default_factory=list)
+    #: Golden runs whose cassette missed (stale or missing cassettes): ``errored`` names them too.
+    stale: list[str] = field(default_factory=list)
+    #: The first line of each errored run's error (cut short).
+    why: dict[str, str] = field(default_factory=dict)
+    #: Per suite: (golden runs evaluated, golden runs selected); rates over fewer say so.
+    scope: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def over(self, suite: str) -> str:
+        """`` over 14 of 48 selected golden runs (34 not evaluated)`` when figures of ``suite``
+        cover only part of what was selected; else ``""``."""
+        evaluated, selected = self.scope.get(suite, (0, 0))
+        if evaluated >= selected:
+            return ""
+        return (
+            f" over {evaluated} of {selected} selected golden runs "
+            f"({selected - evaluated} not evaluated)"
+        )
 
     @property
     def gate(self) -> str:
@@ -80,7 +97,10 @@ class GateResult:
         return "fail" if failed or self.errored or self.missing or self.unapplied else "pass"
 
     def reasons(self) -> list[str]:
-        lines = [
+        """Why the gate fails, in order of cause: what could not be evaluated first (every
+        figure after it covers the rest only), then the thresholds, then unapplied settings."""
+        lines = self.not_evaluated()
+        lines += [
             f"{s.evaluator} pass rate {s.pass_rate:.1%} ({s.passed:g}/{s.total}) is below its "
             f"threshold {s.threshold:.1%}"
             + (
@@ -89,20 +109,48 @@ class GateResult:
                 else ""
             )
             + (f" [{s.suite}]" if s.suite != DEFAULT_SUITE else "")
+            + self.over(s.suite)
             for s in self.stats
             if s.decides
             and s.status == "fail"
             and s.pass_rate is not None
             and s.threshold is not None
         ]
+        return lines + self.unapplied
+
+    def not_evaluated(self) -> list[str]:
+        """The golden runs that could not be evaluated: cassette misses (with the re-record
+        command), other errors, runs that gave no result."""
+        lines = []
         if self.errored:
+            stale = sorted(set(self.stale))
+            missed = [r for r in self.errored if _golden_run(r) in set(stale)]
+            parts = []
+            if missed:
+                from pytest_supportbot_evals.cassettes import rerecord_command
+
+                parts.append(
+                    f"{', '.join(missed)} (cassette misses: stale or missing cassettes; if "
+                    f"the change is intended, re-record them with: {rerecord_command(stale)})"
+                )
+            parts += [
+                f"{r} ({self.why[r]})" if self.why.get(r) else r
+                for r in self.errored
+                if r not in set(missed)
+            ]
             lines.append(
-                f"{len(self.errored)} case(s) could not be evaluated: {', '.join(self.errored)}"
+                f"{len(self.errored)} golden run(s) could not be evaluated: {'; '.join(parts)}"
             )
         if self.missing:
             lines.append(self.missing_reason or f"not evaluated: {', '.join(self.missing)}")
-        lines += self.unapplied
         return lines
+
+
+def _golden_run(run_id: str) -> str:
+    """The golden run (its cassette) of a result id: ``conv#2@1`` -> ``conv@1``."""
+    head, _, rest = run_id.partition(TURN_MARK)
+    repetition = rest.partition("@")[2]
+    return head + (f"@{repetition}" if repetition else "")
 
 
 def parse_thresholds(
@@ -158,9 +206,18 @@ def compute(
     """
     counts: dict[tuple[str, str], list[float]] = {}
     errored: list[str] = []
+    stale: list[str] = []
+    why: dict[str, str] = {}
+    scope: dict[str, list[int]] = {}
     for result in results:
+        runs = scope.setdefault(result.suite, [0, 0])
+        runs[0] += result.error is None
+        runs[1] += 1
         if result.error is not None:
             errored.append(result.run_id)
+            why[result.run_id] = result.error.strip().partition("\n")[0][:200]
+        if result.stale_cassette:
+            stale.append(result.golden_run_id)
         for check in result.checks:
             tally = counts.setdefault((result.suite, check.evaluator), [0, 0])
             tally[0] += check.credit
@@ -194,4 +251,11 @@ def compute(
         for name in sorted(names)
         if not counts.get((suite, name), [0, 0])[1]
     ]
-    return GateResult(stats, sorted(set(errored)), unapplied=unapplied)
+    return GateResult(
+        stats,
+        sorted(set(errored)),
+        unapplied=unapplied,
+        stale=sorted(set(stale)),
+        why=why,
+        scope={suite: (done, ran) for suite, (done, ran) in scope.items()},
+    )

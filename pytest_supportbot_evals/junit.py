@@ -31,7 +31,7 @@ def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
         ("supportbot.runs.missing", len(analysis.gate.missing)),
         ("supportbot.runs.errored", len(analysis.gate.errored)),
     ]
-    compared = {(c.suite, c.evaluator): c.verdict for c in analysis.comparisons}
+    compared = {(c.suite, c.evaluator): c for c in analysis.comparisons}
     for stat in analysis.gate.stats:
         prefix = f"supportbot.{qualified(stat.suite, stat.evaluator)}"
         rate = stat.pass_rate
@@ -42,8 +42,20 @@ def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
             (f"{prefix}.threshold", "" if stat.threshold is None else stat.threshold),
             (f"{prefix}.status", stat.status + (" (advisory)" if stat.advisory else "")),
         ]
-        if (stat.suite, stat.evaluator) in compared:
-            props.append((f"{prefix}.baseline", compared[(stat.suite, stat.evaluator)]))
+        c = compared.get((stat.suite, stat.evaluator))
+        if c is not None:
+            props.append((f"{prefix}.baseline", c.verdict))
+            props.append((f"{prefix}.lost", len(c.lost)))
+        if c is not None and c.detectable is not None:
+            mdr = c.detectable
+            props += [
+                (f"{prefix}.paired", mdr.paired),
+                (f"{prefix}.min_detectable", "none" if mdr.goldens is None else mdr.goldens),
+                (
+                    f"{prefix}.min_detectable_rate",
+                    "" if mdr.pass_rate is None else round(mdr.pass_rate, 4),
+                ),
+            ]
     for suite, row in analysis.tokens.items():
         prefix = f"supportbot.{qualified(suite, 'tokens')}"
         for who in ("agent", "judge"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,9 @@ def explain_miss(
         old = candidates[0]
         old_step = step_of(old, "?")
         lines.append(f"Closest recorded request ({old_step}), what changed (- recorded, + now):")
-        diff = difflib.unified_diff(
-            render_body(old.body), render_body(request.body), "recorded", "now", n=2, lineterm=""
+        lines.extend(
+            "    " + line for line in _diff(old, request) or ["(bodies differ only in form)"]
         )
-        lines.extend("    " + line for line in list(diff)[2:] or ["(bodies differ only in form)"])
         lines += _settings_hint(old.body, request.body)
     else:
         lines.append(f"No recorded request to {request.method} {request.path} is left to play.")
@@ -42,6 +41,68 @@ def explain_miss(
     lines.append(f"{action}: {rerecord_command([case_id])}")
     return "\n".join(lines)
 
+
+def _diff(old: Any, request: Any) -> list[str]:
+    diff = difflib.unified_diff(
+        render_body(old.body), render_body(request.body), "recorded", "now", n=2, lineterm=""
+    )
+    return list(diff)[2:]
+
+
+def summarize_miss(
+    use: CassetteUse, prompt_file: Callable[[str], Path | None] | None = None
+) -> dict[str, Any]:
+    """What a miss changed, to group misses that share it: the step, its prompt file and the
+    changed lines of the closest recorded request (``[]``: no recorded request to compare)."""
+    request = use.misses[0]
+    step = step_of(request)
+    candidates = _candidates(use, request) if use.path.exists() else []
+    changed = [
+        line
+        for line in (_diff(candidates[0], request) if candidates else [])
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    return {
+        "step": step,
+        "prompt": (_shown(prompt_file(step)) if prompt_file else None) or "",
+        "changed": changed,
+        "cassette_exists": use.path.exists(),
+    }
+
+
+def signature(miss: dict[str, Any]) -> str:
+    """Misses with the same signature changed the same thing (e.g. one prompt edit)."""
+    return json.dumps([miss.get("step"), miss.get("prompt"), miss.get("changed")])
+
+
+def grouped_lines(results: Sequence[Any]) -> list[str]:
+    """The cassette misses of a run grouped by what changed: each change shown once, with the
+    golden runs it broke (a prompt edit misses every golden that sends the prompt)."""
+    groups: dict[str, list[Any]] = {}
+    for r in results:
+        if r.stale_cassette and r.miss:
+            groups.setdefault(signature(r.miss), []).append(r)
+    lines = []
+    for members in groups.values():
+        miss = members[0].miss
+        ids = sorted({r.golden_run_id for r in members})
+        where = f" (prompt file {miss['prompt']})" if miss.get("prompt") else ""
+        if not miss.get("cassette_exists", True):
+            lines.append(f"cassettes not recorded yet ({len(ids)}): {', '.join(ids)}")
+            continue
+        lines.append(
+            f"cassette misses: the {miss['step']} request{where} changed the same way in "
+            f"{len(ids)} golden run(s): {', '.join(ids)}"
+        )
+        shown = miss.get("changed") or ["(no recorded request of that kind to compare)"]
+        lines += [f"    {line}" for line in shown[:MAX_CHANGED]]
+        if len(shown) > MAX_CHANGED:
+            lines.append(f"    ... {len(shown) - MAX_CHANGED} more changed line(s)")
+    return lines
+
+
+#: Changed lines shown per group of misses in the summary (each test shows its whole diff).
+MAX_CHANGED = 20
 
 #: Request fields that come from settings, not from prompts or goldens.
 SETTING_FIELDS = {"model": "supportbot_model", "max_tokens": "the ini's max-token budgets"}

@@ -4,7 +4,9 @@ per-document verdicts (``judged_*``, with the judge's hit rate).
 
 A metric is a measurement, not an expectation: its check never misses; the suite's figure is the
 mean over the goldens it applies to, gated by a threshold like a pass rate and compared with the
-baseline golden by golden (a drop is a pass->fail flip in the exact test).
+baseline golden by golden (a drop is a pass->fail flip in the exact test). A golden that expects
+a ranking (it names ``relevant_ids``) but whose run retrieved nothing has nothing to measure: that
+is a failure scored 0 in the threshold, and a lost measurement against the baseline.
 """
 
 from __future__ import annotations
@@ -63,16 +65,38 @@ def _judged(verdicts: list[Verdict]) -> tuple[list[bool], int] | None:
     return relevant, sum(relevant)
 
 
+def expects_ranking(run: TurnRun) -> str | None:
+    """Why the golden expects a ranking to measure (it names the entries that answer it), or
+    ``None``; a run without one then scores 0, a lost measurement (``Check.measured``)."""
+    if getattr(run.golden, "relevant_ids", None):
+        return "the golden names relevant entries, but nothing was retrieved"
+    return None
+
+
+def _expects_judged(run: TurnRun) -> str | None:
+    """A judged ranking is expected where a ranking is, and wherever a relevance judge ran on a
+    retrieval (one that failed on a document measured nothing)."""
+    if run.judges.get(RETRIEVAL_RELEVANCE) is None:
+        return None
+    retrievers = run.spans_of("RETRIEVER")
+    if any(span.documents for span in retrievers):
+        return "the relevance judge gave no verdict on every retrieved document"
+    return None if retrievers else expects_ranking(run)
+
+
 def _metric(
     name: str,
     source: Callable[[TurnRun, list[Verdict]], tuple[list[bool], int] | None],
     value: Callable[[list[bool], int], float],
     description: str,
-    applies: Callable[[TurnRun], bool] | None = None,
+    expects: Callable[[TurnRun], str | None] = expects_ranking,
 ) -> Evaluator:
     def outcome(run: TurnRun, verdicts: list[Verdict]) -> Outcome:
         found = source(run, verdicts)
         if found is None:
+            why = expects(run)
+            if why is not None:  # expected, not measured: a failure (0), lost against a baseline
+                return Outcome(None, f"nothing to measure: {why}", score=0.0)
             return Outcome(None, "no ranking to measure (no retrieval, or no verdict per document)")
         relevant, ideal = found
         if not relevant and not ideal:  # nothing answers it and nothing was retrieved: right
@@ -104,10 +128,15 @@ def ranking_evaluators() -> list[Evaluator]:
         _metric("precision_at_k", truth, _p, "share of retrieved docs the golden names"),
         _metric("mrr", truth, _rr, "1/rank of the first doc the golden names"),
         _metric("ndcg_at_k", truth, ndcg, "NDCG of the ranking against the golden's ids"),
-        _metric("judged_hit_rate", judged, _hit, "the judge found a relevant doc"),
-        _metric("judged_precision_at_k", judged, _p, "share of docs the judge found relevant"),
-        _metric("judged_mrr", judged, _rr, "1/rank of the first doc judged relevant"),
-        _metric("judged_ndcg_at_k", judged, ndcg, "NDCG of the ranking by the judge's verdicts"),
+        *(
+            _metric(name, judged, value, description, _expects_judged)
+            for name, value, description in (
+                ("judged_hit_rate", _hit, "the judge found a relevant doc"),
+                ("judged_precision_at_k", _p, "share of docs the judge found relevant"),
+                ("judged_mrr", _rr, "1/rank of the first doc judged relevant"),
+                ("judged_ndcg_at_k", ndcg, "NDCG of the ranking by the judge's verdicts"),
+            )
+        ),
     ]
 
 

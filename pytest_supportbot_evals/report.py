@@ -43,7 +43,8 @@ def _rows(analysis: Analysis) -> list[tuple[str, ...]]:
                 if c
                 else "-",
                 (c.verdict + (" (advisory)" if c.evaluator in advisory else "")) if c else "-",
-                f"-{len(c.pass_to_fail)} +{len(c.fail_to_pass)}" if c else "-",
+                c.flips() if c else "-",
+                c.detectable.cell() if c and c.detectable else "-",
             )
         )
     return rows
@@ -63,6 +64,7 @@ HEADER = (
     "baseline -> now",
     "verdict",
     "flips",
+    "detects",
 )
 
 
@@ -92,15 +94,16 @@ def summary_lines(
     lines = [fmt.format(*HEADER), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row).rstrip() for row in rows]
     lines += classification_rates.summary_lines(results)
-    lines += tokens.summary_lines(analysis.tokens, DEFAULT_SUITE)
+    lines += token_lines(analysis)
     verdict = "fail" if output_errors else analysis.verdict
     lines.append(gate_line(analysis, results, verdict))
     lines += [f"  {reason}" for reason in [*output_errors, *analysis.reasons()]]
     for c in analysis.comparisons:
-        if c.pass_to_fail or c.fail_to_pass:
+        if c.pass_to_fail or c.fail_to_pass or c.lost:
             lines.append(
                 f"  {c.evaluator} flips: pass->fail {c.pass_to_fail or '-'}, "
                 f"fail->pass {c.fail_to_pass or '-'}"
+                + (f", lost (measured in the baseline, not now) {c.lost}" if c.lost else "")
             )
     lines += [f"  warning: {w}" for w in analysis.warnings()]
     for calibration in analysis.calibrations:
@@ -112,17 +115,23 @@ def summary_lines(
             f"  {len(review)} golden case(s) await human review of their expectations "
             f"(exported; delete 'review:' once confirmed): {', '.join(review)}"
         )
-    stale = sorted({r.golden_run_id for r in results if r.stale_cassette})
-    if stale:
-        from pytest_supportbot_evals.cassettes import rerecord_command
+    if any(r.stale_cassette for r in results):
+        from pytest_supportbot_evals.misses import grouped_lines
 
-        lines.append(f"  stale or missing cassettes ({len(stale)}): {', '.join(stale)}")
-        lines.append(f"  re-record them with: {rerecord_command(stale)}")
+        lines += [f"  {line}" for line in grouped_lines(results)]
     unplayed = {r.golden_run_id: r.unplayed for r in results if r.unplayed}
     if unplayed:
         listed = ", ".join(f"{k} ({v})" for k, v in sorted(unplayed.items()))
         lines.append(f"  recorded interactions no longer played: {listed}")
     return lines
+
+
+def token_lines(analysis: Analysis) -> list[str]:
+    """The token figures per suite, saying so when they cover only part of the selected runs."""
+    lines = tokens.summary_lines(analysis.tokens, DEFAULT_SUITE)
+    return [
+        line + analysis.gate.over(suite) for suite, line in zip(analysis.tokens, lines, strict=True)
+    ]
 
 
 def missed_lines(results: Sequence[CaseResult], verbose: bool) -> list[str]:
@@ -155,10 +164,12 @@ def markdown(analysis: Analysis, results: Sequence[CaseResult] = ()) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in _rows(analysis)]
     lines += [""] + [f"- {line}" for line in analysis.reasons() + analysis.warnings()]
     lines += [f"- {line}" for line in classification_rates.summary_lines(results)]
-    lines += [f"- {line}" for line in tokens.summary_lines(analysis.tokens, DEFAULT_SUITE)]
+    lines += [f"- {line}" for line in token_lines(analysis)]
     for c in analysis.comparisons:
         if c.pass_to_fail:
             lines.append(f"- {c.evaluator} pass->fail: {', '.join(c.pass_to_fail)}")
+        if c.lost:
+            lines.append(f"- {c.evaluator} lost its measurement: {', '.join(c.lost)}")
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,14 @@ class Check:
 
     @property
     def passed(self) -> bool:
-        return self.score is not None or self.actual == self.expected
+        """A label matches the expectation; a metric passes whenever it measured something."""
+        return self.actual == self.expected if self.score is None else self.measured
+
+    @property
+    def measured(self) -> bool:
+        """False for a metric the golden expects but this run had nothing to measure (e.g. no
+        retrieval): a failure scored 0, and a lost measurement against the baseline."""
+        return self.score is None or self.actual is not None
 
     @property
     def credit(self) -> float | int:
@@ -36,6 +43,8 @@ class Check:
 
     def describe(self, detail: bool = False) -> str:
         """``category: expected faq, got order_status`` (with ``detail``: and why, if known)."""
+        if not self.measured:
+            return f"{self.evaluator}: {self.detail or 'nothing to measure'}"
         text = f"{self.evaluator}: expected {self.expected}, got {self.actual}"
         return text + (f" ({self.detail})" if detail and self.detail else "")
 
@@ -95,6 +104,8 @@ class CaseResult:
     checks: list[Check] = field(default_factory=list)
     error: str | None = None
     stale_cassette: bool = False
+    #: What a cassette miss changed (``misses.summarize_miss``), to group misses that share it.
+    miss: dict[str, Any] = field(default_factory=dict)
     unplayed: int = 0
     human_labels: dict[str, str] = field(default_factory=dict)
     #: Expectations of the golden a human has not confirmed yet (``review:`` in its file).
@@ -159,6 +170,7 @@ class CaseResult:
             trace_id=data["trace_id"],
             error=data["error"],
             stale_cassette=data["stale_cassette"],
+            miss=data.get("miss", {}),
             unplayed=data["unplayed"],
             human_labels=data.get("human_labels", {}),
             review=data.get("review", []),
@@ -185,6 +197,7 @@ class CaseResult:
             "passed": self.passed,
             "error": self.error,
             "stale_cassette": self.stale_cassette,
+            "miss": self.miss,
             "unplayed": self.unplayed,
             "human_labels": self.human_labels,
             "review": self.review,

@@ -19,7 +19,7 @@ from pytest_supportbot_evals.cassettes import (
 from pytest_supportbot_evals.contract import AgentSpec, call, missing_keywords
 from pytest_supportbot_evals.evaluators import Registry, TurnRun
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
-from pytest_supportbot_evals.misses import explain_miss
+from pytest_supportbot_evals.misses import explain_miss, summarize_miss
 from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult, Check, ResultKey, fold_turns
 from pytest_supportbot_evals.tokens import UsageMeter
 from supportbot.judges import Judge
@@ -135,6 +135,7 @@ def run_golden(
         if use.misses:
             result.stale_cassette, result.checks = True, []
             result.error = explain_miss(use, case.run_id, runner.prompt_file)
+            result.miss = summarize_miss(use, runner.prompt_file)
     return results
 
 

@@ -47,7 +47,31 @@ class EvalSession:
     output_errors: list[str] = field(default_factory=list)
     #: The agent the golden tests ran (its prompts and settings are fingerprinted).
     agent: AgentSpec | None = None
+    #: Per change a cassette miss made (``misses.signature``), the golden run that showed it.
+    shown_misses: dict[str, str] = field(default_factory=dict)
     _analysis: Analysis | None = None
+
+    def failure_text(self, result: CaseResult) -> str:
+        """Why a result could not be evaluated; a cassette miss whose change an earlier test
+        already showed (one prompt edit misses every golden) refers to it instead of repeating
+        the diff."""
+        error = result.error or ""
+        if not (result.stale_cassette and result.miss):
+            return error
+        from pytest_supportbot_evals.misses import signature
+
+        first = self.shown_misses.setdefault(signature(result.miss), result.golden_run_id)
+        lines = error.splitlines()
+        if first == result.golden_run_id or len(lines) < 3:
+            return error
+        return "\n".join(
+            [
+                lines[0],
+                f"Same change as in golden {first!r} (its diff is shown there; the summary lists "
+                "every golden run it broke).",
+                lines[-1],
+            ]
+        )
 
     def describe_agent(self, agent: AgentSpec) -> None:
         self.agent = agent

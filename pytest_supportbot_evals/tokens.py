@@ -119,10 +119,11 @@ def cost(totals: Mapping[str, int], price: tuple[float, float] | None) -> float 
 
 
 def suites(results: Sequence[Any]) -> dict[str, dict[str, Any]]:
-    """Per suite: ``steps`` (the step table) and ``agent``/``judge`` totals."""
+    """Per suite: ``steps`` (the step table) and ``agent``/``judge`` totals, over the golden runs
+    that were evaluated (one that errored, e.g. on a cassette miss, used only part of its calls)."""
     by_suite: dict[str, list[Any]] = {}
     for r in results:
-        if r.tokens:
+        if r.tokens and r.error is None:
             by_suite.setdefault(r.suite, []).append(r.tokens)
     out = {}
     for suite, tables in sorted(by_suite.items()):
@@ -132,10 +133,10 @@ def suites(results: Sequence[Any]) -> dict[str, dict[str, Any]]:
 
 
 def agent_by_run(results: Sequence[Any]) -> dict[str, dict[str, int]]:
-    """Per suite, each golden run's agent tokens (``{suite: {run id: tokens}}``)."""
+    """Per suite, each evaluated golden run's agent tokens (``{suite: {run id: tokens}}``)."""
     out: dict[str, dict[str, int]] = {}
     for r in results:
-        if r.tokens:
+        if r.tokens and r.error is None:
             out.setdefault(r.suite, {})[r.run_id] = total(split(r.tokens)["agent"])
     return out
 

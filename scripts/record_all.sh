@@ -19,6 +19,14 @@ SUPPORTBOT_PROMPTS_DIR="$E/broken-classify-prompt/prompts" \
   record --tests tests/evals/test_goldens.py --cassettes "$E/broken-classify-prompt/cassettes"
 SUPPORTBOT_PROMPTS_DIR="$E/bloated-faq-prompt/prompts" \
   record --tests tests/evals/test_goldens.py --cassettes "$E/bloated-faq-prompt/cassettes"
+SUPPORTBOT_PROMPTS_DIR="$E/gutted-classify-prompt/prompts" \
+  record --tests tests/evals/test_goldens.py --cassettes "$E/gutted-classify-prompt/cassettes"
+# a small suite of its own: the unchanged agent (its baseline), then the tool failing every call
+D="$E/tool-always-fails"
+record --tests tests/evals/test_goldens.py --goldens "$D/goldens.yaml" \
+  --cassettes "$D/baseline-cassettes"
+SUPPORTBOT_ORDERS_DATA="$D/orders.json" record --tests tests/evals/test_goldens.py \
+  --goldens "$D/goldens.yaml" --cassettes "$D/cassettes"
 (cd examples/shopbot && ../../.venv/bin/supportbot-evals record) || status=1
 .venv/bin/supportbot-evals check-cassettes || status=1
 exit "$status"

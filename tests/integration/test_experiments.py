@@ -5,12 +5,18 @@ agent recorded from the real local model, replayed offline against the committed
   reproducible) the same replies as the committed cassettes;
 - ``broken-retrieval`` (retrieval): the knowledge base lost five FAQ entries;
 - ``broken-order-tool`` (tool): the order tool's data lost six orders (a failed migration);
-- ``broken-classify-prompt`` (prompt): the classification prompt "simplified" to one example.
+- ``broken-classify-prompt`` (prompt): the classification prompt "simplified" to one example;
+- ``gutted-classify-prompt`` (routing): the classification prompt cut to "Classify the query.";
+  FAQ goldens routed to the order path lose their retrieval, which counts as drops;
+- ``tool-always-fails`` (tool, small suite): four order goldens of their own, the order tool
+  failing on each; too few goldens for the comparison to detect it, which the report says, and
+  the threshold fails it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -149,3 +155,104 @@ def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out):
         assert verdict == "unchanged", (evaluator, verdict)
     assert report["gate"] == "fail" and run.returncode == 1
     assert "agent tokens" in run.output and "over the limit" in run.output
+
+
+# -- routing: the classification prompt gutted to "Classify the query." ----------------------
+
+
+def measured(report: dict, evaluator: str) -> set[str]:
+    """Golden runs of the default suite with a measurement of ``evaluator`` in this run."""
+    return {
+        c["id"]
+        for c in report["cases"]
+        if c["suite"] == "supportbot"
+        for check in c["checks"]
+        if check["evaluator"] == evaluator and check["actual"] is not None
+    }
+
+
+def test_a_gutted_classify_prompt_loses_retrieval_and_the_lost_goldens_are_drops(out, baseline):
+    run = run_experiment(out, "gutted-classify-prompt", SUPPORTBOT_PROMPTS_DIR="prompts")
+    report = run.data()
+    assert report["errored"] == [], run.output[-6000:]
+    assert "agent prompt(s) changed: classify (the change under test?)" in report["baseline_notes"]
+    for evaluator in ("precision_at_k", "mrr", "ndcg_at_k"):
+        before = baseline["outcomes"][f"supportbot:{evaluator}"]
+        lost = sorted(set(before) - measured(report, evaluator))
+        assert len(lost) >= 5, f"the experiment routed too few goldens away: {lost}"
+        found = comparison(report, evaluator)
+        assert found["lost"] == lost, found
+        # every lost golden is a failure now: in the denominator, and a drop where it scored
+        assert found["now"]["total"] == len(measured(report, evaluator)) + len(lost)
+        drops = len(found["pass_to_fail"]) + sum(1 for case in lost if before[case] > 0)
+        rises = len(found["fail_to_pass"])
+        flips = drops + rises
+        tail = sum(math.comb(flips, i) for i in range(drops, flips + 1)) / 2**flips
+        assert found["p_value"] == pytest.approx(tail, abs=1e-5)
+        assert found["verdict"] == ("regressed" if tail < 0.05 else "inconclusive"), found
+        # the threshold counts the goldens that name relevant entries and retrieved nothing
+        row = report["evaluators"][evaluator]
+        expecting = [c for c in report["cases"] if c["suite"] == "supportbot" and c["relevant_ids"]]
+        assert row["total"] >= len(expecting)
+        # what the comparison could have detected, from the counts alone
+        assert found["detectable"]["paired"] == len(before)
+        assert found["detectable"]["goldens"] == 5
+        assert f"lost {len(lost)}" in run.output
+    assert report["gate"] == "fail" and run.returncode == 1
+    assert any("lost their measurement" in reason for reason in report["reasons"])
+
+
+# -- tool: the order tool fails on every call, on a small suite of its own -------------------
+
+
+def test_a_tool_that_always_fails_on_a_small_suite_fails_the_threshold_not_the_comparison(
+    out,
+):
+    folder = f"{EXPERIMENTS}/tool-always-fails"
+    path = out / "desk-baseline.json"
+    common = (
+        "-o",
+        f"supportbot_goldens={folder}/goldens.yaml",
+        "-o",
+        "supportbot_thresholds=tool_result=1.0",
+        f"--supportbot-baseline={path}",
+    )
+    before = run_suite(
+        out / "desk-before.json",
+        *common,
+        "-o",
+        f"supportbot_cassettes={folder}/baseline-cassettes",
+        "--supportbot-update-baseline",
+    )
+    assert before.data()["gate"] == "pass", before.output[-6000:]
+    run = run_suite(
+        out / "desk.json",
+        *common,
+        "-o",
+        f"supportbot_cassettes={folder}/cassettes",
+        env=clean_env(SUPPORTBOT_ORDERS_DATA=f"{folder}/orders.json"),
+    )
+    report = run.data()
+    assert report["errored"] == [], run.output[-6000:]
+    goldens = sorted(
+        c["id"] for c in yaml.safe_load((ROOT / folder / "goldens.yaml").read_text())["cases"]
+    )
+    assert len(goldens) == 4
+    found = comparison(report, "tool_result")
+    assert sorted(found["pass_to_fail"]) == goldens and found["fail_to_pass"] == []
+    # four flips of four: p = 0.5**4 = 0.0625, not below 0.05: the comparison cannot call it
+    assert found["verdict"] == "inconclusive" and found["p_value"] == pytest.approx(0.0625)
+    assert found["detectable"] == {
+        "paired": 4,
+        "can_drop": 4,
+        "goldens": None,
+        "pass_rate": None,
+        "alpha": 0.05,
+        "total_breakage_detectable": False,
+    }
+    (warning,) = [w for w in report["warnings"] if "cannot detect even a total breakage" in w]
+    assert "tool_result (4 paired, 4 passing in the baseline)" in warning
+    # the right verdict for the right reason: the threshold, and nothing else
+    assert report["reasons"] == ["tool_result pass rate 0.0% (0/4) is below its threshold 100.0%"]
+    assert report["gate"] == "fail" and run.returncode == 1
+    assert "cannot detect even a total breakage" in run.output
