@@ -184,6 +184,8 @@ def _phoenix_endpoint(option: str | None) -> str | None:
     """The Phoenix URL from ``--supportbot-phoenix`` or ``PHOENIX_COLLECTOR_ENDPOINT``, checked."""
     from urllib.parse import urlsplit
 
+    from supportbot.tracing import public_url
+
     where, raw = "--supportbot-phoenix", option
     if not raw:
         where, raw = "PHOENIX_COLLECTOR_ENDPOINT", os.environ.get("PHOENIX_COLLECTOR_ENDPOINT")
@@ -197,7 +199,7 @@ def _phoenix_endpoint(option: str | None) -> str | None:
         parts, port_ok = None, False
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         raise ConfigError(
-            f"{where}={raw!r} is not a Phoenix URL; give http(s)://HOST[:PORT], e.g. "
+            f"{where}={public_url(raw)!r} is not a Phoenix URL; give http(s)://HOST[:PORT], e.g. "
             "http://127.0.0.1:6006."
         )
     return url

@@ -117,6 +117,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     endpoint = config.phoenix_endpoint
     if not endpoint or not session.results:
         return None
+    from phoenix_delivery.budget import DELIVERY_BUDGET
     from phoenix_delivery.phoenix_sink import PhoenixSink
 
     settings = config.settings
@@ -125,6 +126,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
         config.spool_path,
         api_key=settings.phoenix_api_key,
         project=settings.phoenix_project,
+        budget=settings.phoenix_budget or DELIVERY_BUDGET,
     )
     sink.add_spans([span for r in session.results for span in r.spans])
     for encoded in session.encoded_spans:
@@ -133,7 +135,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     sink.add_annotations(annotations(session, meta))
     sink.add_document_annotations(document_annotations(session, meta))
     delivery = sink.flush()
-    note = delivery.describe(endpoint, config.spool_path)
+    note = delivery.describe(sink.public_endpoint, config.spool_path)
     if delivery.delivered:
         configs = config.registry.annotation_configs()  # the built-ins' come from the JSON
         ensured = sink.ensure_annotation_configs(configs)
