@@ -64,6 +64,7 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
     )
     from phoenix_delivery.phoenix_sink import reading_project
     from pytest_supportbot_evals import export
+    from pytest_supportbot_evals.export_file import append_cases
     from pytest_supportbot_evals.goldens import load_goldens
     from supportbot.tracing import base_url, public_url
 
@@ -84,8 +85,15 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
         project_id = client.projects.get(project_name=project)["id"]
     trace_url = f"{public}/projects/{project_id}/traces/{{trace_id}}"
     cases, skipped = export.new_cases(runs, filters, existing, project=project, trace_url=trace_url)
-    export.append_cases(args.out, cases)
-    print(summary(cases, skipped, str(args.out)))
+    refused = append_cases(args.out, cases)
+    written = [c for c in cases if not any(f"case {c['id']!r} " in r for r in refused)]
+    print(summary(written, skipped, str(args.out)))
+    for line in refused:
+        print(
+            f"not exported, it still holds a secret after redaction: {line}; remove it from "
+            "the trace's input or export it by hand",
+            file=sys.stderr,
+        )
     if args.dataset:
         from pytest_supportbot_evals.phoenix_datasets import examples_from_goldens, push_dataset
 
@@ -100,7 +108,7 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
             "(raise --limit or narrow --since/--until)",
             file=sys.stderr,
         )
-    return 0
+    return 1 if refused else 0
 
 
 def summary(cases: Sequence[Mapping[str, Any]], skipped: int, path: str) -> str:
