@@ -150,6 +150,7 @@ def log_experiment(session: EvalSession) -> str:
     import httpx
     from phoenix.client import Client
 
+    from phoenix_delivery import budget
     from pytest_supportbot_evals.phoenix_datasets import log_experiment as log
     from supportbot.tracing import base_url
 
@@ -158,7 +159,8 @@ def log_experiment(session: EvalSession) -> str:
     meta = session.meta()
     name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
     key = config.settings.phoenix_api_key
-    http = httpx.Client(
+    http = budget.client(  # every wait within the delivery budget
+        budget.Deadline(config.settings.phoenix_budget or budget.DELIVERY_BUDGET),
         base_url=base_url(str(config.phoenix_endpoint)),
         headers={"authorization": f"Bearer {key}"} if key else None,
         timeout=30,
