@@ -36,6 +36,9 @@ class Delivery:
     busy: bool = False
     #: Records in the dead-letter file after this flush (this time's and earlier ones).
     dead_total: int = 0
+    #: The endpoint delivery stopped at, when it is not the one the command names (records go
+    #: to the endpoint they were queued for).
+    endpoint: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -44,6 +47,12 @@ class Delivery:
     def describe(self, endpoint: str, spool: Path) -> str:
         endpoint = public_url(endpoint)
         lines = []
+        if self.unreachable and self.endpoint and self.endpoint != endpoint:
+            lines.append(
+                f"Records queued for Phoenix at {self.endpoint} wait for it; to send them to "
+                f"{endpoint} instead: `supportbot deliver --reroute`."
+            )
+            endpoint = self.endpoint
         if self.busy:
             lines.append(
                 f"Another process is delivering {spool}: {self.pending} record(s) left to it "

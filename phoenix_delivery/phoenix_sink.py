@@ -62,11 +62,14 @@ class PhoenixSink:
         ingest_wait: float = 20.0,
         project: str | None = None,
         budget: float = DELIVERY_BUDGET,
+        reroute: bool = False,
     ) -> None:
         """``project``: the Phoenix project the spans go to; with it, annotations are sent
         asynchronously and then confirmed by reading them back (fast); without it, they are
         sent synchronously (durable, but Phoenix inserts them slowly). ``budget``: the most
-        seconds one ``flush`` waits on the network, all requests and read-backs together."""
+        seconds one ``flush`` waits on the network, all requests and read-backs together.
+        ``reroute``: send every record to this sink's endpoint, whatever endpoint it was queued
+        for (``supportbot deliver --reroute``, after a wrong or retired Phoenix URL)."""
         self.endpoint = base_url(endpoint)
         #: The endpoint as printed and spooled: without any ``user:password@``.
         self.public_endpoint = public_url(self.endpoint)
@@ -80,6 +83,9 @@ class PhoenixSink:
         self._requests = 0
         self._error: str | None = None
         self._senders: dict[str, Sender] = {}
+        self._reroute = reroute
+        #: The endpoint of the record delivery stopped at (for messages).
+        self._failed_at: str | None = None
 
     # -- enqueue -----------------------------------------------------------------------------
 
@@ -115,7 +121,7 @@ class PhoenixSink:
         backlog (``supportbot deliver`` and eval runs send everything). ``budget`` (seconds,
         default the sink's): every network wait of this flush ends within it.
         """
-        self._requests, self._error = 0, None
+        self._requests, self._error, self._failed_at = 0, None, None
         self.deadline.restart(self.budget if budget is None else budget)
         delivered, pending = self.spool.drain(
             self._deliver, only_new=only_new, deadline=self.deadline.at, kinds=self.KINDS
@@ -139,6 +145,7 @@ class PhoenixSink:
             out_of_time=r.out_of_time,
             busy=r.busy,
             dead_total=self.spool.dead_count(),
+            endpoint=self._failed_at,
         )
 
     def ensure_annotation_configs(self, extra: Iterable[dict[str, Any]] = ()) -> str | None:
@@ -185,7 +192,7 @@ class PhoenixSink:
         but did not store the record."""
         import httpx
 
-        sender = self.sender(record.get("endpoint"))
+        sender = self.sender(None if self._reroute else record.get("endpoint"))
         project = record.get("project", self.project)
         try:
             if record["kind"] == "spans":
@@ -202,7 +209,7 @@ class PhoenixSink:
         except httpx.HTTPStatusError as exc:
             reason = f"HTTP {exc.response.status_code} from {exc.request.url.path}"
         except httpx.TransportError as exc:
-            where = public_url(sender.endpoint)
+            where = self._failed_at = public_url(sender.endpoint)
             self._error = f"{type(exc).__name__}: Phoenix is unreachable at {where}"
             if self.deadline.passed:
                 self._error = f"the {self.deadline.seconds:g} s budget ran out"

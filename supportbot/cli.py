@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="put the records Phoenix refused too often (the .dead file) back first",
     )
+    deliver.add_argument(
+        "--reroute",
+        action="store_true",
+        help="send every record to this Phoenix (--phoenix), whatever Phoenix it was queued for",
+    )
     deliver.set_defaults(run=cmd_deliver)
     serve = sub.add_parser("serve", help="run a local Phoenix or LLM server until Ctrl-C")
     serve.add_argument("service", choices=("phoenix", "llm"))
@@ -102,6 +107,7 @@ def _sink(
         api_key=settings.phoenix_api_key,
         project=settings.phoenix_project,
         budget=settings.phoenix_budget or budget,
+        reroute=bool(getattr(args, "reroute", False)),
     )
 
 

@@ -207,3 +207,17 @@ def test_records_written_by_an_older_version_are_delivered(tmp_path):
     sink = PhoenixSink(UNREACHABLE, path, project="P")
     sink._deliver = lambda r: seen.append(r.get("project", sink.project)) or True  # type: ignore[method-assign]
     assert sink.flush().delivered == 1 and seen == ["P"]
+
+
+def test_reroute_sends_records_queued_elsewhere_to_this_phoenix(tmp_path, capsys):
+    path = tmp_path / "s.jsonl"
+    PhoenixSink("http://127.0.0.1:9", path, project="A").add_annotations([{"span_id": "a"}])
+    assert main(["--phoenix", "http://127.0.0.1:7", "--spool", str(path), "deliver"]) == 1
+    out = capsys.readouterr().out
+    assert "Records queued for Phoenix at http://127.0.0.1:9 wait for it" in out
+    asked = []
+    sink = PhoenixSink("http://127.0.0.1:7", path, reroute=True)
+    real = sink.sender
+    sink.sender = lambda endpoint=None: asked.append(endpoint) or real(endpoint)  # type: ignore[method-assign]
+    sink.flush()
+    assert asked == [None]  # this sink's own endpoint, not the queued one
