@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_delivery.spool import MAX_ATTEMPTS, Spool
+from supportbot.tracing import public_url
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,45 @@ class Delivery:
     #: Old records not offered (a foreground command) or left when time ran out.
     skipped: int = 0
     unreachable: bool = False
+    #: Accepted by Phoenix, not seen stored yet: pending, confirmed by the next delivery.
+    unconfirmed: int = 0
+    #: Records of a kind this version does not deliver: kept in the spool as they are.
+    unknown: int = 0
+    #: The budget ran out before everything was offered.
+    out_of_time: bool = False
+    #: Another process was delivering this spool for the whole budget.
+    busy: bool = False
+    #: Records in the dead-letter file after this flush (this time's and earlier ones).
+    dead_total: int = 0
+    #: The endpoint delivery stopped at, when it is not the one the command names (records go
+    #: to the endpoint they were queued for).
+    endpoint: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.pending == 0 and not self.dead and not self.set_aside
+        return self.pending == 0 and not (self.dead or self.set_aside or self.dead_total)
 
     def describe(self, endpoint: str, spool: Path) -> str:
+        endpoint = public_url(endpoint)
         lines = []
-        if self.unreachable:
+        if self.unreachable and self.endpoint and self.endpoint != endpoint:
+            lines.append(
+                f"Records queued for Phoenix at {self.endpoint} wait for it; to send them to "
+                f"{endpoint} instead: `supportbot deliver --reroute`."
+            )
+            endpoint = self.endpoint
+        if self.busy:
+            lines.append(
+                f"Another process is delivering {spool}: {self.pending} record(s) left to it "
+                "(or to the next run)."
+            )
+        elif self.out_of_time:
+            lines.append(
+                f"Phoenix at {endpoint}: {self.error} before everything was delivered; "
+                f"{self.pending} record(s) kept in {spool}; they are sent on the next run, or "
+                "with `supportbot deliver` (the budget is SUPPORTBOT_PHOENIX_BUDGET)."
+            )
+        elif self.unreachable:
             lines.append(
                 f"Phoenix is not reachable at {endpoint} ({self.error}): {self.pending} "
                 f"record(s) kept in {spool}; they are sent on the next run, or with "
@@ -44,7 +76,13 @@ class Delivery:
                 f"({self.refused[0]}); {self.pending} kept in {spool} and retried later, "
                 f"up to {MAX_ATTEMPTS} times each."
             )
-        elif self.pending:
+        elif self.unconfirmed:
+            lines.append(
+                f"Phoenix at {endpoint} accepted {self.unconfirmed} batch(es) it has not shown "
+                f"stored yet: pending in {spool}, confirmed by the next `supportbot deliver` "
+                "(kept until then)."
+            )
+        elif self.pending > self.unknown:
             lines.append(
                 f"Phoenix {endpoint}: {self.pending} record(s) wait in {spool} (older backlog, "
                 "not sent now); send them with `supportbot deliver`."
@@ -53,11 +91,16 @@ class Delivery:
             lines.append(
                 f"Phoenix {endpoint}: all delivered and stored ({self.delivered} batches)."
             )
-        if self.dead:
+        if self.unknown:
+            lines.append(
+                f"{self.unknown} record(s) of a kind this version does not deliver stay in "
+                f"{spool}: deliver them with the version that queued them."
+            )
+        if self.dead or self.dead_total:
             dead = Spool(spool).dead_letters
             lines.append(
-                f"{self.dead} record(s) refused {MAX_ATTEMPTS} times were moved to {dead}; fix "
-                "the cause, then retry them with `supportbot deliver --retry-dead`."
+                f"{max(self.dead, self.dead_total)} record(s) refused {MAX_ATTEMPTS} times wait in "
+                f"{dead}; fix the cause, then retry them with `supportbot deliver --retry-dead`."
             )
         if self.set_aside:
             lines.append(

@@ -231,6 +231,11 @@ def use_cassette(
         mode, drop_unused = "all", True
     else:
         mode, drop_unused = record_mode, False
+    if record_mode in ("none", "new_episodes") and _blank(path):
+        raise CassetteError(
+            f"Cassette {path} is empty (no recording in it, not even a header): empty cassette, "
+            f"re-record it: {rerecord_command([path.stem])}"
+        )
     use = CassetteUse(path)
     token: Any = _VERIFY_SEAL.set(record_mode != "rewrite")
     errors: list[BaseException] = []
@@ -265,6 +270,15 @@ def use_cassette(
         _SAVE_ERROR.reset(error_token)
         if token is not None:
             _VERIFY_SEAL.reset(token)
+
+
+def _blank(path: Path) -> bool:
+    """An existing cassette file with nothing but whitespace (vcrpy reads it as "no cassette")."""
+    try:
+        with path.open("rb") as handle:
+            return not handle.read(4096).strip() and path.stat().st_size <= 4096
+    except OSError:
+        return False
 
 
 def rerecord_command(case_ids: list[str]) -> str:

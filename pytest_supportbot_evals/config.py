@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals import agent_config
+from pytest_supportbot_evals import agent_config, timeouts
 from pytest_supportbot_evals.agent_config import AgentConfig
 from pytest_supportbot_evals.calibration import JudgePolicy
 from pytest_supportbot_evals.cassettes import RECORD_MODES
@@ -58,6 +58,8 @@ class EvalConfig:
     #: USD per million (prompt, completion) tokens, by model; and the token-growth rule.
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     max_token_growth: float | None = None
+    #: Seconds one golden may take (``None``: no limit).
+    golden_timeout: float | None = None
 
     @property
     def registry(self) -> Registry:
@@ -178,12 +180,15 @@ def build(pytest_config: Any) -> EvalConfig:
         agent=agent,
         prices=_prices(ini("supportbot_prices")),
         max_token_growth=_growth(ini("supportbot_max_token_growth")),
+        golden_timeout=timeouts.parse(ini("supportbot_golden_timeout"), ConfigError),
     )
 
 
 def _phoenix_endpoint(option: str | None) -> str | None:
     """The Phoenix URL from ``--supportbot-phoenix`` or ``PHOENIX_COLLECTOR_ENDPOINT``, checked."""
     from urllib.parse import urlsplit
+
+    from supportbot.tracing import public_url
 
     where, raw = "--supportbot-phoenix", option
     if not raw:
@@ -198,7 +203,7 @@ def _phoenix_endpoint(option: str | None) -> str | None:
         parts, port_ok = None, False
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         raise ConfigError(
-            f"{where}={raw!r} is not a Phoenix URL; give http(s)://HOST[:PORT], e.g. "
+            f"{where}={public_url(raw)!r} is not a Phoenix URL; give http(s)://HOST[:PORT], e.g. "
             "http://127.0.0.1:6006."
         )
     return url

@@ -12,21 +12,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from openinference.semconv.trace import SpanAttributes
 
 from pytest_supportbot_evals import secrets
-from pytest_supportbot_evals.files import write_atomic
-from pytest_supportbot_evals.goldens import (
-    MAX_TURNS,
-    GoldenCase,
-    load_file,
-)
+from pytest_supportbot_evals.goldens import MAX_TURNS, GoldenCase
 from pytest_supportbot_evals.vocabulary import default_vocabulary
 from supportbot.spans import SpanView
 
@@ -207,7 +201,7 @@ def new_cases(
         if trace_url:
             origin["url"] = trace_url.format(trace_id=run.trace_id)
         if run.session_id:
-            origin["session_id"] = run.session_id
+            origin["session_id"] = secrets.redact(run.session_id)
         body = [_turn(t) for t in turns]
         review = sorted({k for t in body for k in ("category", *t.get("expect", {}))})
         case: dict[str, Any] = {"id": case_id}
@@ -231,6 +225,8 @@ def _conversation(run: AgentRun, runs: Sequence[AgentRun]) -> list[AgentRun]:
 
 def _case_id(run: AgentRun, used: set[str]) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", run.query.casefold()).strip("-")[:40].strip("-")
+    if secrets.scan_text(slug, "id"):  # a key split by spaces, re-joined by the hyphens
+        slug = "redacted"
     base = case_id = f"exported-{slug or 'query'}-{run.trace_id[:8]}"
     n = 2
     while case_id in used:
@@ -263,36 +259,3 @@ def _turn(run: AgentRun) -> dict[str, Any]:
     if human:
         turn["human_label"] = human
     return turn
-
-
-NEW_FILE_HEADER = (
-    "# Golden cases exported from Phoenix by `supportbot-evals export-goldens`.\n"
-    "# Each case's expectations are what the bot did: confirm or correct them, then delete\n"
-    "# its 'review:' line. 'origin' links back to the trace it came from.\n"
-)
-
-
-def append_cases(path: Path, cases: Sequence[Mapping[str, Any]]) -> None:
-    """Append cases to a golden file (created if missing), keeping what is there, comments too.
-
-    The new text is validated as a golden file before it replaces the old one (temp file and
-    rename), so a failed export never leaves a broken or half-written file.
-    """
-    import yaml
-
-    if not cases:
-        return
-    block = yaml.safe_dump(list(cases), sort_keys=False, allow_unicode=True, width=100)
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        load_file(path)  # the file must be valid before we add to it
-        item = re.search(r"^(\s*)- ", text, re.MULTILINE)
-        indent = item.group(1) if item else "  "
-        text = text.rstrip("\n") + "\n\n"
-    else:
-        text, indent = NEW_FILE_HEADER + "cases:\n", "  "
-        path.parent.mkdir(parents=True, exist_ok=True)
-    text += "".join(indent + line if line.strip() else line for line in block.splitlines(True))
-    # Scanned for secrets (in any encoding) and validated as a golden file before it replaces
-    # the old one: nothing is written otherwise.
-    write_atomic(path, text, check=load_file)

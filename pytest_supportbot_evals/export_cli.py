@@ -64,7 +64,9 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
     )
     from phoenix_delivery.phoenix_sink import reading_project
     from pytest_supportbot_evals import export
+    from pytest_supportbot_evals.export_file import append_cases
     from pytest_supportbot_evals.goldens import load_goldens
+    from supportbot.tracing import base_url, public_url
 
     if not settings.phoenix_endpoint:
         raise ValueError(
@@ -77,13 +79,21 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
     existing = load_goldens([folder]) if folder.exists() else []
     client = Client(base_url=settings.phoenix_endpoint, api_key=settings.phoenix_api_key)
     project = settings.phoenix_project
-    with reading_project(settings.phoenix_endpoint, project):
+    public = public_url(base_url(settings.phoenix_endpoint))  # no credentials in what is written
+    with reading_project(public, project):
         runs, spans_read = export.read_runs(client, project, since, until, args.limit)
         project_id = client.projects.get(project_name=project)["id"]
-    trace_url = f"{settings.phoenix_endpoint.rstrip('/')}/projects/{project_id}/traces/{{trace_id}}"
+    trace_url = f"{public}/projects/{project_id}/traces/{{trace_id}}"
     cases, skipped = export.new_cases(runs, filters, existing, project=project, trace_url=trace_url)
-    export.append_cases(args.out, cases)
-    print(summary(cases, skipped, str(args.out)))
+    refused = append_cases(args.out, cases)
+    written = [c for c in cases if not any(f"case {c['id']!r} " in r for r in refused)]
+    print(summary(written, skipped, str(args.out)))
+    for line in refused:
+        print(
+            f"not exported, it still holds a secret after redaction: {line}; remove it from "
+            "the trace's input or export it by hand",
+            file=sys.stderr,
+        )
     if args.dataset:
         from pytest_supportbot_evals.phoenix_datasets import examples_from_goldens, push_dataset
 
@@ -98,7 +108,7 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
             "(raise --limit or narrow --since/--until)",
             file=sys.stderr,
         )
-    return 0
+    return 1 if refused else 0
 
 
 def summary(cases: Sequence[Mapping[str, Any]], skipped: int, path: str) -> str:

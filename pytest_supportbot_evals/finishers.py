@@ -111,6 +111,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     endpoint = config.phoenix_endpoint
     if not endpoint or not session.results:
         return None
+    from phoenix_delivery.budget import DELIVERY_BUDGET
     from phoenix_delivery.phoenix_sink import PhoenixSink
     from pytest_supportbot_evals.phoenix_annotations import annotations, document_annotations
 
@@ -120,6 +121,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
         config.spool_path,
         api_key=settings.phoenix_api_key,
         project=settings.phoenix_project,
+        budget=settings.phoenix_budget or DELIVERY_BUDGET,
     )
     sink.add_spans([span for r in session.results for span in r.spans])
     for encoded in session.encoded_spans:
@@ -128,7 +130,7 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     sink.add_annotations(annotations(session, meta))
     sink.add_document_annotations(document_annotations(session, meta))
     delivery = sink.flush()
-    note = delivery.describe(endpoint, config.spool_path)
+    note = delivery.describe(sink.public_endpoint, config.spool_path)
     if delivery.delivered:
         configs = config.registry.annotation_configs()  # the built-ins' come from the JSON
         ensured = sink.ensure_annotation_configs(configs)
@@ -143,6 +145,7 @@ def log_experiment(session: EvalSession) -> str:
     import httpx
     from phoenix.client import Client
 
+    from phoenix_delivery import budget
     from pytest_supportbot_evals.phoenix_annotations import judge_trust
     from pytest_supportbot_evals.phoenix_datasets import log_experiment as log
     from supportbot.tracing import base_url
@@ -152,7 +155,8 @@ def log_experiment(session: EvalSession) -> str:
     meta = session.meta()
     name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
     key = config.settings.phoenix_api_key
-    http = httpx.Client(
+    http = budget.client(  # every wait within the delivery budget
+        budget.Deadline(config.settings.phoenix_budget or budget.DELIVERY_BUDGET),
         base_url=base_url(str(config.phoenix_endpoint)),
         headers={"authorization": f"Bearer {key}"} if key else None,
         timeout=30,

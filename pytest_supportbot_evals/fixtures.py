@@ -120,6 +120,7 @@ def supportbot_results(
         judges={"retrieval_relevance": supportbot_relevance_judge},
         settings=supportbot_config.settings,
         judge_method=supportbot_config.judge_method,
+        timeout=supportbot_config.golden_timeout,
     )
     results = run_golden(
         runner,

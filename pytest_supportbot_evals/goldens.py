@@ -125,9 +125,14 @@ def load_file(path: Path, vocabulary: Vocabulary | None = None) -> list[GoldenCa
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise GoldenError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8.") from None
+    _check_depth(text, path)
     try:
         document = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text) if document is not None else None
+    except RecursionError:
+        raise GoldenError(
+            f"{path}: nested deeper than a golden file can be; a case is a mapping of short fields."
+        ) from None
     except yaml.YAMLError as exc:  # syntax, and tags safe_load refuses (e.g. !!python/object)
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -149,10 +154,45 @@ def load_file(path: Path, vocabulary: Vocabulary | None = None) -> list[GoldenCa
         raise GoldenError(f"{path}:1: 'cases:' is empty; add cases or delete the file.")
     vocabulary = (vocabulary or default_vocabulary()).with_labels(data.get("labels"), path)
     lines = _case_lines(document)
-    return [
-        _parse_case(raw, f"{path}:{lines[i] if i < len(lines) else 1}", vocabulary)
-        for i, raw in enumerate(data["cases"])
-    ]
+    cases = []
+    for i, raw in enumerate(data["cases"]):
+        where = f"{path}:{lines[i] if i < len(lines) else 1}"
+        try:
+            cases.append(_parse_case(raw, where, vocabulary))
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            if isinstance(exc, GoldenError):
+                raise
+            raise GoldenError(  # a shape no check above foresaw: still one clear error
+                f"{where}: case {_name(raw)}: a field holds a value of the wrong shape "
+                f"({type(exc).__name__}: {exc}); each field is a string, a list of strings or "
+                "a mapping of strings."
+            ) from None
+    return cases
+
+
+#: Deeper ``[``/``{`` nesting than any golden needs (a case is a mapping of short fields).
+MAX_DEPTH = 20
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse deep flow nesting before the YAML parser recurses into it."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, index) + 1
+                raise GoldenError(
+                    f"{path}:{line}: nested more than {MAX_DEPTH} levels deep; a case is a "
+                    "mapping of short fields: fix or remove that value."
+                )
+        elif char in "]}":
+            depth = max(0, depth - 1)
+
+
+def _name(raw: Any) -> str:
+    case_id = raw.get("id") if isinstance(raw, dict) else None
+    return repr(case_id) if isinstance(case_id, str) else "(no id)"
 
 
 def _case_lines(document: Any) -> list[int]:
@@ -183,7 +223,11 @@ def _parse_case(raw: Any, where: str, vocabulary: Vocabulary) -> GoldenCase:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise GoldenError(f"{label}: field 'tags' must be a list of strings.")
     review = raw.get("review", [])
-    if not isinstance(review, list) or not set(review) <= set(vocabulary.reviewable):
+    if (
+        not isinstance(review, list)
+        or not all(isinstance(r, str) for r in review)
+        or not set(review) <= set(vocabulary.reviewable)
+    ):
         raise GoldenError(
             f"{label}: field 'review' must list expectation names from "
             f"{sorted(vocabulary.reviewable)}; delete the field once a human has confirmed them."

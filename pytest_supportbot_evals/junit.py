@@ -9,6 +9,7 @@ otherwise. Its JUnit properties carry the per-evaluator figures. Every reporter 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +107,31 @@ def report_gate(session: pytest.Session, eval_session: EvalSession) -> None:
         )
         hook.pytest_runtest_logreport(report=report)
     hook.pytest_runtest_logfinish(nodeid=GATE_NODEID, location=location)
+
+
+def scrub_written(config: pytest.Config) -> str | None:
+    """The JUnit file pytest has just written (``--junitxml``) is scanned like every file of the
+    run: a secret in it (a key in an agent's error message) is redacted in place, or, when a
+    shape survives redaction (encoded), the file is replaced by a stub that says why. Returns
+    the line to print, or None when the file is clean."""
+    from pytest_supportbot_evals import secrets
+    from supportbot.files import write_atomic
+
+    xmlpath = getattr(config.option, "xmlpath", None)
+    path = Path(xmlpath) if xmlpath else None
+    if path is None or not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    findings = secrets.scan_text(text, str(path))
+    if not findings:
+        return None
+    clean = secrets.redact(text).replace(secrets.REDACTED, "[REDACTED]")  # still valid XML
+    what = "redacted in place"
+    if secrets.scan_text(clean, str(path)):
+        clean = (
+            '<?xml version="1.0" encoding="utf-8"?>\n<testsuites><!-- supportbot-evals removed '
+            "this report: it held a secret it could not redact; see the terminal --></testsuites>\n"
+        )
+        what = "replaced by a stub (a secret could not be redacted)"
+    write_atomic(path, clean)
+    return f"JUnit report {path} held a secret ({findings[0]}): {what}."

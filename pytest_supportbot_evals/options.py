@@ -27,6 +27,11 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ),
     ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
     (
+        "supportbot_golden_timeout",
+        "Seconds one golden may take before it is stopped and fails (0: no limit).",
+        "600",
+    ),
+    (
         "supportbot_spool",
         "Spool of Phoenix deliveries not yet accepted.",
         ".supportbot/phoenix-spool.jsonl",

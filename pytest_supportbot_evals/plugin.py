@@ -249,7 +249,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     eval_session = config.stash.get(SESSION_KEY, None)
     if eval_session is None or not eval_session.active or _no_run(config):
         return
-    if getattr(config, "workeroutput", None) is not None or config.stash.get(USAGE_ERRORS, []):
+    if getattr(config, "workeroutput", None) is not None:
+        return
+    from pytest_supportbot_evals.junit import scrub_written
+
+    scrubbed = scrub_written(config)  # pytest has written --junitxml by now
+    if scrubbed:
+        terminalreporter.write_line(scrubbed, red=True)
+    if config.stash.get(USAGE_ERRORS, []):
         return
     from pytest_supportbot_evals.report import summary_lines
 

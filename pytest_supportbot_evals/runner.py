@@ -21,6 +21,7 @@ from pytest_supportbot_evals.evaluators import Registry, TurnRun
 from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
 from pytest_supportbot_evals.misses import explain_miss, summarize_miss
 from pytest_supportbot_evals.results import DEFAULT_SUITE, CaseResult, Check, ResultKey, fold_turns
+from pytest_supportbot_evals.timeouts import GoldenTimeout, time_limit
 from pytest_supportbot_evals.tokens import UsageMeter
 from supportbot.judges import Judge
 from supportbot.spans import SpanView
@@ -41,6 +42,8 @@ class Runner:
     #: The judge model's settings (``Settings``; LLM evaluators) and their base seed.
     settings: Any = None
     judge_method: str = "auto"
+    #: Seconds one golden (all its turns) may take; ``None``: no limit.
+    timeout: float | None = None
 
     def prompt_file(self, step: str) -> Path | None:
         """The prompt file behind a step's request: a judge's template, or the agent's."""
@@ -112,7 +115,10 @@ def run_golden(
     views: list[list[SpanView]] = []
     runner.exporter.clear()
     try:
-        with use_cassette(cassette, record_mode) as use:
+        with (
+            time_limit(runner.timeout, f"golden {case.run_id}"),
+            use_cassette(cassette, record_mode) as use,
+        ):
             meter = UsageMeter(use)
             for turn, result in zip(case.turns, results, strict=True):
                 failed = next((r for r in results[: len(views)] if r.error), None)
@@ -124,7 +130,7 @@ def run_golden(
                 result.tokens = meter.take()
             if record_mode != "none":
                 _keep_only_good_recordings(use, results, cassette, case.run_id)
-    except CassetteError as exc:  # unreadable cassette: every turn errors, named in the gate
+    except (CassetteError, GoldenTimeout) as exc:  # every turn errors, named in the gate
         runner.exporter.clear()
         for result in results:
             result.error = str(exc)

@@ -1,12 +1,15 @@
 """Find secrets in text before it reaches disk, and in files already on disk.
 
 Three nets: header names that carry credentials, the *values* of API-key-like environment
-variables, and key shapes (``sk-…``, ``org-…``, ``proj_…``, bearer tokens). Findings are
-reported masked, so the report of a leak is not a leak itself.
+variables, and key shapes (``sk-…``, ``org-…``, ``proj_…``, bearer tokens, and the provider
+shapes of ``secret_shapes.PROVIDER_PATTERNS``: Anthropic, GitHub, AWS, Google, Slack, URLs with a
+password). Findings are reported masked, so the report of a leak is not a leak itself.
 
 A secret is found in any encoding a server or a payload may wrap it in: the values and key
-shapes are also looked for after decoding JSON ``\\uXXXX`` escapes, URL-encoding, and every
-base64/base64url or hex run in the text (a spool's span payloads are base64 protobuf).
+shapes are also looked for after decoding JSON ``\\uXXXX`` escapes, URL-encoding, every
+base64/base64url or hex run in the text (a spool's span payloads are base64 protobuf), and the
+disguises of ``secret_shapes.extra_views``; encodings within encodings (two deep), and the text
+reversed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from pytest_supportbot_evals.secret_shapes import (
+    JOINED,
+    PROVIDER_LITERALS,
+    PROVIDER_PATTERNS,
+    extra_views,
+    reversed_view,
+)
 
 #: Request and response headers never written to a cassette.
 SECRET_HEADERS = (
@@ -42,6 +53,16 @@ KEY_PATTERNS = {
     "organization id": re.compile(r"\borg-[A-Za-z0-9]{16,}"),
     "project id": re.compile(r"\bproj_[A-Za-z0-9]{16,}"),
     "bearer token": re.compile(r"\bBearer\s+[A-Za-z0-9._~+/\-]{12,}=*", re.IGNORECASE),
+    **PROVIDER_PATTERNS,
+}
+#: What (lower-cased) each key shape must contain: a shape is matched only in a view that
+#: holds one of them (a substring test is far cheaper than a pattern search).
+KEY_LITERALS = {
+    "openai-style key": ("sk-",),
+    "organization id": ("org-",),
+    "project id": ("proj_",),
+    "bearer token": ("bearer",),
+    **PROVIDER_LITERALS,
 }
 _HEADER_LINE = re.compile(
     r"^\s*['\"]?(" + "|".join(re.escape(h) for h in SECRET_HEADERS) + r")['\"]?\s*:",
@@ -110,7 +131,7 @@ def scan_text(text: str, where: str, env: Mapping[str, str] | None = None) -> li
         suffix = f" ({encoding})" if encoding else ""
         hits = [
             (kind, m.start(), m.group(0))
-            for kind, pattern in KEY_PATTERNS.items()
+            for kind, pattern in _shapes_in(view)
             for m in pattern.finditer(view)
         ]
         hits += [
@@ -133,10 +154,47 @@ _JSON_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")  # any depth: "\\u0041" in a 
 _URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 
 
-def decoded_views(text: str) -> Iterator[tuple[str, int, str]]:
+#: How many encodings deep a secret is looked for (a base64 of a URL-encoded key is two).
+DECODE_DEPTH = 2
+
+
+def decoded_views(text: str, depth: int = DECODE_DEPTH) -> Iterator[tuple[str, int, str]]:
     """``(encoding, offset, text)``: the text itself (encoding ""), then what its encoded
-    parts decode to, each with the offset of the encoded part in ``text``."""
+    parts decode to (``depth`` encodings deep), each with the offset of the encoded part in
+    ``text``, each distinct view once; and the text reversed."""
     yield "", 0, text
+    seen = {text}
+    for encoding, offset, view in _nested(text, depth):
+        if view not in seen:
+            seen.add(view)
+            yield encoding, offset, view
+    yield reversed_view(text)
+
+
+def _nested(text: str, depth: int) -> Iterator[tuple[str, int, str]]:
+    for encoding, offset, view in _decodings(text):
+        yield encoding, offset, view
+        # Only text is decoded further: a second encoding wraps text, not binary noise.
+        if depth > 1 and encoding != JOINED and _is_text(view):
+            for inner, _, deeper in _nested(view, depth - 1):
+                yield f"{inner} inside {encoding}", offset, deeper
+
+
+def _shapes_in(view: str) -> list[tuple[str, re.Pattern[str]]]:
+    lower = view.lower()
+    return [
+        (kind, pattern)
+        for kind, pattern in KEY_PATTERNS.items()
+        if any(literal in lower for literal in KEY_LITERALS[kind])
+    ]
+
+
+def _is_text(view: str) -> bool:
+    printable = sum(1 for c in view if " " <= c <= "~" or c in "\n\r\t")
+    return printable >= 0.95 * len(view)
+
+
+def _decodings(text: str) -> Iterator[tuple[str, int, str]]:
     if escaped := _JSON_ESCAPE.search(text):
         yield "JSON \\u-escaped", escaped.start(), _unescape_json(text)
     if quoted := _URL_ESCAPE.search(text):
@@ -149,6 +207,7 @@ def decoded_views(text: str) -> Iterator[tuple[str, int, str]]:
             yield "base64-encoded", match.start(), decoded
     for match in _HEX_RUN.finditer(text):
         yield "hex-encoded", match.start(), bytes.fromhex(match.group(0)).decode("latin-1")
+    yield from extra_views(text, _b64)
 
 
 def _unescape_json(text: str) -> str:

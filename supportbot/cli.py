@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from phoenix_delivery.budget import DELIVERY_BUDGET, FOREGROUND_BUDGET
 from phoenix_delivery.phoenix_sink import DEFAULT_SPOOL, PhoenixSink
 from supportbot.settings import Settings, SettingsError
 
@@ -72,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="put the records Phoenix refused too often (the .dead file) back first",
     )
+    deliver.add_argument(
+        "--reroute",
+        action="store_true",
+        help="send every record to this Phoenix (--phoenix), whatever Phoenix it was queued for",
+    )
     deliver.set_defaults(run=cmd_deliver)
     serve = sub.add_parser("serve", help="run a local Phoenix or LLM server until Ctrl-C")
     serve.add_argument("service", choices=("phoenix", "llm"))
@@ -86,7 +92,11 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args.service, args.port)
 
 
-def _sink(args: argparse.Namespace, settings: Settings) -> PhoenixSink | None:
+def _sink(
+    args: argparse.Namespace, settings: Settings, budget: float = FOREGROUND_BUDGET
+) -> PhoenixSink | None:
+    """The spool and Phoenix of this command; every wait on Phoenix within one budget
+    (``SUPPORTBOT_PHOENIX_BUDGET``, else ``budget``)."""
     if not settings.phoenix_endpoint:
         return None
     return PhoenixSink(
@@ -94,6 +104,8 @@ def _sink(args: argparse.Namespace, settings: Settings) -> PhoenixSink | None:
         args.spool,
         api_key=settings.phoenix_api_key,
         project=settings.phoenix_project,
+        budget=settings.phoenix_budget or budget,
+        reroute=bool(getattr(args, "reroute", False)),
     )
 
 
@@ -112,25 +124,21 @@ def _bot(settings: Settings, sink: PhoenixSink | None) -> Any:
     return SupportBot(settings, tracer_provider=provider)
 
 
-#: How long ask/chat/evaluate may spend delivering at the end, in the foreground.
-FOREGROUND_BUDGET = 15.0
-
-
 def _finish(sink: PhoenixSink | None, out: TextIO, what: str = "traces") -> None:
     """Send this command's own records; an old backlog is left to ``supportbot deliver``."""
     if sink is None:
         return
-    delivery = sink.flush(only_new=True, budget=FOREGROUND_BUDGET)
+    delivery = sink.flush(only_new=True)
     if delivery.unreachable:
         print(
-            f"Phoenix is not reachable at {sink.endpoint} ({delivery.error}). Your {what} "
+            f"Phoenix is not reachable at {sink.public_endpoint} ({delivery.error}). Your {what} "
             f"are kept in {sink.spool.path} and will be sent on the next run.",
             file=out,
         )
     elif delivery.pending or delivery.dead or delivery.set_aside:
-        print(delivery.describe(sink.endpoint, sink.spool.path), file=out)
+        print(delivery.describe(sink.public_endpoint, sink.spool.path), file=out)
     elif delivery.delivered:
-        print(f"Sent to Phoenix at {sink.endpoint}.", file=out)
+        print(f"Sent to Phoenix at {sink.public_endpoint}.", file=out)
     if delivery.delivered:
         note = sink.ensure_annotation_configs()
         if note:
@@ -241,14 +249,14 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
-    sink = _sink(args, settings)
+    sink = _sink(args, settings, DELIVERY_BUDGET)
     if sink is None:
         raise ValueError("nothing to deliver to: set PHOENIX_COLLECTOR_ENDPOINT or --phoenix.")
     if args.retry_dead:
         print(f"{sink.spool.retry_dead_letters()} dead-lettered record(s) put back in the spool.")
     delivery = sink.flush()
-    print(delivery.describe(sink.endpoint, sink.spool.path))
-    return 0 if delivery.ok else 1
+    print(delivery.describe(sink.public_endpoint, sink.spool.path))
+    return 0 if delivery.ok else 1  # also while records wait in the dead-letter file
 
 
 if __name__ == "__main__":

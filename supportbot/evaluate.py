@@ -38,21 +38,15 @@ def evaluate_project(
     sink: PhoenixSink, settings: Settings, limit: int, judge_method: str
 ) -> tuple[int, list[Any]]:
     """Judge the project's spans and queue the verdicts in the sink; (spans read, verdicts)."""
-    import httpx
-    from phoenix.client import Client
-
     from supportbot.judges import RetrievalRelevanceJudge, judge_spans
     from supportbot.spans import SpanView
 
     sink.flush()  # spans still in the spool must be in Phoenix before we read them
-    key = settings.phoenix_api_key
-    http = httpx.Client(
-        base_url=sink.endpoint,
-        headers={"authorization": f"Bearer {key}"} if key else None,
-        timeout=30,
-    )
-    with http, reading_project(sink.endpoint, settings.phoenix_project):
-        raw = Client(http_client=http).spans.get_spans(
+    sink.deadline.restart(sink.budget)  # reading the spans has a budget of its own
+    sender = sink.sender()  # one HTTP client, bounded by the command's budget
+    http = sender.http
+    with reading_project(sink.public_endpoint, settings.phoenix_project):
+        raw = sender.phoenix().spans.get_spans(
             project_identifier=settings.phoenix_project,
             span_kind=["TOOL", "RETRIEVER"],
             limit=limit,

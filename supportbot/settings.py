@@ -55,6 +55,9 @@ class Settings:
     phoenix_endpoint: str | None = None
     phoenix_project: str = DEFAULT_PROJECT
     phoenix_api_key: str | None = None
+    #: Seconds a command may wait on Phoenix in all (requests, read-backs, retries together);
+    #: ``None``: 15 s for ask/chat/evaluate, 60 s for ``deliver`` and an eval run's delivery.
+    phoenix_budget: float | None = None
 
     @property
     def effective_judge_model(self) -> str:
@@ -96,6 +99,7 @@ class Settings:
             phoenix_endpoint=_text(env, "PHOENIX_COLLECTOR_ENDPOINT"),
             phoenix_project=_text(env, "PHOENIX_PROJECT_NAME") or DEFAULT_PROJECT,
             phoenix_api_key=_text(env, "PHOENIX_API_KEY"),
+            phoenix_budget=_number(env, "SUPPORTBOT_PHOENIX_BUDGET", 0.0, low=0.5) or None,
         )
 
 

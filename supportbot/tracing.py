@@ -149,6 +149,17 @@ def base_url(endpoint: str) -> str:
     return endpoint.removesuffix("/v1/traces")
 
 
+def public_url(url: str) -> str:
+    """``url`` without the ``user:password@`` it may carry: the form that is printed, logged
+    and spooled (a credential in a URL is never shown)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def new_provider(project: str) -> TracerProvider:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

@@ -87,7 +87,12 @@ def test_chat_feedback_is_kept_while_phoenix_is_down_and_delivered_later(
     span_ids = re.findall(r"span ([0-9a-f]{16})\]", out)
     assert len(span_ids) == 2
 
-    assert main(["--phoenix", phoenix_url, "--spool", str(spool), "deliver"]) == 0
+    # Queued for the dead URL, they wait for it (never sent elsewhere unasked) ...
+    assert main(["--phoenix", phoenix_url, "--spool", str(spool), "deliver"]) == 1
+    out = capsys.readouterr().out
+    assert f"Records queued for Phoenix at {down} wait for it" in out and "--reroute" in out
+    # ... until the user sends them to the right one.
+    assert main(["--phoenix", phoenix_url, "--spool", str(spool), "deliver", "--reroute"]) == 0
     assert not spool.exists()
     wait_for_spans(phoenix_client, project, {"support-agent"})
     found = annotations_by_name(phoenix_client, project, span_ids)["user_feedback"]

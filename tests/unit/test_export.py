@@ -15,10 +15,10 @@ from pytest_supportbot_evals.export import (
     AgentRun,
     AnnotationFilter,
     ExportError,
-    append_cases,
     new_cases,
     parse_time,
 )
+from pytest_supportbot_evals.export_file import append_cases
 from pytest_supportbot_evals.goldens import GoldenError, load_file
 from pytest_supportbot_evals.phoenix_datasets import examples_from_goldens, examples_from_results
 from pytest_supportbot_evals.results import CaseResult, Check
@@ -196,20 +196,21 @@ def test_a_key_pasted_into_a_query_is_redacted_and_never_in_the_id(tmp_path, mon
     assert secrets.scan_text(repr(case), "case") == []
 
 
-def test_export_refuses_to_write_a_golden_holding_a_secret(tmp_path):
-    from pytest_supportbot_evals.secrets import SecretFoundError
-
+def test_export_refuses_only_the_case_still_holding_a_secret_and_names_it(tmp_path):
     path = tmp_path / "exported.yaml"
+    down = [("user_feedback", "thumbs-down", "HUMAN")]
     leaked = agent_run(
-        "cd" * 16,
-        "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX1234",
-        annotations=[("user_feedback", "thumbs-down", "HUMAN")],
+        "cd" * 16, "c2stcHJvai1BQkNERUZHSElKS0xNTk9QUVJTVFVWV1gxMjM0", annotations=down
     )
-    cases, _ = new_cases([leaked], DOWN, [], project="p", now=NOW)
+    fine = agent_run("ef" * 16, "where is my refund?", annotations=down)
+    cases, _ = new_cases([leaked, fine], DOWN, [], project="p", now=NOW)
 
-    with pytest.raises(SecretFoundError):
-        append_cases(path, cases)
-    assert list(tmp_path.iterdir()) == []
+    refused = append_cases(path, cases)
+
+    (line,) = refused
+    assert "cdcdcdcd" in line and "openai-style key" in line and "base64" in line
+    assert [c.id for c in load_file(path)] == [cases[1]["id"]]
+    assert "c2stcHJv" not in path.read_text()
 
 
 def test_phoenix_default_feedback_labels_read_as_thumbs():

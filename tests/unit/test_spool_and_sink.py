@@ -77,8 +77,7 @@ def test_corrupt_line_is_moved_to_rejected_file_not_lost(spool):
     with spool.path.open("a", encoding="utf-8") as handle:
         handle.write('{"id": "cut", "kind": "spans", "payl\n')
     spool.append("spans", "B")
-    records = spool.pending()
-    assert [r["kind"] for r in records] == ["spans", "corrupt", "spans"]
+    assert payloads(spool.pending()) == ["A", "B"]  # the cut line is no record
 
     delivered = []
     assert spool.drain(lambda r: delivered.append(r["payload"]) or True) == (2, 0)
