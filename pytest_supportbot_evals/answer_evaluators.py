@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pytest_supportbot_evals import answer_checks
 from pytest_supportbot_evals.evaluators import Evaluator, Outcome, TurnRun
@@ -66,23 +67,21 @@ def answer_evaluators(tool_spans: str = "*") -> list[Evaluator]:
             scores=SCORES,
             description=f"the answer states what the TOOL spans{named} or documents found",
         ),
-        Evaluator(
-            ANSWER_CONTAINS,
-            ("contains", "missing"),
-            _contains,
-            implied=lambda golden: "contains" if getattr(golden, "answer_contains", None) else None,
-            description="the answer contains each of the golden's answer_contains strings",
-            in_expect=False,
-        ),
-        Evaluator(
-            ANSWER_MATCHES,
-            ("matches", "no_match"),
-            _matches,
-            implied=lambda golden: "matches" if getattr(golden, "answer_matches", None) else None,
-            description="the answer matches the golden's answer_matches regular expression",
-            in_expect=False,
-        ),
+        _pinned(ANSWER_CONTAINS, ("contains", "missing"), _contains, "contains each string"),
+        _pinned(ANSWER_MATCHES, ("matches", "no_match"), _matches, "matches the regex"),
     ]
+
+
+def _pinned(name: str, labels: tuple[str, str], outcome: Any, does: str) -> Evaluator:
+    """An evaluator of the golden field of its own name, checked where the golden gives it."""
+    return Evaluator(
+        name,
+        labels,
+        outcome,
+        implied=lambda golden: labels[0] if getattr(golden, name, None) else None,
+        description=f"the answer {does} of the golden's {name}",
+        in_expect=False,
+    )
 
 
 def _contains(run: TurnRun, verdicts: list[Verdict]) -> Outcome:

@@ -272,10 +272,11 @@ def test_update_baseline_without_a_baseline_path_is_a_usage_error(helpdesk):
     assert done.returncode == 0 and (helpdesk / "tests" / "baseline.json").is_file()
 
 
-def test_a_token_limit_without_a_baseline_is_a_usage_error(helpdesk):
+@pytest.mark.parametrize("limit", ["evals_max_token_growth", "evals_max_completion_growth"])
+def test_a_token_limit_without_a_baseline_is_a_usage_error(helpdesk, limit):
     project = helpdesk / "pyproject.toml"
     text = project.read_text().replace("evals_baseline =", "# evals_baseline =")
-    project.write_text(text + 'evals_max_token_growth = "0.1"\n')
+    project.write_text(text + f'{limit} = "0.1"\n')
     done, _ = run_pytest(helpdesk)
     assert done.returncode == 4, done.stdout + done.stderr
-    assert "evals_max_token_growth is set, but no baseline to compare tokens with" in done.stderr
+    assert f"{limit} is set, but no baseline to compare tokens with" in done.stderr

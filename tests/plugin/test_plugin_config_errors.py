@@ -23,6 +23,8 @@ BAD_SETTINGS = [
      ["ini supportbot_thresholds", "'high'"]),
     ("ini-max-tokens", [], {"supportbot_max_tokens": "lots"}, {},
      ["ini supportbot_max_tokens='lots'"]),
+    ("ini-completion-growth", [], {"supportbot_max_completion_growth": "lots"}, {},
+     ["ini evals_max_completion_growth='lots'", "give a fraction such as 0.25"]),
     ("ini-judge-method", [], {"supportbot_judge_method": "psychic"}, {},
      ["ini supportbot_judge_method='psychic'"]),
     ("env-temperature", [], {}, {"SUPPORTBOT_TEMPERATURE": "hot"},
