@@ -207,16 +207,9 @@ def step_growth(
 ) -> tuple[list[str], list[str]]:
     """Per suite and agent step: completion tokens against the baseline's (the same golden
     runs), over ``limit`` fails; an answer cut at ``max_tokens`` that was complete in the
-    baseline fails; every cut answer is named."""
+    baseline fails (every cut answer is counted in the token summary: ``summary_lines``)."""
     failures, notes = [], []
     for suite, now in agent_steps_by_run(results).items():
-        cut = sorted(f"{r} ({step})" for r, row in now.items() for step in row if row[step]["cut"])
-        if cut:
-            notes.append(
-                f"{suite}: {len(cut)} answer(s) cut at max_tokens (finish_reason length): "
-                + ", ".join(cut[:10])
-                + (" ..." if len(cut) > 10 else "")
-            )
         if not (baseline.get(suite) or {}).get("runs"):
             continue  # no token figures at all: said by ``growth``
         before = (baseline.get(suite) or {}).get("steps_by_run")
@@ -286,6 +279,14 @@ def summary_lines(table: Mapping[str, Mapping[str, Any]], default_suite: str) ->
                 f"{name} {total(r):,} ({r['prompt']:,} prompt + "
                 f"{r['completion']:,} completion, {r['calls']} calls, {usd})"
             )
+        cut = {
+            step: r["cut"]
+            for step, r in row.get("steps", {}).items()
+            if r.get("cut") and steps.judged_by(step) is None
+        }
+        if cut:  # answers cut at max_tokens: named in every run (the report has them per case)
+            listed = ", ".join(f"{n} {step}" for step, n in cut.items())
+            parts.append(f"answers cut at max_tokens: {listed}")
         label = "tokens" if suite == default_suite else f"{suite} tokens"
         lines.append(f"{label}: {'; '.join(parts)}")
     return lines

@@ -104,8 +104,7 @@ def test_rerecorded_unchanged_agent_is_not_regressed_and_passes(out, baseline):
     for c in report["comparisons"]:
         assert "not in both runs" not in c["note"], c  # every golden was compared
         assert c["verdict"] == "unchanged", c  # recording is reproducible: no flips at all
-    # only the answers cut at max_tokens are named (cut in the baseline too: not a failure)
-    assert [n for n in report["baseline_notes"] if "cut at max_tokens" not in n] == []
+    assert report["baseline_notes"] == []
     assert report["token_growth"] == []
     assert report["gate"] == "pass" and run.returncode == 0
 
