@@ -187,6 +187,7 @@ def analyse(
     case_hashes: Mapping[str, str] | None = None,
     missing_of: str = "selected",
     max_token_growth: float | None = None,
+    max_completion_growth: float | None = None,
     prices: Mapping[str, Sequence[float]] | None = None,
     models: tuple[str, str] = ("", ""),
 ) -> Analysis:
@@ -230,7 +231,9 @@ def analyse(
                 return Analysis(gate, [], notes, baseline_error=str(exc), **base)
             notes += baseline_mod.mismatches(data, run_fingerprint)
             comparisons = baseline_mod.compare(data, results, case_hashes)
-            grown, token_notes = tokens.growth(data.get("tokens", {}), results, max_token_growth)
+            grown, token_notes = tokens.growth(
+                data.get("tokens", {}), results, max_token_growth, max_completion_growth
+            )
             notes += token_notes
             base["token_growth"] = grown
         else:

@@ -110,9 +110,15 @@ def build(
     if case_hashes:
         data["case_hashes"] = {k: v for k, v in sorted(case_hashes.items()) if k in ran}
     used, runs = tokens.suites(results), tokens.agent_by_run(results)
-    if used:  # each suite's totals, and each run's agent tokens (the token-growth rule pairs them)
-        data["tokens"] = {
-            suite: {"agent": row["agent"], "judge": row["judge"], "runs": runs.get(suite, {})}
+    by_step = tokens.agent_steps_by_run(results)
+    if used:  # each suite's totals, each run's agent tokens and its steps' completion tokens
+        data["tokens"] = {  # (the token-growth rules pair them)
+            suite: {
+                "agent": row["agent"],
+                "judge": row["judge"],
+                "runs": runs.get(suite, {}),
+                "steps_by_run": by_step.get(suite, {}),
+            }
             for suite, row in used.items()
         }
     return data

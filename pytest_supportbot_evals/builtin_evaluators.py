@@ -7,10 +7,13 @@
 * ``tool_result`` (CODE): the outcome of TOOL spans whose name matches a pattern (ini
   ``evals_tool_spans``, default every TOOL span): ``success`` or ``error``;
 * ``retrieval_relevance`` (LLM, phoenix-evals): was what the RETRIEVER span found relevant?
+* ``answer_grounded``, ``answer_contains``, ``answer_matches``: the answer text (see
+  ``answer_evaluators``).
 """
 
 from __future__ import annotations
 
+from pytest_supportbot_evals.answer_evaluators import answer_evaluators
 from pytest_supportbot_evals.evaluators import (
     LLM,
     Evaluator,
@@ -73,6 +76,7 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
             description="LLM judge (phoenix-evals): is the retrieved context relevant?",
         ),
         *ranking_evaluators(),
+        *answer_evaluators(tool_spans),
     ]
 
 

@@ -142,6 +142,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         case_hashes=hashes,
         missing_of="planned",
         max_token_growth=meta.get("max_token_growth"),
+        max_completion_growth=meta.get("max_completion_growth"),
         prices=meta.get("prices") or {},
         models=(meta.get("model") or "", meta.get("judge_model") or ""),
     )

@@ -60,6 +60,7 @@ class EvalConfig:
     max_token_growth: float | None = None
     #: Seconds one golden may take (``None``: no limit).
     golden_timeout: float | None = None
+    max_completion_growth: float | None = None
 
     @property
     def registry(self) -> Registry:
@@ -121,12 +122,12 @@ def build(pytest_config: Any) -> EvalConfig:
     report = _output_path(opt("supportbot_report"), "--supportbot-report")
     markdown = _output_path(opt("supportbot_markdown"), "--supportbot-markdown")
     baseline = opt("supportbot_baseline") or ini("supportbot_baseline")
-    growth_keys = {"supportbot_max_token_growth", "evals_max_token_growth"}
-    if growth_keys & set(agent.ini_keys) and not baseline:
-        raise ConfigError(
-            "ini evals_max_token_growth is set, but no baseline to compare tokens with: set ini "
-            "evals_baseline (or --evals-baseline), or drop the limit."
-        )
+    for limit in ("max_token_growth", "max_completion_growth"):
+        if {f"supportbot_{limit}", f"evals_{limit}"} & set(agent.ini_keys) and not baseline:
+            raise ConfigError(
+                f"ini evals_{limit} is set, but no baseline to compare tokens with: set ini "
+                "evals_baseline (or --evals-baseline), or drop the limit."
+            )
     if opt("supportbot_update_baseline") and not baseline:
         raise ConfigError(
             "--evals-update-baseline writes the baseline, but none is set: give "
@@ -181,6 +182,9 @@ def build(pytest_config: Any) -> EvalConfig:
         prices=_prices(ini("supportbot_prices")),
         max_token_growth=_growth(ini("supportbot_max_token_growth")),
         golden_timeout=timeouts.parse(ini("supportbot_golden_timeout"), ConfigError),
+        max_completion_growth=_growth(
+            ini("supportbot_max_completion_growth"), "evals_max_completion_growth"
+        ),
     )
 
 
@@ -276,7 +280,7 @@ def _prices(lines: list[str]) -> dict[str, tuple[float, float]]:
         raise ConfigError(str(exc)) from None
 
 
-def _growth(raw: str) -> float | None:
+def _growth(raw: str, key: str = "evals_max_token_growth") -> float | None:
     """The token-growth limit (a fraction, e.g. 0.25); empty: no limit."""
     if not str(raw).strip():
         return None
@@ -286,7 +290,7 @@ def _growth(raw: str) -> float | None:
         value = -1.0
     if not 0.0 <= value <= 100.0:
         raise ConfigError(
-            f"ini evals_max_token_growth={raw!r}: give a fraction such as 0.25 (+25%), or leave "
+            f"ini {key}={raw!r}: give a fraction such as 0.25 (+25%), or leave "
             "it empty for no limit."
         )
     return value

@@ -75,6 +75,9 @@ class Outcome:
     detail: str = ""
     #: A metric's value (0 to 1); ``None`` for a label.
     score: float | None = None
+    #: ``False``: the turn gives the evaluator nothing to check (e.g. no evidence to check an
+    #: answer against); an implied expectation is then not checked, a named one is missed.
+    applies: bool = True
 
 
 def first_verdict(name: str, missing: str) -> Callable[[TurnRun, list[Verdict]], Outcome]:
@@ -119,6 +122,9 @@ class Evaluator:
     #: outcome has a score; the suite's figure is the mean score.
     metric: bool = False
     description: str = ""
+    #: ``False``: goldens expect it through a field of their own (``answer_contains``), not
+    #: in ``expect:``.
+    in_expect: bool = True
 
     def __post_init__(self) -> None:
         if not self.name or not set(self.name) <= NAME_CHARS or not self.name[0].isalpha():
@@ -199,12 +205,13 @@ class Registry:
         checks = []
         for evaluator in self:
             expected = expect.get(evaluator.name)
-            if expected is None and evaluator.implied is not None:
+            implied = expected is None
+            if implied and evaluator.implied is not None:
                 expected = evaluator.implied(run.golden)
             if expected is None:
                 continue
             found = evaluator.outcome(run, verdicts)
-            if evaluator.metric and found.score is None:
+            if (evaluator.metric and found.score is None) or (implied and not found.applies):
                 continue  # nothing to measure in this turn
             checks.append(Check(evaluator.name, expected, found.actual, found.detail, found.score))
         return checks

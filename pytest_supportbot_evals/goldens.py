@@ -26,6 +26,7 @@ from pytest_supportbot_evals.vocabulary import (
 FEEDBACK_LABELS: dict[str, tuple[str, ...]] = {"user_feedback": ("thumbs-up", "thumbs-down")}
 #: ``label`` is the neutral name of ``category``; ``faq_id`` an older name of ``relevant_ids``.
 TURN_FIELDS = {"query", "category", "label", "expect", "human_label", "faq_id", "relevant_ids"}
+TURN_FIELDS |= {"answer_contains", "answer_matches"}
 CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin"}
 #: Keys a golden file may hold: its cases, and the label vocabulary its agent gives.
 FILE_KEYS = {"cases", "labels"}
@@ -58,10 +59,19 @@ class GoldenCase:
     #: Expectations a human has not confirmed yet (exported cases): reported, still checked.
     review: tuple[str, ...] = ()
     origin: Mapping[str, str] = field(default_factory=dict)
+    answer_contains: tuple[str, ...] | None = None
+    answer_matches: str | None = None
 
     @property
     def turns(self) -> tuple[GoldenTurn, ...]:
-        first = GoldenTurn(self.query, self.expect, self.human_label, self.relevant_ids)
+        first = GoldenTurn(
+            self.query,
+            self.expect,
+            self.human_label,
+            self.relevant_ids,
+            self.answer_contains,
+            self.answer_matches,
+        )
         return (first, *self.follow_ups)
 
     @property
@@ -107,7 +117,13 @@ def goldens_hash(cases: Iterable[GoldenCase]) -> str:
     digest = hashlib.sha256()
     for case in sorted(cases, key=lambda c: c.id):
         turns = [
-            (t.query, sorted(t.expect.items()), sorted(t.human_label.items())) for t in case.turns
+            (t.query, sorted(t.expect.items()), sorted(t.human_label.items()))
+            + (
+                (t.answer_contains, t.answer_matches)
+                if t.answer_contains or t.answer_matches
+                else ()
+            )
+            for t in case.turns
         ]
         key = (case.id, *turns[0]) if len(turns) == 1 else (case.id, turns)  # single: as before
         digest.update(repr(key).encode())
@@ -249,6 +265,8 @@ def _parse_case(raw: Any, where: str, vocabulary: Vocabulary) -> GoldenCase:
         follow_ups=tuple(turns[1:]),
         review=tuple(review),
         origin={str(k): str(v) for k, v in origin.items()},
+        answer_contains=first.answer_contains,
+        answer_matches=first.answer_matches,
     )
 
 

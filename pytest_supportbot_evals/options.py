@@ -60,6 +60,12 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
         "(0.25: +25%; empty: never).",
         "0.25",
     ),
+    (
+        "supportbot_max_completion_growth",
+        "Fail when an agent step's completion tokens grow by more than this fraction over the "
+        "baseline (0.2: +20%; empty: never).",
+        "0.2",
+    ),
 )
 #: Every ini key and flag also has a neutral name: ``evals_goldens`` for ``supportbot_goldens``,
 #: ``--evals-threshold`` for ``--supportbot-threshold``. The neutral name wins when both are set.

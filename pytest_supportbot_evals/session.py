@@ -165,6 +165,7 @@ class EvalSession:
                 cli_thresholds=list(self.config.cli_thresholds),
                 case_hashes=self.case_hashes,
                 max_token_growth=self.config.max_token_growth,
+                max_completion_growth=self.config.max_completion_growth,
                 prices=self.config.prices,
                 models=(self.config.settings.model, self.config.settings.effective_judge_model),
             )
@@ -203,6 +204,7 @@ class EvalSession:
             "judge_policy": self.config.judges.to_dict(),
             "thresholds": self.thresholds(),
             "max_token_growth": self.config.max_token_growth,
+            "max_completion_growth": self.config.max_completion_growth,
             "prices": {m: list(p) for m, p in self.config.prices.items()},
         }
 

@@ -4,7 +4,10 @@ Per step (the agent's steps, and ``judge:<evaluator>``), per golden turn and per
 and the judges' apart; a price table (ini ``evals_prices``: ``MODEL=INPUT,OUTPUT`` in USD per
 million tokens) turns them into cost; and a baseline rule (ini ``evals_max_token_growth``) fails
 the gate when a suite's agent tokens grow by more than a fraction, so that prompt bloat is caught
-like a quality drop.
+like a quality drop. Per step, the agent's completion tokens are gated too (ini
+``evals_max_completion_growth``): a prompt that makes answers longer can hide in the sum of
+prompt and completion tokens. An answer cut at its ``max_tokens`` (``finish_reason: length``)
+is counted per step (``cut``); one that was complete in the baseline fails the gate.
 """
 
 from __future__ import annotations
@@ -51,17 +54,30 @@ def usage_of(interactions: Iterable[tuple[Any, Any]]) -> dict[str, dict[str, int
         row["prompt"] += int(usage.get("prompt_tokens") or 0)
         row["completion"] += int(usage.get("completion_tokens") or 0)
         row["calls"] += 1
+        if _finish_reason(response) == "length":
+            row["cut"] = row.get("cut", 0) + 1
     return table
 
 
-def _usage(response: Any) -> dict[str, Any] | None:
+def _finish_reason(response: Any) -> str | None:
+    data = _body(response)
+    choices = data.get("choices") if isinstance(data, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return first.get("finish_reason") if isinstance(first, dict) else None
+
+
+def _body(response: Any) -> Any:
     body = (response or {}).get("body", {}).get("string") if isinstance(response, dict) else None
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     try:
-        data = json.loads(body) if body else None
+        return json.loads(body) if body else None
     except ValueError:
         return None
+
+
+def _usage(response: Any) -> dict[str, Any] | None:
+    data = _body(response)
     usage = data.get("usage") if isinstance(data, dict) else None
     return usage if isinstance(usage, dict) else None
 
@@ -86,8 +102,8 @@ def add(tables: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str
     for table in tables:
         for step, row in table.items():
             into = total.setdefault(step, dict.fromkeys(FIELDS, 0))
-            for key in FIELDS:
-                into[key] += int(row.get(key, 0))
+            for key, value in row.items():  # FIELDS, and ``cut`` where answers were cut
+                into[key] = into.get(key, 0) + int(value)
     return dict(sorted(total.items()))
 
 
@@ -141,11 +157,29 @@ def agent_by_run(results: Sequence[Any]) -> dict[str, dict[str, int]]:
     return out
 
 
+def agent_steps_by_run(results: Sequence[Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per suite, each golden run's agent steps: ``{run id: {step: {completion, cut}}}``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in results:
+        steps_of = {
+            step: {"completion": int(row.get("completion", 0)), "cut": int(row.get("cut", 0))}
+            for step, row in (r.tokens or {}).items()
+            if steps.judged_by(step) is None
+        }
+        if steps_of:
+            out.setdefault(r.suite, {})[r.run_id] = steps_of
+    return out
+
+
 def growth(
-    baseline: Mapping[str, Any], results: Sequence[Any], limit: float | None
+    baseline: Mapping[str, Any],
+    results: Sequence[Any],
+    limit: float | None,
+    completion_limit: float | None = None,
 ) -> tuple[list[str], list[str]]:
     """(reasons the gate fails, notes): each suite's agent tokens against the baseline's, over
-    the golden runs both have (a narrowed run, or new goldens, compare like for like)."""
+    the golden runs both have (a narrowed run, or new goldens, compare like for like); then each
+    agent step's completion tokens, and answers cut at their ``max_tokens`` (``step_growth``)."""
     failures, notes = [], []
     for suite, now in agent_by_run(results).items():
         before = (baseline.get(suite) or {}).get("runs")
@@ -165,6 +199,52 @@ def growth(
             failures.append(f"{text}, over the limit of +{limit:.0%} (evals_max_token_growth)")
         elif abs(change) > 0.001:
             notes.append(text)
+    grown, step_notes = step_growth(baseline, results, completion_limit)
+    return failures + grown, notes + step_notes
+
+
+def step_growth(
+    baseline: Mapping[str, Any], results: Sequence[Any], limit: float | None
+) -> tuple[list[str], list[str]]:
+    """Per suite and agent step: completion tokens against the baseline's (the same golden
+    runs), over ``limit`` fails; an answer cut at ``max_tokens`` that was complete in the
+    baseline fails (every cut answer is counted in the token summary: ``summary_lines``)."""
+    failures, notes = [], []
+    for suite, now in agent_steps_by_run(results).items():
+        if not (baseline.get(suite) or {}).get("runs"):
+            continue  # no token figures at all: said by ``growth``
+        before = (baseline.get(suite) or {}).get("steps_by_run")
+        if before is None:
+            notes.append(
+                f"{suite}: the baseline has no per-step completion figures (written by an older "
+                "version); write it anew with --evals-update-baseline to gate completion tokens "
+                "per step and cut answers"
+            )
+            continue
+        paired = [(r, step) for r in sorted(set(before) & set(now)) for step in now[r]]
+        paired = [(r, step) for r, step in paired if step in before[r]]
+        newly = sorted(f"{r} ({s})" for r, s in paired if now[r][s]["cut"] > before[r][s]["cut"])
+        if newly:
+            failures.append(
+                f"{suite}: {len(newly)} answer(s) now cut at max_tokens (finish_reason length), "
+                f"complete in the baseline: {', '.join(newly[:10])}; shorten the answers or "
+                "raise the step's max_tokens (and re-record)"
+            )
+        for step in sorted({s for _, s in paired}):
+            runs = [r for r, s in paired if s == step]
+            old = sum(before[r][step]["completion"] for r in runs)
+            new = sum(now[r][step]["completion"] for r in runs)
+            change = (new - old) / old if old else 0.0
+            text = (
+                f"{suite}: {step} completion tokens {old:,} -> {new:,} ({change:+.1%}) over "
+                f"{len(runs)} golden run(s) also in the baseline"
+            )
+            if limit is not None and change > limit:
+                failures.append(
+                    f"{text}, over the limit of +{limit:.0%} (evals_max_completion_growth)"
+                )
+            elif abs(change) > 0.001:
+                notes.append(text)
     return failures, notes
 
 
@@ -200,6 +280,14 @@ def summary_lines(table: Mapping[str, Mapping[str, Any]], default_suite: str) ->
                 f"{name} {total(r):,} ({r['prompt']:,} prompt + "
                 f"{r['completion']:,} completion, {r['calls']} calls, {usd})"
             )
+        cut = {
+            step: r["cut"]
+            for step, r in row.get("steps", {}).items()
+            if r.get("cut") and steps.judged_by(step) is None
+        }
+        if cut:  # answers cut at max_tokens: named in every run (the report has them per case)
+            listed = ", ".join(f"{n} {step}" for step, n in cut.items())
+            parts.append(f"answers cut at max_tokens: {listed}")
         label = "tokens" if suite == default_suite else f"{suite} tokens"
         lines.append(f"{label}: {'; '.join(parts)}")
     return lines

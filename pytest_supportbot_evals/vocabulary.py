@@ -9,6 +9,7 @@ tests less.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,10 @@ class GoldenTurn:
     #: The ids of the entries that answer the query (``retrieval_hit``, ranking metrics);
     #: ``()``: the golden says nothing answers it; ``None``: it does not say.
     relevant_ids: tuple[str, ...] | None = None
+    #: Strings the answer must contain (case-insensitive), and a regular expression it must
+    #: match (``answer_contains`` / ``answer_matches`` evaluators); ``None``: not given.
+    answer_contains: tuple[str, ...] | None = None
+    answer_matches: str | None = None
 
     @property
     def faq_id(self) -> str | None:
@@ -58,7 +63,7 @@ class Vocabulary:
     @classmethod
     def of(cls, registry: Registry, labels: tuple[str, ...] | None) -> Vocabulary:
         return cls(
-            {e.name: e.labels for e in registry if e.name != "category"},
+            {e.name: e.labels for e in registry if e.name != "category" and e.in_expect},
             {**registry.human_labels, **FEEDBACK_LABELS},
             labels,
         )
@@ -110,7 +115,42 @@ class Vocabulary:
             expect = {"category": category, **expect}
         where = f"{label}: field 'human_label'"
         human = _mapping(raw.get("human_label", {}), self.human_labels, where)
-        return GoldenTurn(query, expect, human, _relevant_ids(raw, label))
+        contains, matches = _answer_expectations(raw, label)
+        return GoldenTurn(query, expect, human, _relevant_ids(raw, label), contains, matches)
+
+
+def _answer_expectations(
+    raw: dict[str, Any], label: str
+) -> tuple[tuple[str, ...] | None, str | None]:
+    """``answer_contains`` (a string or a list of them) and ``answer_matches`` (a regex)."""
+    contains = raw.get("answer_contains")
+    if contains is not None:
+        items = [contains] if isinstance(contains, str) else contains
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(s, str) and s.strip() for s in items)
+        ):
+            raise GoldenError(
+                f"{label}: field 'answer_contains' must be a non-empty string or a list of them, "
+                "e.g. [shipped, FedEx] (each must appear in the answer, case-insensitive)."
+            )
+        contains = tuple(items)
+    matches = raw.get("answer_matches")
+    if matches is not None:
+        if not isinstance(matches, str) or not matches.strip():
+            raise GoldenError(
+                f"{label}: field 'answer_matches' must be a regular expression (a string), "
+                "e.g. 'tracking (number )?\\d+'."
+            )
+        try:
+            re.compile(matches)
+        except re.error as exc:
+            raise GoldenError(
+                f"{label}: field 'answer_matches' is not a valid regular expression ({exc}): "
+                f"{matches!r}; fix it (quote it in YAML, escape backslashes in double quotes)."
+            ) from None
+    return contains, matches
 
 
 def _relevant_ids(raw: dict[str, Any], label: str) -> tuple[str, ...] | None:

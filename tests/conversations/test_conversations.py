@@ -17,6 +17,7 @@ MEASURED = {
     "tool_result": 0.33,
     "retrieval_hit": 1.0,
     "retrieval_relevance": 1.0,
+    "answer_grounded": 0.2,
 }
 
 

@@ -58,6 +58,36 @@ def removed(packaged: str, kept: str, key: str) -> set[str]:
     return {e[key] for e in before} - {e[key] for e in after}
 
 
+def answer_checks(report: dict) -> dict[str, dict]:
+    """Golden id -> its ``answer_grounded`` check."""
+    return {
+        case["id"]: check
+        for case in report["cases"]
+        for check in case["checks"]
+        if check["evaluator"] == "answer_grounded"
+    }
+
+
+def report_response(report: dict, golden: str) -> str:
+    (case,) = [c for c in report["cases"] if c["id"] == golden]
+    return case["response"]
+
+
+def lost_order(golden: str, lost: set[str]) -> str:
+    (query,) = golden_ids_queries(golden)
+    (order,) = [o for o in lost if o in query]
+    return order
+
+
+def golden_ids_queries(golden: str) -> list[str]:
+    return [
+        case["query"]
+        for path in sorted((ROOT / "tests" / "goldens").glob("*.yaml"))
+        for case in yaml.safe_load(path.read_text())["cases"]
+        if case["id"] == golden
+    ]
+
+
 @pytest.fixture(scope="module")
 def out(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("experiments")
@@ -81,6 +111,7 @@ def test_rerecorded_unchanged_agent_is_not_regressed_and_passes(out, baseline):
         assert "not in both runs" not in c["note"], c  # every golden was compared
         assert c["verdict"] == "unchanged", c  # recording is reproducible: no flips at all
     assert report["baseline_notes"] == []
+    assert report["token_growth"] == []
     assert report["gate"] == "pass" and run.returncode == 0
 
 
@@ -121,6 +152,18 @@ def test_broken_order_tool_is_caught_by_the_code_judges(out):
         assert sorted(found["pass_to_fail"]) == expected and found["fail_to_pass"] == []
     assert comparison(report, "retrieval_hit")["verdict"] == "unchanged"
     assert report["gate"] == "fail" and run.returncode == 1
+    # the answer check: the goldens that lost their order are now judged against the tool's
+    # error, and none of them passes unless its answer says the order was not found
+    checks = answer_checks(report)
+    for golden in expected:
+        check = checks[golden]
+        assert f"{lost_order(golden, lost)} not found" in check["detail"], check
+        if "not found" not in report_response(report, golden).lower():
+            assert check["actual"] in ("contradicts", "unsupported"), check
+    found = comparison(report, "answer_grounded")
+    assert found["pass_to_fail"] and set(found["pass_to_fail"]) <= set(expected), found
+    assert found["fail_to_pass"] == []  # nothing else changed
+    assert any(r.startswith("answer_grounded pass rate") for r in report["reasons"])
 
 
 # -- prompt: the classification prompt cut down to one example -------------------------------
@@ -141,18 +184,32 @@ def test_broken_classify_prompt_is_named_and_caught(out):
 # -- tokens: the FAQ-answer prompt bloated with a long preamble ------------------------------
 
 
-def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out):
+def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out, baseline):
     run = run_experiment(out, "bloated-faq-prompt", SUPPORTBOT_PROMPTS_DIR="prompts")
     report = run.data()
     assert report["errored"] == [], run.output[-6000:]
     assert (
         "agent prompt(s) changed: faq_answer (the change under test?)" in report["baseline_notes"]
     )
-    (growth,) = report["token_growth"]
-    assert growth.startswith("supportbot: agent tokens ") and "over the limit of +25%" in growth
-    assert growth in report["reasons"]
-    for evaluator, verdict in verdicts(report).items():  # what the answer says is not gated
-        assert verdict == "unchanged", (evaluator, verdict)
+    total, cut, completion = report["token_growth"]
+    assert total.startswith("supportbot: agent tokens ") and "over the limit of +25%" in total
+    # the answers got longer: per step, and answers cut at max_tokens that were complete
+    assert completion.startswith("supportbot: faq_answer completion tokens ")
+    assert completion.endswith("over the limit of +20% (evals_max_completion_growth)")
+    before = baseline["tokens"]["supportbot"]["steps_by_run"]
+    newly = sorted(
+        f"{case['id']} ({step})"
+        for case in report["cases"]
+        for step, row in case["tokens"].items()
+        if row.get("cut", 0) > before[case["id"]].get(step, {}).get("cut", 0)
+    )
+    assert newly, "the bloated prompt cut no answer"
+    assert cut.startswith(f"supportbot: {len(newly)} answer(s) now cut at max_tokens")
+    assert ", ".join(newly) in cut
+    assert {total, cut, completion} <= set(report["reasons"])
+    for evaluator, verdict in verdicts(report).items():  # only the answer check reads answers
+        if evaluator != "answer_grounded":
+            assert verdict == "unchanged", (evaluator, verdict)
     assert report["gate"] == "fail" and run.returncode == 1
     assert "agent tokens" in run.output and "over the limit" in run.output
 

@@ -48,6 +48,7 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
         "tool_result": "lookupOrderStatus",
         "retrieval_relevance": "faq-retrieval",
         "order_lookup": "support-agent",  # SupportBot's code evaluator judges the turn
+        "answer_grounded": "support-agent",  # the answer check, on the turn's span
     }
     for case in report["cases"]:
         assert spans[case["span_id"]]["name"] == "support-agent"
@@ -74,6 +75,7 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
         "not_attempted",
         "judge_error",
     ]
+    assert labels["answer_grounded"][:3] == ["grounded", "contradicts", "unsupported"]
     annotation = annotations_by_name(phoenix_client, project, [report["cases"][0]["span_id"]])
     metadata = annotation["supportbot_golden"][0]["metadata"]
     assert metadata["golden_id"] == report["cases"][0]["id"]

@@ -95,7 +95,7 @@ def test_the_readme_agent_is_gated_with_its_own_labels_tool_span_and_evaluator(h
     assert checks[("kettle-manual", "polite")] == "yes"
     # the findManual TOOL span was judged; the code evaluator annotated the agent span
     judged = {v["judge"] for v in cases["fridge-manual"]["verdicts"]}
-    assert judged == {"tool_result", "polite"}
+    assert judged == {"tool_result", "polite", "answer_grounded"}
     polite = next(v for v in cases["kettle-manual"]["verdicts"] if v["judge"] == "polite")
     assert polite["span_id"] == cases["kettle-manual"]["span_id"]
     assert report["evaluators"]["polite"]["passed"] == 2
@@ -112,6 +112,47 @@ def test_a_drop_in_the_teams_own_evaluator_fails_the_gate(helpdesk):
     assert done.returncode == 1, out
     assert "polite pass rate 0.0% (0/2) is below its threshold 100.0%" in out
     assert report["gate"] == "fail"
+
+
+def test_the_answer_checks_judge_a_teams_agent_from_its_own_spans(helpdesk):
+    goldens = helpdesk / "tests" / "goldens" / "desk.yaml"
+    pinned = "    answer_contains: [descale, VINEGAR]\n    answer_matches: '^please\\b'\n"
+    text = goldens.read_text()
+    goldens.write_text(text.replace("  - id: fridge-manual", pinned + "  - id: fridge-manual"))
+    done, report = run_pytest(helpdesk)
+    assert done.returncode == 0, done.stdout + done.stderr
+    checks = {(case["id"], c["evaluator"]): c for case in report["cases"] for c in case["checks"]}
+    kettle = checks[("kettle-manual", "answer_grounded")]
+    assert (kettle["actual"], kettle["detail"]) == (
+        "grounded",
+        "the answer states findManual's output 'Descale monthly with vinegar.'",
+    )
+    fridge = checks[("fridge-manual", "answer_grounded")]  # findManual failed; the answer says so
+    assert fridge["actual"] == "grounded" and "it failed (error: no manual)" in fridge["detail"]
+    assert ("small-talk", "answer_grounded") not in checks  # no TOOL span: nothing to check
+    assert checks[("kettle-manual", "answer_contains")]["actual"] == "contains"
+    assert checks[("kettle-manual", "answer_matches")]["actual"] == "matches"
+    assert report["evaluators"]["answer_grounded"]["total"] == 2
+    # the agent stops using what its tool found: the answer checks miss, and a threshold gates it
+    agent = helpdesk / "helpdesk.py"
+    agent.write_text(agent.read_text().replace('f"Please: {manual}"', '"Please: use soap."'))
+    project = helpdesk / "pyproject.toml"
+    project.write_text(
+        project.read_text().replace('"polite=1.0"', '"polite=1.0", "answer_grounded=1.0"')
+    )
+    done, report = run_pytest(helpdesk)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "answer_grounded pass rate 50.0% (1/2) is below its threshold 100.0%" in out
+    (kettle,) = [c for c in report["cases"] if c["id"] == "kettle-manual"]
+    found = {c["evaluator"]: (c["actual"], c["detail"]) for c in kettle["checks"]}
+    assert found["answer_grounded"][0] == "unsupported"
+    assert (
+        "findManual returned (output 'Descale monthly with vinegar.')"
+        in found["answer_grounded"][1]
+    )
+    assert found["answer_contains"] == ("missing", "the answer lacks 'descale', 'VINEGAR'")
+    assert found["answer_matches"][0] == "matches"
 
 
 def test_a_label_outside_the_agents_vocabulary_is_a_usage_error(helpdesk):
@@ -231,10 +272,11 @@ def test_update_baseline_without_a_baseline_path_is_a_usage_error(helpdesk):
     assert done.returncode == 0 and (helpdesk / "tests" / "baseline.json").is_file()
 
 
-def test_a_token_limit_without_a_baseline_is_a_usage_error(helpdesk):
+@pytest.mark.parametrize("limit", ["evals_max_token_growth", "evals_max_completion_growth"])
+def test_a_token_limit_without_a_baseline_is_a_usage_error(helpdesk, limit):
     project = helpdesk / "pyproject.toml"
     text = project.read_text().replace("evals_baseline =", "# evals_baseline =")
-    project.write_text(text + 'evals_max_token_growth = "0.1"\n')
+    project.write_text(text + f'{limit} = "0.1"\n')
     done, _ = run_pytest(helpdesk)
     assert done.returncode == 4, done.stdout + done.stderr
-    assert "evals_max_token_growth is set, but no baseline to compare tokens with" in done.stderr
+    assert f"{limit} is set, but no baseline to compare tokens with" in done.stderr

@@ -23,6 +23,9 @@ BAD_SETTINGS = [
      ["ini supportbot_thresholds", "'high'"]),
     ("ini-max-tokens", [], {"supportbot_max_tokens": "lots"}, {},
      ["ini supportbot_max_tokens='lots'"]),
+    ("ini-completion-growth", [],
+     {"supportbot_max_completion_growth": "lots", "supportbot_baseline": "baseline.json"}, {},
+     ["ini evals_max_completion_growth='lots'", "give a fraction such as 0.25"]),
     ("ini-judge-method", [], {"supportbot_judge_method": "psychic"}, {},
      ["ini supportbot_judge_method='psychic'"]),
     ("env-temperature", [], {}, {"SUPPORTBOT_TEMPERATURE": "hot"},
@@ -44,6 +47,8 @@ ONE = "cases:\n" + CASE.format(id="same-id", query="one")
 TWO = "cases:\n" + CASE.format(id="other", query="two") + CASE.format(id="same-id", query="x")
 COLOUR = "cases:\n" + CASE.format(id="case-a", query="q") + "    colour: red\n"
 MAYBE = "cases:\n" + CASE.format(id="case-c", query="q") + "    expect: {tool_result: maybe}\n"
+# a case at line 3 (after a comment), with extra fields
+CASE_AT = "# answer expectations\ncases:\n" + CASE.format(id="case-d", query="q") + "{}"
 # (id, {file name: text}, texts the error must contain; {dir} is the goldens folder)
 BAD_GOLDENS = [
     ("invalid-yaml", {"bad.yaml": "cases:\n  - id: oops\n    query: a: b\n    category: faq\n"},
@@ -57,6 +62,14 @@ BAD_GOLDENS = [
     ("wrong-expectation", {"e.yaml": MAYBE},
      ["{dir}/e.yaml:2: case 'case-c': field 'expect': tool_result is 'maybe'"]),
     ("empty-file", {"empty.yaml": ""}, ["{dir}/empty.yaml: file is empty"]),
+    ("answer-contains-type", {"a.yaml": CASE_AT.format("    answer_contains: {shipped: yes}\n")},
+     ["{dir}/a.yaml:3: case 'case-d': field 'answer_contains' must be a non-empty string or a "
+      "list of them"]),
+    ("answer-matches-regex", {"m.yaml": CASE_AT.format("    answer_matches: 'track(ing'\n")},
+     ["{dir}/m.yaml:3: case 'case-d': field 'answer_matches' is not a valid regular expression "
+      "(missing ), unterminated subpattern at position 5): 'track(ing'"]),
+    ("answer-in-expect", {"x.yaml": CASE_AT.format("    expect: {answer_contains: contains}\n")},
+     ["{dir}/x.yaml:3: case 'case-d': field 'expect': unknown key 'answer_contains'"]),
     ("conversation-turn",
      {"c.yaml": "cases:\n  - id: chat\n    turns:\n      - {query: q, category: bogus}\n"},
      ["{dir}/c.yaml:2: case 'chat', turn 1: field 'category' is 'bogus'"]),

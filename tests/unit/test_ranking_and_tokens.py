@@ -130,6 +130,8 @@ def test_token_growth_over_the_limit_fails_comparing_the_same_golden_runs():
         "baseline, over the limit of +25% (evals_max_token_growth)"
     ]
     assert tokens.growth(before, now, 0.5)[0] == []
+    steps = {"faq_answer": {"completion": 0, "cut": 0}}
+    before["supportbot"]["steps_by_run"] = {"a": steps, "b": steps}
     assert tokens.growth(before, [run("a", 500)], 0.25) == ([], [])  # a narrowed run: like for like
     assert "no token figures" in tokens.growth({}, now, 0.25)[1][0]
 
