@@ -8,7 +8,6 @@ are not matched, because the local server that recorded a cassette runs on any f
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,13 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals import recorder as _filters
 from pytest_supportbot_evals import seal, secrets, steps
 from pytest_supportbot_evals.files import write_atomic
+from pytest_supportbot_evals.recorder import MATCH_ON, VOLATILE_FIELDS, canonical_body
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
-#: Request-body fields that vary between otherwise identical calls; not matched.
-VOLATILE_FIELDS = ("user", "metadata", "stream_options", "service_tier")
-MATCH_ON = ("method", "path", "query", "supportbot_body")
+__all__ = [
+    "MATCH_ON",
+    "RECORD_MODES",
+    "VOLATILE_FIELDS",
+    "AtomicPersister",
+    "CassetteError",
+    "CassetteUse",
+    "canonical_body",
+    "check_seal",
+    "rerecord_command",
+    "reseal",
+    "use_cassette",
+]
 
 
 class CassetteError(RuntimeError):
@@ -54,24 +65,6 @@ class CassetteUse:
         if c is None or c.record_mode in ("all",):
             return 0
         return sum(1 for i in range(self.loaded) if not c.play_counts[i])
-
-
-def canonical_body(body: bytes | str | None) -> Any:
-    if body is None or body == b"" or body == "":
-        return None
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return text
-    if isinstance(data, dict):
-        data = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS}
-    return data
-
-
-def _body_matcher(r1: Any, r2: Any) -> None:
-    if canonical_body(r1.body) != canonical_body(r2.body):
-        raise AssertionError("request bodies differ")
 
 
 class AtomicPersister:
@@ -172,48 +165,9 @@ def _unreadable(path: Path, exc: BaseException) -> str:
     )
 
 
-def _scrub_request(request: Any) -> Any:
-    steps.tag(request)  # which step sent it, for misses and health checks (not matched)
-    values = secrets.secret_values()
-    for name in list(request.headers):
-        if name.lower() in secrets.SECRET_HEADERS:
-            del request.headers[name]
-    if values and request.body:
-        body = (
-            request.body.decode("utf-8", "replace")
-            if isinstance(request.body, bytes)
-            else request.body
-        )
-        request.body = secrets.scrub(body, values).encode("utf-8")
-    return request
-
-
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    drop = set(secrets.SECRET_HEADERS) | set(secrets.ACCOUNT_HEADERS)
-    response["headers"] = {
-        k: v for k, v in response.get("headers", {}).items() if k.lower() not in drop
-    }
-    values = secrets.secret_values()
-    body = response.get("body", {}).get("string")
-    if values and body:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        response["body"]["string"] = secrets.scrub(text, values).encode("utf-8")
-    return response
-
-
 @functools.cache
 def _recorder() -> Any:
-    import vcr
-
-    recorder = vcr.VCR(
-        before_record_request=_scrub_request,
-        before_record_response=_scrub_response,
-        decode_compressed_response=True,
-        record_on_exception=False,
-    )
-    recorder.register_persister(AtomicPersister)
-    recorder.register_matcher("supportbot_body", _body_matcher)
-    return recorder
+    return _filters.build(AtomicPersister)
 
 
 @contextmanager
@@ -241,13 +195,16 @@ def use_cassette(
     errors: list[BaseException] = []
     error_token = _SAVE_ERROR.set(errors)
     try:
-        with recorder.use_cassette(
-            str(path),
-            record_mode=mode,
-            match_on=MATCH_ON,
-            drop_unused_requests=drop_unused,
-            ignore_hosts=ignore_hosts,
-        ) as cassette:
+        with (
+            _filters.secret_values(),
+            recorder.use_cassette(
+                str(path),
+                record_mode=mode,
+                match_on=MATCH_ON,
+                drop_unused_requests=drop_unused,
+                ignore_hosts=ignore_hosts,
+            ) as cassette,
+        ):
             _VERIFY_SEAL.reset(token)
             token = None
             use.cassette, use.loaded = cassette, len(cassette.data)

@@ -1,8 +1,7 @@
-"""Building blocks of scripts/benchmark.py: a synthetic project, direct replay, Phoenix load."""
+"""Building blocks of scripts/benchmark.py: a synthetic project, replay settings, Phoenix load."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -59,64 +58,18 @@ def synthetic_project(root: Path, count: int) -> Path:
     return root
 
 
-def direct_replay(project: Path, count: int) -> float:
-    """Seconds per case when the agent and judge run on the same cassettes without pytest."""
-    from pytest_supportbot_evals.cassettes import use_cassette
-    from supportbot.agent import SupportBot
-    from supportbot.judges import RetrievalRelevanceJudge, judge_spans
+def ini_settings() -> object:
+    """The settings the plugin replays with: env ignored, model and budgets from the ini."""
     from supportbot.settings import Settings
-    from supportbot.spans import SpanView
-    from supportbot.tracing import memory_provider
 
     ini = _ini()
-    settings = Settings.from_env({}).with_overrides(
+    return Settings.from_env({}).with_overrides(
         model=ini["supportbot_model"],
         max_tokens=int(ini["supportbot_max_tokens"]),
         classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
         judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
         max_retries=0,
     )
-    provider, exporter = memory_provider("bench")
-    bot, judge = SupportBot(settings, tracer_provider=provider), RetrievalRelevanceJudge(settings)
-    cases = yaml.safe_load((project / "goldens" / "synthetic.yaml").read_text())["cases"][:count]
-    start = time.perf_counter()
-    for case in cases:
-        with use_cassette(project / "cassettes" / f"{case['id']}.yaml", "none"):
-            bot.handle(case["query"])
-            judge_spans([SpanView.from_otel(s) for s in exporter.get_finished_spans()], judge)
-        exporter.clear()
-    return (time.perf_counter() - start) / len(cases)
-
-
-def floor_replay(project: Path, count: int) -> float:
-    """The FLOOR: seconds per case for plain vcrpy + the openai SDK replaying the same cassettes'
-    requests (no agent, no judge, no plugin): the least any replaying tool can cost here."""
-    import vcr
-    from openai import OpenAI
-
-    cases = yaml.safe_load((project / "goldens" / "synthetic.yaml").read_text())["cases"][:count]
-    plans = []
-    for case in cases:  # read the requests outside the timed loop
-        path = project / "cassettes" / f"{case['id']}.yaml"
-        interactions = yaml.safe_load(path.read_text())["interactions"]
-        base = interactions[0]["request"]["uri"].rsplit("/chat/completions", 1)[0]
-        plans.append((path, base, [json.loads(i["request"]["body"]) for i in interactions]))
-    recorder = vcr.VCR(record_mode="none")
-    clients = {base: OpenAI(api_key="floor", base_url=base, max_retries=0) for _, base, _ in plans}
-
-    def replay(path: Path, base: str, bodies: list[dict]) -> None:
-        with recorder.use_cassette(str(path), allow_playback_repeats=True):
-            for body in bodies:
-                body = dict(body)
-                clients[base].chat.completions.create(
-                    model=body.pop("model"), messages=body.pop("messages"), extra_body=body
-                )
-
-    replay(*plans[0])  # warm up (lazy imports), as the agent is built before its timing
-    start = time.perf_counter()
-    for plan in plans:
-        replay(*plan)
-    return (time.perf_counter() - start) / len(plans)
 
 
 def phoenix_annotations(count: int) -> tuple[float, int]:

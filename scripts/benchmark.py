@@ -1,13 +1,22 @@
 """Benchmarks of pytest-supportbot-evals: prints a table with pass/fail per target, writes JSON.
 
-    .venv/bin/python scripts/benchmark.py [--runs N] [--json PATH] [--only startup,replay,...]
+    .venv/bin/python scripts/benchmark.py [--runs N] [--rounds N] [--cases N] [--json PATH]
+                                          [--only startup,replay,scale,phoenix,recording]
 
-* startup   a trivial test file under pytest, plugin enabled vs ``-p no:supportbot_evals``
-            (interleaved runs, medians, ratio taken in the same run). Target <= 5 %.
-* replay    the committed golden suite from cassettes: wall time, peak RSS. Target <= 10 s.
+This machine's cores are shared, so wall-clock time swings with other people's load: the
+targets are judged on CPU time (user + system) of interleaved samples, each reported as a
+median with its spread (min-max); wall-clock rows are kept, labelled as such.
+
+* startup   a trivial test file under pytest, plugin enabled vs ``-p no:supportbot_evals``, run
+            in interleaved pairs: median of the pairs' CPU ratios. Target <= 3 %.
+* replay    the committed golden suite (the Quick start's main job) vs a ``--collect-only`` of
+            the same suite, interleaved: CPU and wall time. Target <= 10 s wall.
 * scale     1,000 SYNTHETIC goldens, made by re-using real recorded cassettes under new ids
-            (labelled synthetic): wall, peak RSS, per-case overhead of the plugin over calling
-            the agent directly with the same cassettes. Target <= 60 s and <= 400 MB.
+            (labelled synthetic): CPU time per case of the plugin, of the agent and judge called
+            directly, and of the FLOOR (plain vcrpy + openai replaying the same requests), each
+            in a fresh process, interleaved over ``--rounds`` rounds (scripts/bench_cpu.py);
+            the plugin's ratio to the floor per round. Target ratio <= 1.5x; the whole pytest
+            run <= 60 s wall and <= 400 MB.
 * phoenix   1,000 annotations to a real local ``phoenix serve``: time and HTTP requests.
             Target <= 3 s in <= 20 requests.
 * recording 8 goldens against the local llama.cpp server, serial vs 2 workers on a 2-slot
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -29,24 +39,21 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_parts import (  # noqa: E402
-    direct_replay,
-    floor_replay,
-    phoenix_annotations,
-    synthetic_project,
-)
+from bench_cpu import TIMER_CONFTEST  # noqa: E402
+from bench_parts import phoenix_annotations, synthetic_project  # noqa: E402
 
 MEASURE = (
     "import resource, subprocess, sys, time\n"
     "t = time.perf_counter(); rc = subprocess.run(sys.argv[1:]).returncode\n"
-    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, rc)"
 )
 
 
 def measure(
     command: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS of the command in MB, exit code), in a fresh measuring process."""
+) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MB, exit code) of ``command``, in a fresh measuring process."""
     done = subprocess.run(
         [sys.executable, "-c", MEASURE, *command],
         cwd=cwd,
@@ -55,76 +62,132 @@ def measure(
         env=env,
         check=False,
     )
-    wall, rss, code = done.stdout.split()[-3:]
-    return float(wall), int(rss) / 1024, int(code)
+    wall, cpu, rss, code = done.stdout.split()[-4:]
+    return float(wall), float(cpu), int(rss) / 1024, int(code)
+
+
+def spread(values: list[float], scale: float = 1.0, digits: int = 2) -> dict[str, Any]:
+    """Median and min-max of samples (times ``scale``)."""
+    return {
+        "median": round(scale * statistics.median(values), digits),
+        "min": round(scale * min(values), digits),
+        "max": round(scale * max(values), digits),
+        "n": len(values),
+    }
+
+
+def shown(stats: dict[str, Any], unit: str = "") -> str:
+    return f"{stats['median']}{unit} [{stats['min']}-{stats['max']}, n={stats['n']}]"
 
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
-def bench_startup(runs: int) -> dict[str, Any]:
+def bench_startup(runs: int, **_: Any) -> dict[str, Any]:
+    """Interleaved pairs (the order alternating), so load swings hit both sides of a pair."""
+    cpu_ratios, wall_ratios, on, off = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         (project / "test_trivial.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
-        on, off = [], []
-        measure([*PYTEST, "test_trivial.py"], project)  # warm the file cache
-        for _ in range(runs):
-            on.append(measure([*PYTEST, "test_trivial.py"], project)[0])
-            off.append(
-                measure([*PYTEST, "test_trivial.py", "-p", "no:supportbot_evals"], project)[0]
-            )
-    overhead = statistics.median(on) / statistics.median(off) - 1
+        with_plugin = [*PYTEST, "test_trivial.py"]
+        without = [*with_plugin, "-p", "no:supportbot_evals"]
+        measure(with_plugin, project)  # warm the file cache
+        for n in range(runs):
+            first, second = (with_plugin, without) if n % 2 == 0 else (without, with_plugin)
+            a, b = measure(first, project), measure(second, project)
+            yes, no = (a, b) if n % 2 == 0 else (b, a)
+            on.append(yes[1])
+            off.append(no[1])
+            cpu_ratios.append(yes[1] / no[1] - 1)
+            wall_ratios.append(yes[0] / no[0] - 1)
+    overhead = statistics.median(cpu_ratios)
     return {
         "name": "startup overhead",
-        "with_plugin_s": round(statistics.median(on), 3),
-        "without_plugin_s": round(statistics.median(off), 3),
-        "overhead_pct": round(100 * overhead, 1),
-        "target": "<= 5 %",
-        "pass": overhead <= 0.05,
+        "cpu_with_plugin_s": shown(spread(on, digits=3)),
+        "cpu_without_plugin_s": shown(spread(off, digits=3)),
+        "cpu_overhead_pct": shown(spread(cpu_ratios, 100, 1)),
+        "wall_clock_overhead_pct": shown(spread(wall_ratios, 100, 1)),
+        "target": "<= 3 % (median of the pairs' CPU ratios)",
+        "pass": overhead <= 0.03,
     }
 
 
-def bench_replay(runs: int) -> dict[str, Any]:
+def bench_replay(runs: int, **_: Any) -> dict[str, Any]:
+    """The Quick start's main job vs a --collect-only of the same suite, interleaved."""
     command = [*PYTEST, "tests/evals", "-o", "supportbot_thresholds="]
-    samples = [measure(command, ROOT) for _ in range(max(3, runs // 5))]
-    wall = statistics.median(s[0] for s in samples)
+    job: list[tuple[float, float, float, int]] = []
+    collect: list[tuple[float, float, float, int]] = []
+    for n in range(max(3, runs // 3)):
+        pair = [(job, command), (collect, [*command, "--collect-only"])]
+        for samples, cmd in pair if n % 2 == 0 else pair[::-1]:
+            samples.append(measure(cmd, ROOT))
+    wall = statistics.median(s[0] for s in job)
     return {
         "name": "golden suite replay",
         "cases": 48,
-        "wall_s": round(wall, 2),
-        "peak_rss_mb": round(max(s[1] for s in samples), 1),
-        "exit_codes": sorted({s[2] for s in samples}),
-        "target": "<= 10 s",
+        "cpu_s": shown(spread([s[1] for s in job])),
+        "collect_only_cpu_s": shown(spread([s[1] for s in collect])),
+        "wall_clock_s": shown(spread([s[0] for s in job])),
+        "collect_only_wall_clock_s": shown(spread([s[0] for s in collect])),
+        "peak_rss_mb": round(max(s[2] for s in job), 1),
+        "exit_codes": sorted({s[3] for s in job}),
+        "target": "<= 10 s wall",
         "pass": wall <= 10,
     }
 
 
-def bench_scale(runs: int, cases: int = 1000) -> dict[str, Any]:
+def _cpu_sample(kind: str, project: Path) -> tuple[float, tuple[float, float, float, int] | None]:
+    """(CPU s per case, the whole run's measure for the plugin) of one fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.json"
+        run = None
+        if kind == "plugin":
+            env = {**os.environ, "BENCH_CPU_OUT": str(out)}
+            run = measure([*PYTEST, "tests", "-o", "supportbot_thresholds="], project, env)
+        else:
+            script = str(ROOT / "scripts" / "bench_cpu.py")
+            measure([sys.executable, script, kind, str(project), str(out)], ROOT)
+        if not out.exists():
+            raise RuntimeError(f"the {kind} sample gave no timing (exit {run and run[3]})")
+        return json.loads(out.read_text())["cpu_s_per_case"], run
+
+
+def bench_scale(runs: int, rounds: int = 5, cases: int = 1000) -> dict[str, Any]:
+    kinds = ["plugin", "direct", "floor"]
+    cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+    runs_of_plugin = []
     with tempfile.TemporaryDirectory() as tmp:
         project = synthetic_project(Path(tmp), cases)
-        wall, rss, code = measure([*PYTEST, "tests", "-o", "supportbot_thresholds="], project)
-        startup, _, _ = measure([*PYTEST, "tests", "--co", "-o", "supportbot_thresholds="], project)
-        direct = direct_replay(project, cases)
-        floor = floor_replay(project, cases)
-    plugin_per_case = (wall - startup) / cases
+        (project / "tests" / "conftest.py").write_text(TIMER_CONFTEST)
+        for n in range(rounds):
+            for kind in kinds if n % 2 == 0 else kinds[::-1]:
+                per_case, run = _cpu_sample(kind, project)
+                cpu[kind].append(per_case)
+                if run is not None:
+                    runs_of_plugin.append(run)
+    ratios = [p / f for p, f in zip(cpu["plugin"], cpu["floor"], strict=True)]
+    wall = statistics.median(r[0] for r in runs_of_plugin)
+    rss = max(r[2] for r in runs_of_plugin)
     return {
         "name": "scale (synthetic)",
         "cases": cases,
-        "wall_s": round(wall, 1),
+        "plugin_cpu_ms_per_case": shown(spread(cpu["plugin"], 1000)),
+        "direct_cpu_ms_per_case": shown(spread(cpu["direct"], 1000)),
+        "floor_cpu_ms_per_case": shown(spread(cpu["floor"], 1000)),
+        "plugin_to_floor": shown(spread(ratios), "x"),
+        "plugin_over_direct_cpu_ms": round(
+            1000 * (statistics.median(cpu["plugin"]) - statistics.median(cpu["direct"])), 2
+        ),
+        "pytest_run_wall_clock_s": shown(spread([r[0] for r in runs_of_plugin], digits=1)),
+        "pytest_run_cpu_s": shown(spread([r[1] for r in runs_of_plugin], digits=1)),
         "peak_rss_mb": round(rss, 1),
-        "exit_code": code,
-        "plugin_ms_per_case": round(1000 * plugin_per_case, 1),
-        "direct_ms_per_case": round(1000 * direct, 1),
-        "plugin_overhead_ms_per_case": round(1000 * (plugin_per_case - direct), 1),
-        # The floor: plain vcrpy + openai replaying the same requests, measured in this run.
-        "floor_ms_per_case": round(1000 * floor, 1),
-        "ratio_to_floor": round(plugin_per_case / floor, 2),
-        "target": "<= 60 s, <= 400 MB",
-        "pass": wall <= 60 and rss <= 400,
+        "exit_codes": sorted({r[3] for r in runs_of_plugin}),
+        "target": "ratio <= 1.5x (median); run <= 60 s wall, <= 400 MB",
+        "pass": statistics.median(ratios) <= 1.5 and wall <= 60 and rss <= 400,
     }
 
 
-def bench_phoenix(runs: int, count: int = 1000) -> dict[str, Any]:
+def bench_phoenix(runs: int, count: int = 1000, **_: Any) -> dict[str, Any]:
     seconds, requests = phoenix_annotations(count)
     return {
         "name": "phoenix annotations",
@@ -136,7 +199,7 @@ def bench_phoenix(runs: int, count: int = 1000) -> dict[str, Any]:
     }
 
 
-def bench_recording(runs: int) -> dict[str, Any]:
+def bench_recording(runs: int, **_: Any) -> dict[str, Any]:
     from devservices.llm_server import LlmServer
 
     ids = [
@@ -204,12 +267,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmark-results.json")
+    parser.add_argument("--rounds", type=int, default=5, help="scale: interleaved rounds")
+    parser.add_argument("--cases", type=int, default=1000, help="scale: synthetic goldens")
     parser.add_argument("--only", default=",".join(BENCHES))
     args = parser.parse_args()
     results = []
     for name in args.only.split(","):
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        results.append(BENCHES[name](args.runs))
+        if name == "scale":
+            results.append(bench_scale(args.runs, rounds=args.rounds, cases=args.cases))
+        else:
+            results.append(BENCHES[name](args.runs))
     for result in results:
         figures = ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("name", "pass"))
         print(f"{'PASS' if result['pass'] else 'FAIL'}  {result['name']:<24} {figures}")

@@ -149,10 +149,15 @@ class ClassificationJudge:
         """The verdict on ``span``, from the template filled with ``variables``. Its ``model``
         is the one the reply says answered (a local server answers whatever name it is sent);
         the configured one only when no reply came."""
+        from openinference.instrumentation import suppress_tracing
+
         self.answering.reset()
         try:
             seed = self._settings.seed if seed is None else seed
-            score = self._evaluator(seed).evaluate(dict(variables))[0]
+            # A judge's LLM call makes no span (spans go to the provider of an agent handling a
+            # query, see ``tracing``): skip the OpenAI instrumentation's work for it.
+            with suppress_tracing():
+                score = self._evaluator(seed).evaluate(dict(variables))[0]
         except Exception as exc:  # one failed judgement must not end the run
             return Verdict(
                 self.name, span.span_id, span.trace_id, None, None, "", "LLM",

@@ -153,7 +153,7 @@ def test_committed_cassettes_are_unchanged_against_the_committed_baseline(
 
 @pytest.fixture(scope="module")
 def xdist(out) -> Run:
-    return run_suite(out / "xdist.json", "-n", "2")
+    return run_suite(out / "xdist.json", "-p", "xdist", "-n", "2")
 
 
 def test_xdist_gives_the_same_report(xdist, unsharded):
