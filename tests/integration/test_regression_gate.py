@@ -226,7 +226,7 @@ def test_update_baseline_writes_outcomes_and_fingerprint(written_baseline, commi
     assert fingerprint["judge"]["include_explanation"] is False
     assert fingerprint["agent_steps"]["classify"]["structured_output"] == "json_schema"
     assert all(fingerprint.values()), fingerprint
-    assert fingerprint["model"] == "gemma-3-270m-q4_k_m"
+    assert fingerprint["model"] == "smollm2-135m-instruct-q4_1"
     assert {"classify", "faq_answer"} <= set(fingerprint["agent_prompts"])
     # the committed baseline holds exactly what this run writes from the committed cassettes
     # (it also holds the robustness suite, which this run of tests/evals does not run)
