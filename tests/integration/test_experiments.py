@@ -90,10 +90,14 @@ def test_broken_retrieval_is_caught_by_retrieval_hit(out, baseline):
     hit = baseline["outcomes"]["supportbot:retrieval_hit"]
     expected = golden_ids(lambda c: c.get("faq_id") in gone and hit.get(c["id"]))
     found = comparison(report, "retrieval_hit")
-    assert found["verdict"] == "regressed", found
     assert sorted(found["pass_to_fail"]) == expected and found["fail_to_pass"] == []
     assert found["p_value"] == pytest.approx(0.5 ** len(expected))
-    assert any("retrieval_hit regressed against the baseline" in r for r in report["reasons"])
+    # The recording model routes some FAQ goldens to the order path, so only two of the five
+    # goldens that lost their entry still retrieved it in the baseline: two flips cannot be
+    # significant (p = 0.25), and it is the threshold that fails the gate.
+    assert len(expected) == 2 and found["verdict"] == "inconclusive", found
+    below = "retrieval_hit pass rate 45.8% (11/24) is below its threshold 54.0%"
+    assert below in report["reasons"], report["reasons"]
     assert report["gate"] == "fail" and run.returncode == 1
     for evaluator in ("order_lookup", "tool_result"):  # the order path did not change
         assert comparison(report, evaluator)["verdict"] == "unchanged"
@@ -143,7 +147,7 @@ def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out):
         "agent prompt(s) changed: faq_answer (the change under test?)" in report["baseline_notes"]
     )
     (growth,) = report["token_growth"]
-    assert growth.startswith("supportbot: agent tokens ") and "over the limit of +25%" in growth
+    assert growth.startswith("supportbot: agent tokens ") and "over the limit of +20%" in growth
     assert growth in report["reasons"]
     for evaluator, verdict in verdicts(report).items():  # what the answer says is not gated
         assert verdict == "unchanged", (evaluator, verdict)
