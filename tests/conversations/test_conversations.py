@@ -2,8 +2,8 @@
 
 Its own suite with its own thresholds, set from what the local SmolLM2-135M-Instruct really
 does: it labels all five turns right, so the follow-ups without an order id ("When will it
-arrive?") reach the order tool with the conversation's order id. The thresholds are there to catch it
-getting worse.
+arrive?") reach the order tool with the conversation's order id. The thresholds are there to
+catch it getting worse.
 """
 
 import json
