@@ -144,7 +144,9 @@ def test_committed_cassettes_are_unchanged_against_the_committed_baseline(
     # every classification reply parsed; the guardrail's overrides are counted, not hidden
     rates = report["classification"]["supportbot"]
     assert (rates["total"], rates["fallback"]) == (48, 0)
-    assert 0 < rates["overridden"] < 48
+    # SmolLM2 labels every query naming an order id order_status itself (the robustness
+    # suite's SQL-shaped id is overridden, counted there)
+    assert rates["overridden"] == 0
     assert f"guardrail overrides {rates['overridden']}/48" in run.stdout
 
 
