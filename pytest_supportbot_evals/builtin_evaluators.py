@@ -9,6 +9,7 @@
 * ``retrieval_relevance`` (LLM, phoenix-evals): was what the RETRIEVER span found relevant?
 * ``answer_grounded``, ``answer_contains``, ``answer_matches``: the answer text (see
   ``answer_evaluators``).
+* ``retrieval_overlap`` (CODE): the same question answered by word overlap (``overlap``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from pytest_supportbot_evals.evaluators import (
     TurnRun,
     first_verdict,
 )
+from pytest_supportbot_evals.overlap import RELEVANCE_LABELS, overlap_evaluator
 from pytest_supportbot_evals.ranking import ranking_evaluators
 from supportbot import prompts
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict, tool_result, verdicts_of
 
 CATEGORY = "category"
 RETRIEVAL_HIT = "retrieval_hit"
-RELEVANCE_LABELS = ("relevant", "irrelevant")
 
 
 def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
@@ -75,6 +76,7 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
             template=prompts.prompt_path("judge_retrieval_relevance"),
             description="LLM judge (phoenix-evals): is the retrieved context relevant?",
         ),
+        overlap_evaluator(),
         *ranking_evaluators(),
         *answer_evaluators(tool_spans),
     ]

@@ -26,8 +26,6 @@ from pytest_supportbot_evals.checks_cli import (
 
 EVAL_TESTS = "tests"
 
-LOCAL_MODEL_NAME = "gemma-3-270m-it-q4_k_m"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="supportbot-evals", description=__doc__.split("\n")[0])

@@ -19,6 +19,7 @@ from typing import Any
 from openinference.semconv.trace import SpanAttributes
 
 from supportbot import prompts
+from supportbot.classification import compact
 from supportbot.llm import AnsweringModel, client_kwargs
 from supportbot.settings import Settings
 from supportbot.spans import SpanView
@@ -100,15 +101,13 @@ class ClassificationJudge:
     ) -> None:
         if method not in JUDGE_METHODS:
             raise ValueError(f"Unknown judge method {method!r}; use one of {JUDGE_METHODS}.")
-        from phoenix.evals import LLM
-
         self.name, self.template = name, template
         self.model = settings.effective_judge_model
         self.method = method
         self.prompt_hash = prompts.digest(template)
         #: The model that really answered the last judgement (from the reply; see ``judge``).
         self.answering = AnsweringModel()
-        llm = LLM(
+        llm = _compact_llm_class()(
             provider="openai",
             model=self.model,
             client="openai",
@@ -200,22 +199,30 @@ class RetrievalRelevanceJudge(ClassificationJudge):
         return [span_verdict(span, documents, model), *documents]
 
 
-def span_verdict(span: SpanView, documents: list[Verdict], model: str | None) -> Verdict:
-    """The verdict on a retrieval from its documents' verdicts (see ``RetrievalRelevanceJudge``)."""
+def span_verdict(
+    span: SpanView,
+    documents: list[Verdict],
+    model: str | None,
+    judge: str = RETRIEVAL_RELEVANCE,
+    kind: str = "LLM",
+) -> Verdict:
+    """The verdict on a retrieval from its documents' verdicts (see ``RetrievalRelevanceJudge``;
+    ``judge`` and ``kind`` name another judge of documents, such as a code one)."""
     ids = (span.span_id, span.trace_id)
     if not documents:
-        why = "Nothing was retrieved: irrelevant by rule (no LLM call)."
-        return Verdict(RETRIEVAL_RELEVANCE, *ids, "irrelevant", 0.0, why, "CODE", None)
+        how = " (no LLM call)" if kind == "LLM" else ""
+        why = f"Nothing was retrieved: irrelevant by rule{how}."
+        return Verdict(judge, *ids, "irrelevant", 0.0, why, "CODE", None)
     failed = next((d for d in documents if d.error or d.label is None), None)
     if failed is not None:
         error = f"document {failed.document_position}: {failed.error or 'no label'}"[:300]
-        return Verdict(RETRIEVAL_RELEVANCE, *ids, None, None, "", "LLM", model, error=error)
+        return Verdict(judge, *ids, None, None, "", kind, model, error=error)
     relevant = [d.document_position for d in documents if d.label == "relevant"]
     label = "relevant" if relevant else "irrelevant"
     why = f"{len(relevant)} of {len(documents)} retrieved documents judged relevant" + (
         f" (positions {relevant})" if relevant else ""
     )
-    return Verdict(RETRIEVAL_RELEVANCE, *ids, label, RELEVANCE_CHOICES[label][0], why, "LLM", model)
+    return Verdict(judge, *ids, label, RELEVANCE_CHOICES[label][0], why, kind, model)
 
 
 def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:
@@ -243,6 +250,30 @@ def verdicts_of(given: Verdict | list[Verdict]) -> list[Verdict]:
     """A judge's verdicts: one, or several (the relevance judge: the span's, then its
     documents')."""
     return [given] if isinstance(given, Verdict) else list(given)
+
+
+def _compact_llm_class() -> Any:
+    """phoenix-evals' ``LLM``, asking for a label-only classification with a compact schema
+    (``classification.compact``: the label costs a few tokens, not a page of whitespace).
+    Labels with descriptions (the tool-calling method) keep phoenix-evals' schema."""
+    from phoenix.evals import LLM
+    from phoenix.evals.llm.wrapper import generate_classification_schema
+
+    class CompactLLM(LLM):  # type: ignore[misc]
+        def generate_classification(
+            self,
+            prompt: Any,
+            labels: list[str] | dict[str, str],
+            include_explanation: bool = True,
+            description: str | None = None,
+            **kwargs: Any,
+        ) -> dict[str, Any]:
+            schema = generate_classification_schema(labels, include_explanation, description)
+            if isinstance(labels, list):
+                schema = compact(schema)
+            return dict(self.generate_object(prompt, schema, **kwargs))
+
+    return CompactLLM
 
 
 def _short_error(exc: BaseException) -> str:

@@ -144,7 +144,9 @@ def test_committed_cassettes_are_unchanged_against_the_committed_baseline(
     # every classification reply parsed; the guardrail's overrides are counted, not hidden
     rates = report["classification"]["supportbot"]
     assert (rates["total"], rates["fallback"]) == (48, 0)
-    assert 0 < rates["overridden"] < 48
+    # SmolLM2 labels every query naming an order id order_status itself (the robustness
+    # suite's SQL-shaped id is overridden, counted there)
+    assert rates["overridden"] == 0
     assert f"guardrail overrides {rates['overridden']}/48" in run.stdout
 
 
@@ -226,7 +228,7 @@ def test_update_baseline_writes_outcomes_and_fingerprint(written_baseline, commi
     assert fingerprint["judge"]["include_explanation"] is False
     assert fingerprint["agent_steps"]["classify"]["structured_output"] == "json_schema"
     assert all(fingerprint.values()), fingerprint
-    assert fingerprint["model"] == "gemma-3-270m-q4_k_m"
+    assert fingerprint["model"] == "smollm2-135m-instruct-q4_1"
     assert {"classify", "faq_answer"} <= set(fingerprint["agent_prompts"])
     # the committed baseline holds exactly what this run writes from the committed cassettes
     # (it also holds the robustness suite, which this run of tests/evals does not run)

@@ -6,8 +6,8 @@ goldens, its own cassettes (recorded from the local model), its own suite in the
 
 import pytest
 
-#: Measured on the committed cassettes (local Gemma 3 270M); the ini's thresholds would otherwise
-#: apply to this suite too (the command line, then a suite's marker, then the ini).
+#: Measured on the committed cassettes (local SmolLM2-135M-Instruct); the ini's thresholds would
+#: otherwise apply to this suite too (the command line, then a suite's marker, then the ini).
 MEASURED = {"category": 0.6, "order_lookup": 1.0, "tool_result": 1.0, "answer_grounded": 0.4}
 
 

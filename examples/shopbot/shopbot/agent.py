@@ -22,8 +22,8 @@ HERE = Path(__file__).parent
 INTENTS = ("policy", "warranty", "other")
 SERIAL = re.compile(r"\bSN-\d{6}\b", re.IGNORECASE)
 KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
-#: The model ShopBot's recordings were made with (a local base Gemma 3 270M).
-MODEL = os.environ.get("SHOPBOT_MODEL", "gemma-3-270m-q4_k_m")
+#: The model ShopBot's recordings were made with (a local SmolLM2-135M-Instruct).
+MODEL = os.environ.get("SHOPBOT_MODEL", "smollm2-135m-instruct-q4_1")
 INTENT_FORMAT = {
     "type": "json_schema",
     "json_schema": {
@@ -34,6 +34,8 @@ INTENT_FORMAT = {
             "properties": {"intent": {"type": "string", "enum": list(INTENTS)}},
             "required": ["intent"],
             "additionalProperties": False,
+            # The whole replies allowed, so that a JSON grammar leaves no room for whitespace.
+            "enum": [{"intent": intent} for intent in INTENTS],
         },
     },
 }
