@@ -81,8 +81,10 @@ def test_changed_query_is_a_stale_cassette_with_a_diff(eval_project):
         [
             "*supportbot-evals record tutorial-refund",
             "supportbot gate: FAIL*",
-            "*stale or missing cassettes (1): tutorial-refund",
-            "*re-record them with: supportbot-evals record tutorial-refund",
+            # the cause first: the run that could not be evaluated, and how to re-record it
+            "  1 golden run(s) could not be evaluated: tutorial-refund (cassette misses: stale or "
+            "missing cassettes; if the change is intended, re-record them with: supportbot-evals "
+            "record tutorial-refund)",
         ]
     )
     result.stdout.fnmatch_lines(["FAILED *test_golden?tutorial-refund?*"])
