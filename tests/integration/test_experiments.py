@@ -23,6 +23,8 @@ import pytest
 import yaml
 from test_regression_gate import ROOT, Run, clean_env, run_suite, verdicts
 
+from pytest_supportbot_evals.answer_checks import FAILED, has_phrase
+
 EXPERIMENTS = "tests/evals/experiments"
 
 
@@ -157,23 +159,28 @@ def test_broken_order_tool_is_caught_by_the_code_judges(out):
     assert comparison(report, "retrieval_hit")["verdict"] == "unchanged"
     assert report["gate"] == "fail" and run.returncode == 1
     # the answer check: the goldens that lost their order are now judged against the tool's
-    # error, and none of them passes unless its answer says the order was not found
+    # error, and none of them passes unless its answer says the lookup failed ("not found",
+    # "returned an error", ...)
     checks = answer_checks(report)
     for golden in expected:
         check = checks[golden]
         assert f"{lost_order(golden, lost)} not found" in check["detail"], check
-        if "not found" not in report_response(report, golden).lower():
+        if not has_phrase(report_response(report, golden).lower(), FAILED):
             assert check["actual"] in ("contradicts", "unsupported"), check
     found = comparison(report, "answer_grounded")
     assert found["pass_to_fail"] and set(found["pass_to_fail"]) <= set(expected), found
-    assert found["fail_to_pass"] == []  # nothing else changed
+    # only a golden whose answer now reports the failure can rise; nothing else changed
+    reports_failure = {
+        g for g in expected if has_phrase(report_response(report, g).lower(), FAILED)
+    }
+    assert set(found["fail_to_pass"]) <= reports_failure, found
     assert any(r.startswith("answer_grounded pass rate") for r in report["reasons"])
 
 
 # -- prompt: the classification prompt cut down to one example -------------------------------
 
 
-def test_broken_classify_prompt_is_named_and_caught(out):
+def test_broken_classify_prompt_is_named_and_caught(out, baseline):
     run = run_experiment(out, "broken-classify-prompt", SUPPORTBOT_PROMPTS_DIR="prompts")
     report = run.data()
     assert report["errored"] == [], run.output[-6000:]
@@ -182,6 +189,9 @@ def test_broken_classify_prompt_is_named_and_caught(out):
     found = verdicts(report)
     assert found["category"] == "regressed"
     assert found["retrieval_hit"] == "regressed"  # routed away from retrieval
+    # the FAQ goldens routed away lost their ranking measurement: drops, not "unchanged"
+    assert lost_are_drops(run, report, baseline) >= 5
+    assert any("lost their measurement" in reason for reason in report["reasons"])
     assert report["gate"] == "fail" and run.returncode == 1
 
 
@@ -238,15 +248,13 @@ def measured(report: dict, evaluator: str) -> set[str]:
     }
 
 
-def test_a_gutted_classify_prompt_loses_retrieval_and_the_lost_goldens_are_drops(out, baseline):
-    run = run_experiment(out, "gutted-classify-prompt", SUPPORTBOT_PROMPTS_DIR="prompts")
-    report = run.data()
-    assert report["errored"] == [], run.output[-6000:]
-    assert "agent prompt(s) changed: classify (the change under test?)" in report["baseline_notes"]
+def lost_are_drops(run: Run, report: dict, baseline: dict) -> int:
+    """Check, for each ranking metric, that the goldens measured in the baseline and unmeasured
+    now are counted as lost: in the denominator, as drops in the exact test; the fewest lost."""
+    fewest = None
     for evaluator in ("precision_at_k", "mrr", "ndcg_at_k"):
         before = baseline["outcomes"][f"supportbot:{evaluator}"]
         lost = sorted(set(before) - measured(report, evaluator))
-        assert len(lost) >= 5, f"the experiment routed too few goldens away: {lost}"
         found = comparison(report, evaluator)
         assert found["lost"] == lost, found
         # every lost golden is a failure now: in the denominator, and a drop where it scored
@@ -254,9 +262,11 @@ def test_a_gutted_classify_prompt_loses_retrieval_and_the_lost_goldens_are_drops
         drops = len(found["pass_to_fail"]) + sum(1 for case in lost if before[case] > 0)
         rises = len(found["fail_to_pass"])
         flips = drops + rises
-        tail = sum(math.comb(flips, i) for i in range(drops, flips + 1)) / 2**flips
-        assert found["p_value"] == pytest.approx(tail, abs=1e-5)
-        assert found["verdict"] == ("regressed" if tail < 0.05 else "inconclusive"), found
+        if flips:
+            tail = sum(math.comb(flips, i) for i in range(drops, flips + 1)) / 2**flips
+            assert found["p_value"] == pytest.approx(tail, abs=1e-5)
+            if tail < 0.05:
+                assert found["verdict"] == "regressed", found
         # the threshold counts the goldens that name relevant entries and retrieved nothing
         row = report["evaluators"][evaluator]
         expecting = [c for c in report["cases"] if c["suite"] == "supportbot" and c["relevant_ids"]]
@@ -264,9 +274,25 @@ def test_a_gutted_classify_prompt_loses_retrieval_and_the_lost_goldens_are_drops
         # what the comparison could have detected, from the counts alone
         assert found["detectable"]["paired"] == len(before)
         assert found["detectable"]["goldens"] == 5
-        assert f"lost {len(lost)}" in run.output
-    assert report["gate"] == "fail" and run.returncode == 1
-    assert any("lost their measurement" in reason for reason in report["reasons"])
+        if lost:
+            assert f"lost {len(lost)}" in run.output
+        fewest = len(lost) if fewest is None else min(fewest, len(lost))
+    return fewest or 0
+
+
+def test_a_gutted_classify_prompt_is_judged_by_what_it_changed(out, baseline):
+    """Told only "Classify the query." (the labels still constrained by the JSON schema),
+    SmolLM2 says ``faq`` more often: FAQ goldens it used to send to the order path now retrieve,
+    nothing loses its measurement, and the gate passes with the gains shown, for that reason."""
+    run = run_experiment(out, "gutted-classify-prompt", SUPPORTBOT_PROMPTS_DIR="prompts")
+    report = run.data()
+    assert report["errored"] == [], run.output[-6000:]
+    assert "agent prompt(s) changed: classify (the change under test?)" in report["baseline_notes"]
+    assert lost_are_drops(run, report, baseline) == 0
+    hit = comparison(report, "retrieval_hit")
+    assert hit["verdict"] == "improved" and hit["pass_to_fail"] == [], hit
+    assert all(v != "regressed" for v in verdicts(report).values()), verdicts(report)
+    assert report["gate"] == "pass" and report["reasons"] == [] and run.returncode == 0
 
 
 # -- tool: the order tool fails on every call, on a small suite of its own -------------------
