@@ -41,6 +41,11 @@ def reading_project(endpoint: str, project: str) -> Iterator[None]:
             f"Phoenix at {endpoint} has no project {project!r} (yet): send traces first "
             "(supportbot ask/chat), or name the project with --project."
         ) from None
+    except httpx.TimeoutException as exc:
+        raise ValueError(
+            f"Phoenix at {endpoint} did not answer within the budget ({exc}); raise "
+            "SUPPORTBOT_PHOENIX_BUDGET (or EVALS_PHOENIX_BUDGET) or check the server."
+        ) from None
     except httpx.TransportError as exc:
         raise ValueError(
             f"Phoenix is not reachable at {endpoint} ({exc}); start it "

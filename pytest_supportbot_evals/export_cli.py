@@ -62,6 +62,8 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
     settings = Settings.from_env().with_overrides(
         phoenix_endpoint=args.phoenix or None, phoenix_project=args.project or None
     )
+    from phoenix_delivery.budget import DELIVERY_BUDGET, Deadline
+    from phoenix_delivery.budget import client as budget_client
     from phoenix_delivery.phoenix_sink import reading_project
     from pytest_supportbot_evals import export
     from pytest_supportbot_evals.export_file import append_cases
@@ -77,7 +79,16 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
     until = export.parse_time(args.until) if args.until else None
     folder = args.goldens or args.out.parent
     existing = load_goldens([folder]) if folder.exists() else []
-    client = Client(base_url=settings.phoenix_endpoint, api_key=settings.phoenix_api_key)
+    # every read from Phoenix within one budget (SUPPORTBOT_/EVALS_PHOENIX_BUDGET): a slow or
+    # trickling server cannot hold the export
+    seconds = settings.phoenix_budget or DELIVERY_BUDGET
+    key = settings.phoenix_api_key
+    http = budget_client(
+        Deadline(seconds),
+        base_url=base_url(settings.phoenix_endpoint),
+        headers={"authorization": f"Bearer {key}"} if key else None,
+    )
+    client = Client(http_client=http)
     project = settings.phoenix_project
     public = public_url(base_url(settings.phoenix_endpoint))  # no credentials in what is written
     with reading_project(public, project):

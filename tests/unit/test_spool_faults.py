@@ -194,6 +194,21 @@ def test_a_trickling_phoenix_cannot_hold_ask_past_its_budget(trickle, tmp_path, 
     assert code == 1 and len(Spool(path).pending()) == 1  # kept for the next run
 
 
+def test_a_trickling_phoenix_cannot_hold_export_goldens_past_its_budget(
+    trickle, tmp_path, monkeypatch, capsys
+):
+    from pytest_supportbot_evals.cli import main as evals_main
+
+    monkeypatch.setenv("SUPPORTBOT_PHOENIX_BUDGET", "2")
+    out = tmp_path / "goldens" / "exported.yaml"
+    started = time.monotonic()
+    code = evals_main(["export-goldens", "--phoenix", trickle, "--out", str(out)])
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert code != 0 and "did not answer within the budget" in err, err
+    assert "SUPPORTBOT_PHOENIX_BUDGET" in err and not out.exists()
+
+
 def test_the_budget_setting_is_checked(monkeypatch, capsys):
     monkeypatch.setenv("EVALS_PHOENIX_BUDGET", "soon")
     assert main(["--phoenix", UNREACHABLE, "deliver"]) == 2
