@@ -89,10 +89,15 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def client(deadline: Deadline, *, timeout: float = 10.0, **kwargs: Any) -> Any:
-    """An ``httpx.Client`` whose every socket operation ends by ``deadline``."""
+def client(
+    deadline: Deadline, *, api_key: str | None = None, timeout: float = 10.0, **kwargs: Any
+) -> Any:
+    """An ``httpx.Client`` whose every socket operation ends by ``deadline``; with ``api_key``,
+    it sends Phoenix's bearer authorization."""
     import httpx
 
+    if api_key:
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), "authorization": f"Bearer {api_key}"}
     transport = httpx.HTTPTransport()
     transport._pool._network_backend = _Backend(deadline)  # no public hook for a backend
     return httpx.Client(transport=transport, timeout=timeout, **kwargs)

@@ -35,12 +35,11 @@ class Sender:
         self.endpoint = endpoint
         self.deadline = deadline
         self.ingest_wait = ingest_wait
-        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = client(
             deadline,
+            api_key=api_key,
             base_url=endpoint,
             timeout=timeout,
-            headers=headers,
             event_hooks={"request": [count]},
         )
         self._client: Any = None

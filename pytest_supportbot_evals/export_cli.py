@@ -81,12 +81,10 @@ def cmd_export_goldens(args: argparse.Namespace) -> int:
     existing = load_goldens([folder]) if folder.exists() else []
     # every read from Phoenix within one budget (SUPPORTBOT_/EVALS_PHOENIX_BUDGET): a slow or
     # trickling server cannot hold the export
-    seconds = settings.phoenix_budget or DELIVERY_BUDGET
-    key = settings.phoenix_api_key
     http = budget_client(
-        Deadline(seconds),
+        Deadline(settings.phoenix_budget or DELIVERY_BUDGET),
+        api_key=settings.phoenix_api_key,
         base_url=base_url(settings.phoenix_endpoint),
-        headers={"authorization": f"Bearer {key}"} if key else None,
     )
     client = Client(http_client=http)
     project = settings.phoenix_project

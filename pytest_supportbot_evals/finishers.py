@@ -154,11 +154,10 @@ def log_experiment(session: EvalSession) -> str:
     dataset = str(config.experiment_dataset)
     meta = session.meta()
     name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
-    key = config.settings.phoenix_api_key
     http = budget.client(  # every wait within the delivery budget
         budget.Deadline(config.settings.phoenix_budget or budget.DELIVERY_BUDGET),
+        api_key=config.settings.phoenix_api_key,
         base_url=base_url(str(config.phoenix_endpoint)),
-        headers={"authorization": f"Bearer {key}"} if key else None,
         timeout=30,
     )
     client = Client(http_client=http)  # one HTTP client for phoenix-client and our REST calls

@@ -236,3 +236,11 @@ def test_reroute_sends_records_queued_elsewhere_to_this_phoenix(tmp_path, capsys
     sink.sender = lambda endpoint=None: asked.append(endpoint) or real(endpoint)  # type: ignore[method-assign]
     sink.flush()
     assert asked == [None]  # this sink's own endpoint, not the queued one
+
+
+def test_a_budgeted_client_sends_the_phoenix_key_only_when_there_is_one():
+    with client(Deadline(5), api_key="phx-key", headers={"x-other": "1"}) as keyed:
+        assert keyed.headers["authorization"] == "Bearer phx-key"
+        assert keyed.headers["x-other"] == "1"
+    with client(Deadline(5)) as plain:
+        assert "authorization" not in plain.headers
