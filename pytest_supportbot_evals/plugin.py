@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_supportbot_evals.state import (
+from pytest_supportbot_evals.run.state import (
     GOLDEN_ITEMS,
     GOLDENS_USED,
     MARKER,
@@ -25,10 +25,10 @@ from pytest_supportbot_evals.state import (
     USAGE_ERRORS,
     suite_of,
 )
-from pytest_supportbot_evals.state import eval_session as _session
+from pytest_supportbot_evals.run.state import eval_session as _session
 
 #: The fixtures live in their own module, registered with this plugin.
-pytest_plugins = ["pytest_supportbot_evals.fixtures"]
+pytest_plugins = ["pytest_supportbot_evals.run.fixtures"]
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -38,7 +38,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from pytest_supportbot_evals.options import add_options
+    from pytest_supportbot_evals.config.options import add_options
 
     add_options(parser)
 
@@ -67,10 +67,10 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     from dataclasses import replace
     from pathlib import Path
 
-    from pytest_supportbot_evals.goldens import GoldenError, load_goldens
-    from pytest_supportbot_evals.marker import MarkerError, marker_options
-    from pytest_supportbot_evals.results import DEFAULT_SUITE
-    from pytest_supportbot_evals.session import SuiteConflict
+    from pytest_supportbot_evals.run.goldens import GoldenError, load_goldens
+    from pytest_supportbot_evals.run.marker import MarkerError, marker_options
+    from pytest_supportbot_evals.run.results import DEFAULT_SUITE
+    from pytest_supportbot_evals.run.session import SuiteConflict
 
     session = _session(metafunc.config)
     where = f"{MARKER} marker of {metafunc.definition.nodeid}"
@@ -156,8 +156,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     --deselect, --supportbot-only and --supportbot-shard)."""
     if SESSION_KEY not in session.config.stash or session.config.stash.get(USAGE_ERRORS, []):
         return
-    from pytest_supportbot_evals.goldens import GoldenCase
-    from pytest_supportbot_evals.runner import result_ids
+    from pytest_supportbot_evals.run.goldens import GoldenCase
+    from pytest_supportbot_evals.run.runner import result_ids
 
     eval_session = _session(session.config)
     golden_items = session.config.stash.setdefault(GOLDEN_ITEMS, {})
@@ -218,8 +218,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if worker_output is not None:  # a pytest-xdist worker: the controller gates
         worker_output.update(eval_session.to_worker_output())
         return
-    from pytest_supportbot_evals.finishers import finish
-    from pytest_supportbot_evals.junit import report_gate
+    from pytest_supportbot_evals.phoenix.finishers import finish
+    from pytest_supportbot_evals.reporting.junit import report_gate
 
     finish(eval_session)
     report_gate(session, eval_session)
@@ -251,14 +251,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     if getattr(config, "workeroutput", None) is not None:
         return
-    from pytest_supportbot_evals.junit import scrub_written
+    from pytest_supportbot_evals.reporting.junit import scrub_written
 
     scrubbed = scrub_written(config)  # pytest has written --junitxml by now
     if scrubbed:
         terminalreporter.write_line(scrubbed, red=True)
     if config.stash.get(USAGE_ERRORS, []):
         return
-    from pytest_supportbot_evals.report import summary_lines
+    from pytest_supportbot_evals.reporting.report import summary_lines
 
     terminalreporter.section("supportbot evals")
     failed = eval_session.verdict == "fail"

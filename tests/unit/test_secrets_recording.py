@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from fake_servers import base_url, send_json, serve
-
-from pytest_supportbot_evals import secrets
-from pytest_supportbot_evals.cassettes import AtomicPersister, use_cassette
 from supportbot.agent import SupportBot
-from supportbot.settings import Settings
-from supportbot.tracing import memory_provider
+
+from evals_core.settings import Settings
+from evals_core.tracing import memory_provider
+from pytest_supportbot_evals.recording import secrets
+from pytest_supportbot_evals.recording.cassettes import AtomicPersister, use_cassette
 
 FAKE_KEY = "sk-fakekey-DO-NOT-LEAK-0123456789abcdef"
 ORG = "org-FAKEORGANIZATION0123456789"
