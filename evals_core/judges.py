@@ -12,15 +12,14 @@ verdict, not the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from openinference.semconv.trace import SpanAttributes
-from supportbot import prompts
-from supportbot.classification import compact
 
-from evals_core.llm import AnsweringModel, client_kwargs
+from evals_core import prompts
+from evals_core.llm import AnsweringModel, client_kwargs, compact
 from evals_core.settings import Settings
 from evals_core.spans import SpanView
 
@@ -223,27 +222,6 @@ def span_verdict(
         f" (positions {relevant})" if relevant else ""
     )
     return Verdict(judge, *ids, label, RELEVANCE_CHOICES[label][0], why, kind, model)
-
-
-def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:
-    """Which judges apply to a span: tool_result to the order tool, relevance to retrievers."""
-    if span.kind == "TOOL" and span.name == "lookupOrderStatus":
-        return [tool_result]
-    if span.kind == "RETRIEVER" and relevance is not None:
-        return [relevance]
-    return []
-
-
-def judge_spans(
-    spans: Iterable[SpanView], relevance: Judge | None, seed: int | None = None
-) -> list[Verdict]:
-    """Apply every applicable judge to every span, in span order (a judge may give several
-    verdicts: the relevance judge one per document after the span's)."""
-    verdicts: list[Verdict] = []
-    for span in spans:
-        for judge in judges_for(span, relevance):
-            verdicts += verdicts_of(judge(span, seed))
-    return verdicts
 
 
 def verdicts_of(given: Verdict | list[Verdict]) -> list[Verdict]:

@@ -62,8 +62,9 @@ def direct(project: Path) -> tuple[float, int]:
     """CPU seconds per case when the agent and the judge run on the cassettes without pytest."""
     from bench_parts import ini_settings
     from supportbot.agent import SupportBot
+    from supportbot.evaluate import judge_spans
 
-    from evals_core.judges import RetrievalRelevanceJudge, judge_spans
+    from evals_core.judges import RetrievalRelevanceJudge
     from evals_core.spans import SpanView
     from evals_core.tracing import memory_provider
     from pytest_supportbot_evals.recording.cassettes import use_cassette

@@ -177,11 +177,11 @@ def llm_endpoint() -> Iterator[dict[str, str]]:
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
         yield {}
         return
-    from devservices.llm_server import LlmServer
+    from pytest_supportbot_evals.run.reference import local_llm
 
-    with LlmServer() as server:  # installs the server and assembles the model the first time
-        print(f"local LLM server up at {server.base_url}", file=sys.stderr)
-        yield {"OPENAI_BASE_URL": server.base_url}
+    with local_llm() as base_url:  # installs the server and assembles the model the first time
+        print(f"local LLM server up at {base_url}", file=sys.stderr)
+        yield {"OPENAI_BASE_URL": base_url}
 
 
 def cmd_record(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supportbot import prompts
+from evals_core import prompts
 
 
 class AgentError(ValueError):

@@ -14,8 +14,7 @@
 
 from __future__ import annotations
 
-from supportbot import prompts
-
+from evals_core import prompts
 from evals_core.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict, tool_result, verdicts_of
 from pytest_supportbot_evals.evaluators._answers import answer_evaluators
 from pytest_supportbot_evals.evaluators._overlap import RELEVANCE_LABELS, overlap_evaluator

@@ -128,3 +128,7 @@ def build(persister: Any) -> Any:
     recorder.register_persister(persister)
     recorder.register_matcher("supportbot_body", body_matcher)
     return recorder
+
+
+def rerecord_command(case_ids: list[str]) -> str:
+    return "supportbot-evals record " + " ".join(sorted(case_ids))

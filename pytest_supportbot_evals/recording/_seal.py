@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pytest_supportbot_evals.recording._recorder import canonical_body, rerecord_command
+
 SEAL_KEY = "supportbot_seal"
 SEAL_VERSION = 1
 
@@ -25,8 +27,6 @@ class SealError(ValueError):
 
 def digest(request: Any, response: dict[str, Any]) -> str:
     """A digest of one interaction: the request (method, URI, body) and the whole response."""
-    from pytest_supportbot_evals.recording.cassettes import canonical_body
-
     body = response.get("body", {}).get("string", b"")
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -80,8 +80,6 @@ def problems(
 
 def explain(path: Path, found: list[str]) -> str:
     """One error for a cassette that fails its seal: what, and the two ways out."""
-    from pytest_supportbot_evals.recording.cassettes import rerecord_command
-
     return (
         f"Cassette of golden {path.stem!r}: " + "; ".join(found) + ". Recorded replies are never "
         f"edited by hand: re-record it ({rerecord_command([path.stem])}), or, for a deliberate "

@@ -18,7 +18,12 @@ from typing import Any
 from pytest_supportbot_evals.recording import _recorder as _filters
 from pytest_supportbot_evals.recording import _seal as seal
 from pytest_supportbot_evals.recording import secrets
-from pytest_supportbot_evals.recording._recorder import MATCH_ON, VOLATILE_FIELDS, canonical_body
+from pytest_supportbot_evals.recording._recorder import (
+    MATCH_ON,
+    VOLATILE_FIELDS,
+    canonical_body,
+    rerecord_command,
+)
 from pytest_supportbot_evals.recording.files import write_atomic
 from pytest_supportbot_evals.run import steps
 
@@ -238,7 +243,3 @@ def _blank(path: Path) -> bool:
             return not handle.read(4096).strip() and path.stat().st_size <= 4096
     except OSError:
         return False
-
-
-def rerecord_command(case_ids: list[str]) -> str:
-    return "supportbot-evals record " + " ".join(sorted(case_ids))

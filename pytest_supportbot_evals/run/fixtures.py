@@ -43,9 +43,9 @@ def supportbot_tracing(supportbot_config: EvalConfig) -> tuple[Any, Any]:
 @pytest.fixture(scope="session")
 def supportbot_bot(supportbot_config: EvalConfig, supportbot_tracing: tuple[Any, Any]) -> Any:
     """SupportBot, the reference agent (used when no agent is configured)."""
-    from supportbot.agent import SupportBot
+    from pytest_supportbot_evals.run.reference import make_bot
 
-    return SupportBot(supportbot_config.settings, tracer_provider=supportbot_tracing[0])
+    return make_bot(supportbot_config.settings, supportbot_tracing[0])
 
 
 @pytest.fixture(scope="session")

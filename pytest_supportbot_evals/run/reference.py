@@ -3,10 +3,15 @@
 It is the default when no agent is configured (ini ``evals_agent``): an ``AgentSpec`` around
 ``SupportBot.handle``, its label vocabulary, and ``order_lookup``, its own code evaluator,
 registered like any user evaluator.
+
+The one module of the plugin that imports SupportBot's distribution (``supportbot``,
+``devservices``), always on first use: the plugin installs and runs without it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pytest_supportbot_evals.config.contract import AgentSpec, Answer
@@ -20,9 +25,29 @@ ORDER_LOOKUP = "order_lookup"
 LOOKUP_TOOL = "lookupOrderStatus"
 
 
+class ReferenceAgentMissing(RuntimeError):
+    """SupportBot (distribution ``supportbot``) is needed but not installed."""
+
+
+@contextmanager
+def _needs_supportbot() -> Iterator[None]:
+    """Around an import of SupportBot's distribution: a missing one is one clear error."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if not exc.name or exc.name.split(".")[0] not in {"supportbot", "devservices"}:
+            raise
+        raise ReferenceAgentMissing(
+            f"{exc.name} is not installed: SupportBot, the reference agent, is a separate "
+            "distribution; set ini evals_agent to your agent's factory (module:factory), "
+            "or install it (pip install -e packages/supportbot)."
+        ) from None
+
+
 def supportbot_agent(bot: Any) -> AgentSpec:
     """The contract's view of a ``SupportBot``."""
-    from supportbot import fingerprints, prompts
+    with _needs_supportbot():
+        from supportbot import fingerprints, prompts
 
     def agent(query: str, *, session_id: str | None = None, seed: int | None = None) -> Answer:
         result = bot.handle(query, session_id, seed=seed)
@@ -43,9 +68,37 @@ def supportbot_agent(bot: Any) -> AgentSpec:
 
 def make_agent(tracer_provider: Any) -> AgentSpec:
     """SupportBot as an ``evals_agent`` factory (settings from the environment)."""
-    from supportbot.agent import SupportBot
+    with _needs_supportbot():
+        from supportbot.agent import SupportBot
 
     return supportbot_agent(SupportBot(tracer_provider=tracer_provider))
+
+
+def make_bot(settings: Any, tracer_provider: Any) -> Any:
+    """A ``SupportBot`` with the plugin's settings, tracing to the plugin's provider."""
+    with _needs_supportbot():
+        from supportbot.agent import SupportBot
+
+    return SupportBot(settings, tracer_provider=tracer_provider)
+
+
+def agent_fingerprints(settings: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """SupportBot's (prompt hashes, agent steps) for the given settings."""
+    with _needs_supportbot():
+        from supportbot import fingerprints, prompts
+
+    return prompts.prompt_hashes(), fingerprints.agent_steps(settings)
+
+
+@contextmanager
+def local_llm() -> Iterator[str]:
+    """The base URL of the local LLM server (llama.cpp, from ``devservices``), started for the
+    block; installed, and its model assembled, the first time."""
+    with _needs_supportbot():
+        from devservices.llm_server import LlmServer
+
+    with LlmServer() as server:
+        yield server.base_url
 
 
 def lookup_outcome(run: TurnRun) -> str:

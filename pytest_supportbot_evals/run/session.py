@@ -14,8 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from supportbot import prompts
-
+from evals_core import fingerprints, prompts
 from pytest_supportbot_evals.config.contract import AgentSpec, folder_hashes
 from pytest_supportbot_evals.config.eval_config import EvalConfig
 from pytest_supportbot_evals.run.goldens import GoldenCase, goldens_hash
@@ -178,14 +177,14 @@ class EvalSession:
         return "fail" if self.output_errors else self.analysis().verdict
 
     def meta(self) -> dict[str, Any]:
-        from supportbot import fingerprints
+        from pytest_supportbot_evals.run import reference as reference_agent
 
         s = self.config.settings
         agent, reference = self.agent, self.config.agent is None or self.config.agent.reference
         if agent is not None:
             agent_prompts, agent_steps = agent.prompt_hashes(), agent.steps
         elif reference:
-            agent_prompts, agent_steps = prompts.prompt_hashes(), fingerprints.agent_steps(s)
+            agent_prompts, agent_steps = reference_agent.agent_fingerprints(s)
         else:
             prompt_dir = self.config.agent.prompt_dir if self.config.agent else None
             agent_prompts, agent_steps = (folder_hashes(prompt_dir) if prompt_dir else {}), None

@@ -3,14 +3,13 @@
 import json
 
 import pytest
+from supportbot.evaluate import judge_spans, judges_for
 
 from evals_core.judges import (
     RETRIEVAL_RELEVANCE,
     TOOL_RESULT,
     RetrievalRelevanceJudge,
     Verdict,
-    judge_spans,
-    judges_for,
     tool_result,
 )
 from evals_core.spans import SpanView, flatten

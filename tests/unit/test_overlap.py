@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from supportbot.classification import CLASSIFICATION_SCHEMA, compact
+from supportbot.classification import CLASSIFICATION_SCHEMA
 
+from evals_core.llm import compact
 from evals_core.spans import SpanView
 from pytest_supportbot_evals.evaluators._overlap import (
     RETRIEVAL_OVERLAP,

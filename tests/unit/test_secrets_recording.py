@@ -177,7 +177,13 @@ def test_check_secrets_fails_on_a_planted_secret(tmp_path, planted, secret):
     folder = tmp_path / "cassettes"
     folder.mkdir()
     (folder / "ok.yaml").write_text("interactions: []\n")
-    command = [sys.executable, "-m", "pytest_supportbot_evals.cli", "check-secrets", str(folder)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest_supportbot_evals.cli",
+        "check-secrets",
+        str(folder),
+    ]
     clean = subprocess.run(command, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     (folder / "leak.yaml").write_text(f"headers:\n{planted}\n")

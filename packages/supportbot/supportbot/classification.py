@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from evals_core.llm import compact
+
 CATEGORIES = ("order_status", "faq")
 FALLBACK_CATEGORY = "faq"
 ORDER_ID = re.compile(r"\bORD-\d{5}\b", re.IGNORECASE)
@@ -32,25 +34,6 @@ class Classification:
     #: The label the LLM itself gave (``None`` when its reply was unusable), kept when the
     #: guardrail overrides it: the ``category`` evaluator measures this, not the route.
     llm_category: str | None = None
-
-
-def compact(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` (an object of one string-enum property) with the JSON texts it allows listed
-    as an ``enum`` of objects, so that a grammar-constrained server writes them compactly.
-
-    llama.cpp turns an object schema into a grammar that allows whitespace around every token,
-    and a small model fills it: base Gemma padded a one-word label to 144 completion tokens
-    (``{\\n \\t \\t ...``). An ``enum`` of whole objects becomes a grammar of exactly those
-    texts (``{"label":"relevant"}``), while the properties keep the schema valid for servers
-    that read those. A schema that is not one enum property is returned unchanged.
-    """
-    properties = schema.get("properties", {})
-    if len(properties) != 1:
-        return schema
-    ((name, prop),) = properties.items()
-    if "enum" not in prop:
-        return schema
-    return {**schema, "enum": [{name: value} for value in prop["enum"]]}
 
 
 #: The label only: no free text that a small budget could cut off mid-JSON, and nothing the

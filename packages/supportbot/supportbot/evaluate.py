@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from evals_core.judges import Judge, Verdict, tool_result, verdicts_of
 from evals_core.settings import Settings
+from evals_core.spans import SpanView
 from phoenix_delivery.phoenix_payloads import (
     TRUST_KEYS,
     UNCALIBRATED,
@@ -38,8 +40,7 @@ def evaluate_project(
     sink: PhoenixSink, settings: Settings, limit: int, judge_method: str
 ) -> tuple[int, list[Any]]:
     """Judge the project's spans and queue the verdicts in the sink; (spans read, verdicts)."""
-    from evals_core.judges import RetrievalRelevanceJudge, judge_spans
-    from evals_core.spans import SpanView
+    from evals_core.judges import RetrievalRelevanceJudge
 
     sink.flush()  # spans still in the spool must be in Phoenix before we read them
     sink.deadline.restart(sink.budget)  # reading the spans has a budget of its own
@@ -122,3 +123,24 @@ def annotations(
         else:
             documents.append(with_trust(document_annotation(v, metadata), trust))
     return spans, documents
+
+
+def judges_for(span: SpanView, relevance: Judge | None) -> list[Judge]:
+    """Which judges apply to a span: tool_result to the order tool, relevance to retrievers."""
+    if span.kind == "TOOL" and span.name == "lookupOrderStatus":
+        return [tool_result]
+    if span.kind == "RETRIEVER" and relevance is not None:
+        return [relevance]
+    return []
+
+
+def judge_spans(
+    spans: Iterable[SpanView], relevance: Judge | None, seed: int | None = None
+) -> list[Verdict]:
+    """Apply every applicable judge to every span, in span order (a judge may give several
+    verdicts: the relevance judge one per document after the span's)."""
+    verdicts: list[Verdict] = []
+    for span in spans:
+        for judge in judges_for(span, relevance):
+            verdicts += verdicts_of(judge(span, seed))
+    return verdicts

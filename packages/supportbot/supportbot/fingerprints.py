@@ -1,22 +1,17 @@
-"""What shapes a verdict, as plain data: recorded in baselines, compared run against run.
+"""What shapes SupportBot's answers, as plain data: recorded in baselines, compared run against
+run (the judge's fingerprint is ``evals_core.fingerprints``).
 
-A comparison with a baseline is like for like only when the agent's steps and the judge ran
-with the same settings; any difference is named in the comparison note.
+A comparison with a baseline is like for like only when the agent's steps ran with the same
+settings; any difference is named in the comparison note.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from evals_core.judges import INCLUDE_EXPLANATION, RELEVANCE_CHOICES
+from evals_core.fingerprints import digest as _digest
 from evals_core.settings import ANSWER_STOP, Settings
-from supportbot import prompts
 from supportbot.classification import CLASSIFICATION_SCHEMA
-
-
-def _digest(value: Any) -> str:
-    return prompts.digest(json.dumps(value, sort_keys=True))
 
 
 def agent_steps(settings: Settings) -> dict[str, Any]:
@@ -34,18 +29,4 @@ def agent_steps(settings: Settings) -> dict[str, Any]:
         "temperature": settings.temperature,
         "seed": settings.seed,
         "top_k": settings.top_k,
-    }
-
-
-def relevance_judge(settings: Settings, method: str = "auto") -> dict[str, Any]:
-    """Everything that shapes a relevance verdict besides its input."""
-    return {
-        "model": settings.effective_judge_model,
-        "prompt": prompts.digest(prompts.load("judge_retrieval_relevance")),
-        "choices": _digest(RELEVANCE_CHOICES),
-        "include_explanation": INCLUDE_EXPLANATION,
-        "method": method,
-        "max_tokens": settings.judge_max_tokens,
-        "temperature": settings.temperature,
-        "seed": settings.seed,
     }
