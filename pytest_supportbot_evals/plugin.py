@@ -210,7 +210,10 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, Any] 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     eval_session = session.config.stash.get(SESSION_KEY, None)
-    if eval_session is None or not eval_session.active or _no_run(session.config):
+    if eval_session is None:
+        return
+    eval_session.release()
+    if not eval_session.active or _no_run(session.config):
         return
     if session.config.stash.get(USAGE_ERRORS, []):
         return  # a usage error ended the run: no gate over what was not run
