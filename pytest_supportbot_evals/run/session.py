@@ -24,6 +24,9 @@ from pytest_supportbot_evals.run.runner import CaseResult, result_ids
 from pytest_supportbot_evals.verdict.analysis import Analysis, analyse, fingerprint
 from pytest_supportbot_evals.verdict.coverage import Coverage
 
+#: Net allocations between two collections of the youngest generation during a run (``settle``).
+GC_YOUNG_THRESHOLD = 10_000
+
 
 class SuiteConflict(ValueError):
     """Two tests of one suite disagree on its settings; the message names both."""
@@ -51,8 +54,8 @@ class EvalSession:
     #: Per change a cassette miss made (``misses.signature``), the golden run that showed it.
     shown_misses: dict[str, str] = field(default_factory=dict)
     _analysis: Analysis | None = None
-    #: Whether ``add`` moved the one-time set-up's objects out of the garbage collector's way.
-    _gc_frozen: bool = False
+    #: The collector's thresholds before ``settle`` (``None``: not settled).
+    _gc_thresholds: tuple[int, int, int] | None = None
 
     def failure_text(self, result: CaseResult) -> str:
         """Why a result could not be evaluated; a cassette miss whose change an earlier test
@@ -93,23 +96,28 @@ class EvalSession:
     def add(self, result: CaseResult) -> None:
         self.results.append(result)
         self._analysis = None
-        if not self._gc_frozen:
+        if self._gc_thresholds is None:
             self.settle()
 
     def settle(self) -> None:
-        """After the first golden (its imports, the agent, the judge, the clients, all of pytest's
-        items are built): move every object alive now into the garbage collector's permanent
-        generation, so that each full collection during the run scans what the goldens create,
-        not the same long-lived heap again (measured: 0.7 ms of CPU per case at 300 goldens,
-        more at 1,000). ``release`` gives them back at the session's end; nothing else changes."""
+        """After the first golden (its imports, the agent, the judge, the clients and pytest's
+        items are built), keep the garbage collector off the long-lived heap: its objects move
+        to the permanent generation (``gc.freeze``), so a full collection scans only what the
+        goldens create, and the youngest generation is collected every 10,000 net allocations
+        instead of 700 (a replayed case frees almost everything by reference counting; the
+        cycles wait a little longer). Measured at 300 synthetic goldens: 1.04 -> 0.14 ms of CPU
+        in the collector per case. ``release`` restores both at the session's end."""
+        self._gc_thresholds = gc.get_threshold()
         gc.freeze()
-        self._gc_frozen = True
+        young, *older = self._gc_thresholds
+        gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), *older)
 
     def release(self) -> None:
-        """Undo ``settle``: the frozen objects are collectable again."""
-        if self._gc_frozen:
+        """Undo ``settle``: the frozen objects are collectable again, the thresholds as before."""
+        if self._gc_thresholds is not None:
+            gc.set_threshold(*self._gc_thresholds)
             gc.unfreeze()
-            self._gc_frozen = False
+            self._gc_thresholds = None
 
     @property
     def active(self) -> bool:
