@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from openinference.semconv.resource import ResourceAttributes
 from opentelemetry import trace as trace_api
@@ -36,6 +37,10 @@ class _RoutingTracer(trace_api.Tracer):
 
     def __init__(self, name: str, version: str | None) -> None:
         self._scope = (name, version)
+        #: The tracer of each provider, made on its first span (not on every span).
+        self._tracers: WeakKeyDictionary[trace_api.TracerProvider, trace_api.Tracer] = (
+            WeakKeyDictionary()
+        )
 
     def start_span(
         self,
@@ -51,7 +56,7 @@ class _RoutingTracer(trace_api.Tracer):
         provider = _active_provider.get()
         if provider is None:
             return INVALID_SPAN
-        return provider.get_tracer(*self._scope).start_span(
+        return self._tracer_of(provider).start_span(
             name,
             context,
             kind,
@@ -61,6 +66,15 @@ class _RoutingTracer(trace_api.Tracer):
             record_exception,
             set_status_on_exception,
         )
+
+    def _tracer_of(self, provider: trace_api.TracerProvider) -> trace_api.Tracer:
+        try:
+            tracer = self._tracers.get(provider)
+            if tracer is None:
+                tracer = self._tracers[provider] = provider.get_tracer(*self._scope)
+        except TypeError:  # a provider that cannot be weakly referenced or hashed
+            tracer = provider.get_tracer(*self._scope)
+        return tracer
 
     @contextmanager
     def start_as_current_span(  # type: ignore[override]

@@ -14,6 +14,7 @@ reversed.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -86,15 +87,18 @@ class Finding:
         return f"{self.where}: {self.kind} ({self.excerpt})"
 
 
+@functools.lru_cache(maxsize=4096)
+def _secret_name(name: str) -> bool:
+    """Whether an environment variable's name says it holds a secret (asked per request in
+    replay: the names are matched once, the values are still read each time)."""
+    return _SECRET_ENV.search(name) is not None
+
+
 def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     """Values of environment variables whose names say they are secrets."""
     env = os.environ if env is None else env
     return sorted(
-        {
-            v
-            for k, v in env.items()
-            if _SECRET_ENV.search(k) and len(v.strip()) >= MIN_SECRET_LENGTH
-        },
+        {v for k, v in env.items() if _secret_name(k) and len(v.strip()) >= MIN_SECRET_LENGTH},
         key=len,
         reverse=True,
     )

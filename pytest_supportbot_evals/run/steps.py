@@ -15,7 +15,7 @@ of request matching). The name comes from, in order:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -82,8 +82,13 @@ def step_of(request: Any, default: str = "unknown step") -> str:
 
 
 def _header(request: Any) -> str | None:
-    headers = {str(k).lower(): v for k, v in dict(request.headers).items()}
+    headers = request.headers
+    if not isinstance(headers, Mapping):
+        headers = dict(headers)
     step = headers.get(STEP_HEADER)
+    if step is None:  # a header name in another case (as vcrpy or a server wrote it)
+        wanted = STEP_HEADER.lower()
+        step = next((v for k, v in headers.items() if str(k).lower() == wanted), None)
     if isinstance(step, list):
         step = step[0] if step else None
     return str(step) if step else None

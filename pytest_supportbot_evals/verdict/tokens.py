@@ -47,20 +47,21 @@ def usage_of(interactions: Iterable[tuple[Any, Any]]) -> dict[str, dict[str, int
     """``{step: {prompt, completion, calls}}`` of (request, response) pairs."""
     table: dict[str, dict[str, int]] = {}
     for request, response in interactions:
-        usage = _usage(response)
+        data = _body(response)  # parsed once for the usage and the finish reason
+        usage = _usage(data)
         if usage is None:
             continue
         row = table.setdefault(steps.step_of(request), dict.fromkeys(FIELDS, 0))
         row["prompt"] += int(usage.get("prompt_tokens") or 0)
         row["completion"] += int(usage.get("completion_tokens") or 0)
         row["calls"] += 1
-        if _finish_reason(response) == "length":
+        if _finish_reason(data) == "length":
             row["cut"] = row.get("cut", 0) + 1
     return table
 
 
-def _finish_reason(response: Any) -> str | None:
-    data = _body(response)
+def _finish_reason(data: Any) -> str | None:
+    """The first choice's finish reason of a parsed response body."""
     choices = data.get("choices") if isinstance(data, dict) else None
     first = choices[0] if isinstance(choices, list) and choices else None
     return first.get("finish_reason") if isinstance(first, dict) else None
@@ -76,8 +77,8 @@ def _body(response: Any) -> Any:
         return None
 
 
-def _usage(response: Any) -> dict[str, Any] | None:
-    data = _body(response)
+def _usage(data: Any) -> dict[str, Any] | None:
+    """The ``usage`` of a parsed response body."""
     usage = data.get("usage") if isinstance(data, dict) else None
     return usage if isinstance(usage, dict) else None
 
