@@ -27,6 +27,7 @@ than English (the stop words and phrases are English).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -69,6 +70,7 @@ AFFIRMS = re.compile(r"^(yes|yeah|yep|sure|certainly|absolutely|of course|correc
 DENIES = re.compile(r"^(no|nope)\b")
 LIST_MARKER = re.compile(r"(?m)^\s*\d+[.)]\s")
 CONTRACTION = re.compile(r"'(s|t|m|re|ll|ve|d)\b")
+WORD = re.compile(r"[a-z0-9]+")
 
 
 def normalize(text: str) -> str:
@@ -98,13 +100,25 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """A text's words: list markers (``1.``) and contractions (``'t``, ``'m``...) dropped."""
-    text = CONTRACTION.sub("", normalize(LIST_MARKER.sub(" ", str(text))))
-    return [w for w in re.findall(r"[a-z0-9]+", text) if len(w) > 1 or w.isdigit()]
+    return list(_words(str(text)))
 
 
 def content(text: str) -> set[str]:
     """The stems of a text's content words (stop words dropped)."""
-    return {stem(w) for w in words(text) if w not in STOP_WORDS}
+    return set(_content(str(text)))
+
+
+# The same texts come back case after case (a FAQ entry retrieved by many goldens, the same
+# tool output): their words and stems are computed once per process. Callers get copies.
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    text = CONTRACTION.sub("", normalize(LIST_MARKER.sub(" ", text)))
+    return tuple(w for w in WORD.findall(text) if len(w) > 1 or w.isdigit())
+
+
+@functools.lru_cache(maxsize=4096)
+def _content(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in _words(text) if w not in STOP_WORDS)
 
 
 def numbers(text: str) -> set[str]:
