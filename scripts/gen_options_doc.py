@@ -83,7 +83,7 @@ class RecordingParser:
     def addoption(self, *opts: str, **attrs: Any) -> None:
         self.options.append((opts, attrs))
 
-    def addini(self, name: str, help: str, type: Any = None, default: Any = None) -> None:  # noqa: A002
+    def addini(self, name: str, help: str, type: Any = None, default: Any = None) -> None:
         self.inis.append((name, help, type, default))
 
 
@@ -174,9 +174,8 @@ def collect() -> list[Row]:
         main = next((e for e in entries if e[3] not in (None, "")), entries[0])
         names = [e[0] for e in entries]
         helps = [_clean_help(e[1]) for e in entries if _clean_help(e[1])]
-        rows[stem] = Row(
-            stem, ini=_preferred(names), default=_default(main[3]), ini_help=helps[0] if helps else ""
-        )
+        rows[stem] = Row(stem, ini=_preferred(names), default=_default(main[3]))
+        rows[stem].ini_help = helps[0] if helps else ""
     for stem, entries in flags.items():
         # ``--evals-threshold`` sets the same thing as ini ``evals_thresholds``
         key = stem if stem in rows else (f"{stem}s" if f"{stem}s" in rows else stem)
@@ -205,11 +204,7 @@ def render(rows: list[Row]) -> str:
     lines = [HEADER.rstrip("\n")]
     for r in rows:
         code = [f"`{v}`" if v else "" for v in (r.ini, r.flag, r.env)]
-        lines.append(
-            "| "
-            + " | ".join([f"`{r.name}`", *code, r.default, _cell(r.help)])
-            + " |"
-        )
+        lines.append("| " + " | ".join([f"`{r.name}`", *code, r.default, _cell(r.help)]) + " |")
     return "\n".join(lines) + "\n"
 
 
