@@ -24,10 +24,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "options.md"
 #: Where the options may live: the plugin's config subpackage or its top level.
-OPTION_MODULES = ("pytest_supportbot_evals.config.options", "pytest_supportbot_evals.options")
+OPTION_MODULES = (
+    "pytest_supportbot_evals.config.options",
+    "pytest_supportbot_evals.config._options",
+    "pytest_supportbot_evals.options",
+)
 PLUGIN_MODULE = "pytest_supportbot_evals.plugin"
 #: Where the settings parser that reads environment variables may live.
-SETTINGS_MODULES = ("evals_core.settings", "supportbot.settings")
+SETTINGS_MODULES = ("evals_core.settings", "evals_core", "supportbot.settings")
 OLD, NEW = "supportbot", "evals"
 ENV_IN_HELP = re.compile(r"\b((?:EVALS|SUPPORTBOT|PHOENIX|OPENAI)_[A-Z0-9_]+)\b")
 HEADER = """# Options and settings
@@ -173,7 +177,9 @@ def collect() -> list[Row]:
     for stem, entries in inis.items():
         main = next((e for e in entries if e[3] not in (None, "")), entries[0])
         names = [e[0] for e in entries]
-        helps = [_clean_help(e[1]) for e in entries if _clean_help(e[1])]
+        preferred = _preferred(names)  # its help first: an alias's may only point to it
+        ordered = sorted(entries, key=lambda e: e[0] != preferred)
+        helps = [_clean_help(e[1]) for e in ordered if _clean_help(e[1])]
         rows[stem] = Row(stem, ini=_preferred(names), default=_default(main[3]))
         rows[stem].ini_help = helps[0] if helps else ""
     for stem, entries in flags.items():
@@ -181,7 +187,7 @@ def collect() -> list[Row]:
         key = stem if stem in rows else (f"{stem}s" if f"{stem}s" in rows else stem)
         row = rows.setdefault(key, Row(key))
         row.flag = _preferred([flag for flag, _ in entries])
-        attrs = entries[0][1]
+        attrs = next(a for flag, a in entries if flag == row.flag)
         row.flag_help = _clean_help(attrs.get("help", ""))
         if not row.default:
             row.default = _default(attrs.get("default"))
