@@ -177,9 +177,10 @@ def llm_endpoint() -> Iterator[dict[str, str]]:
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
         yield {}
         return
-    from devservices.llm_server import LlmServer
+    from devservices.llm_router import ModelRouter
 
-    with LlmServer() as server:  # installs the server and assembles the model the first time
+    # every local model, each request to the one it names (installed the first time)
+    with ModelRouter() as server:
         print(f"local LLM server up at {server.base_url}", file=sys.stderr)
         yield {"OPENAI_BASE_URL": server.base_url}
 

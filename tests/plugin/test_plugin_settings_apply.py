@@ -132,7 +132,7 @@ def test_a_model_setting_that_differs_from_the_recording_says_which_setting(eval
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "Only settings differ: the cassette was recorded with model" in output_of(result)
-    assert "(supportbot_model)" in output_of(result)
+    assert "(evals_model, or evals_answer_model for an answer step)" in output_of(result)
 
 
 def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):
