@@ -16,7 +16,7 @@ MEASURED = {
     "tool_result": 1.0,
     "retrieval_hit": 1.0,
     "retrieval_relevance": 1.0,
-    "answer_grounded": 0.2,
+    "answer_grounded": 1.0,
     "retrieval_overlap": 1.0,
 }
 
