@@ -10,7 +10,8 @@ agent recorded from the real local model, replayed offline against the committed
   FAQ goldens routed to the order path lose their retrieval, which counts as drops;
 - ``tool-always-fails`` (tool, small suite): four order goldens of their own, the order tool
   failing on each; too few goldens for the comparison to detect it, which the report says, and
-  the threshold fails it.
+  the thresholds fail it: the tool's, and the answer check's (every answer contradicts the
+  failed lookup).
 """
 
 from __future__ import annotations
@@ -175,6 +176,10 @@ def test_broken_order_tool_is_caught_by_the_code_judges(out):
     }
     assert set(found["fail_to_pass"]) <= reports_failure, found
     assert any(r.startswith("answer_grounded pass rate") for r in report["reasons"])
+    # measured: the answer model states a status for 5 of the 6 lost orders anyway (the sixth is
+    # unsupported), so the answer check alone is a significant regression (5 flips, p = 0.031)
+    assert found["verdict"] == "regressed", found
+    assert any(r.startswith("answer_grounded regressed") for r in report["reasons"])
 
 
 # -- prompt: the classification prompt cut down to one example -------------------------------
@@ -308,6 +313,8 @@ def test_a_tool_that_always_fails_on_a_small_suite_fails_the_threshold_not_the_c
         f"supportbot_goldens={folder}/goldens.yaml",
         "-o",
         "supportbot_thresholds=tool_result=1.0",
+        # measured on the unchanged agent's recordings: 4/4 answers grounded in the tool
+        "--evals-threshold=answer_grounded=1.0",
         f"--supportbot-baseline={path}",
     )
     before = run_suite(
@@ -345,7 +352,18 @@ def test_a_tool_that_always_fails_on_a_small_suite_fails_the_threshold_not_the_c
     }
     (warning,) = [w for w in report["warnings"] if "cannot detect even a total breakage" in w]
     assert "tool_result (4 paired, 4 passing in the baseline)" in warning
-    # the right verdict for the right reason: the threshold, and nothing else
-    assert report["reasons"] == ["tool_result pass rate 0.0% (0/4) is below its threshold 100.0%"]
+    # the answers: every one contradicts the failed lookup (the answer model, given an error,
+    # states an order status anyway); the comparison cannot call 4 flips either
+    checks = answer_checks(report)
+    assert sorted(checks) == goldens
+    for golden, check in checks.items():
+        assert check["actual"] == "contradicts", (golden, check)
+        assert "not found" in check["detail"], check
+    assert comparison(report, "answer_grounded")["verdict"] == "inconclusive"
+    # the right verdict for the right reason: the thresholds, and nothing else
+    assert report["reasons"] == [
+        "tool_result pass rate 0.0% (0/4) is below its threshold 100.0%",
+        "answer_grounded pass rate 0.0% (0/4) is below its threshold 100.0%",
+    ]
     assert report["gate"] == "fail" and run.returncode == 1
     assert "cannot detect even a total breakage" in run.output
