@@ -192,6 +192,7 @@ class EvalSession:
             "judge": fingerprints.relevance_judge(s, self.config.judge_method),
             "agent_steps": agent_steps,
             "model": s.model,
+            "answer_model": s.effective_answer_model,
             "judge_model": s.effective_judge_model,
             "judge_method": self.config.judge_method,
             "record_mode": self.config.record_mode,
