@@ -106,8 +106,7 @@ def build(pytest_config: Any) -> EvalConfig:
         )
 
     settings = Settings.from_env()
-    # --evals-model is the user's explicit model: it answers too (one model for every step);
-    # else the answer steps ask ini evals_answer_model, when set.
+    # an explicit --evals-model answers too; else the answers ask ini evals_answer_model, if set
     explicit = opt("supportbot_model") or None
     settings = settings.with_overrides(
         model=explicit or ini("supportbot_model") or None,
