@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals_core import fingerprints, prompts
+from evals_core import prompts
 from pytest_supportbot_evals.config.contract import AgentSpec, folder_hashes
 from pytest_supportbot_evals.config.eval_config import EvalConfig
 from pytest_supportbot_evals.run.goldens import GoldenCase, goldens_hash
@@ -186,6 +186,7 @@ class EvalSession:
         return "fail" if self.output_errors else self.analysis().verdict
 
     def meta(self) -> dict[str, Any]:
+        from evals_core import fingerprints
         from pytest_supportbot_evals.run import reference as reference_agent
 
         s = self.config.settings
