@@ -35,6 +35,8 @@ class Settings:
     api_key: str | None = None
     base_url: str | None = None
     model: str = DEFAULT_MODEL
+    #: The model of the answer steps (free text); ``None``: ``model`` answers too.
+    answer_model: str | None = None
     judge_model: str | None = None
     temperature: float = 0.0
     seed: int = 42
@@ -63,6 +65,10 @@ class Settings:
     def effective_judge_model(self) -> str:
         return self.judge_model or self.model
 
+    @property
+    def effective_answer_model(self) -> str:
+        return self.answer_model or self.model
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -75,6 +81,7 @@ class Settings:
             api_key=_text(env, "OPENAI_API_KEY"),
             base_url=_text(env, "OPENAI_BASE_URL"),
             model=_text(env, "SUPPORTBOT_MODEL") or DEFAULT_MODEL,
+            answer_model=_text(env, "SUPPORTBOT_ANSWER_MODEL"),
             judge_model=_text(env, "SUPPORTBOT_JUDGE_MODEL"),
             temperature=_number(env, "SUPPORTBOT_TEMPERATURE", 0.0, low=0.0, high=2.0),
             seed=int(_number(env, "SUPPORTBOT_SEED", 42, integer=True)),

@@ -7,8 +7,13 @@ payloads here.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+#: A golden run's pass/fail on its agent span.
+GOLDEN_ANNOTATION = "supportbot_golden"
+#: The agent span's token figures (a CONTINUOUS annotation config).
+TOKENS_ANNOTATION = "tokens"
 
 
 def span_ids(data: bytes) -> list[str]:
@@ -143,3 +148,58 @@ def with_trust(annotation: dict[str, Any], trust: dict[str, Any] | None) -> dict
         said = result.get("explanation")
         result["explanation"] = head + (f". {said}" if said else ".")
     return {**annotation, "result": result, "metadata": metadata}
+
+
+def golden_annotation(
+    *, span_id: str, identifier: str, failures: Sequence[str], metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """A golden run's verdict on its agent span: ``pass``, or ``fail`` naming each missed
+    expectation (``failures``, one text each)."""
+    return span_annotation(
+        span_id=span_id,
+        name=GOLDEN_ANNOTATION,
+        annotator_kind="CODE",
+        label="fail" if failures else "pass",
+        score=0.0 if failures else 1.0,
+        explanation="; ".join(failures) or "all expectations held",
+        identifier=identifier,
+        metadata=metadata,
+    )
+
+
+def token_annotation(
+    *,
+    span_id: str,
+    identifier: str,
+    agent: Mapping[str, int],
+    judge: Mapping[str, int],
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """The agent span's token figures: score = the agent's tokens (prompt and completion); the
+    judges' in the explanation. ``agent``/``judge``: ``prompt``, ``completion``, ``calls``."""
+    agent_total = int(agent["prompt"]) + int(agent["completion"])
+    judge_total = int(judge["prompt"]) + int(judge["completion"])
+    return span_annotation(
+        span_id=span_id,
+        name=TOKENS_ANNOTATION,
+        annotator_kind="CODE",
+        label=None,
+        score=float(agent_total),
+        explanation=(
+            f"agent {agent['prompt']:,} prompt + {agent['completion']:,} completion tokens in "
+            f"{agent['calls']} calls; judges {judge_total:,} tokens in {judge['calls']} calls"
+        ),
+        identifier=f"{identifier}:tokens",
+        metadata=metadata,
+    )
+
+
+def experiment_metadata(meta: Mapping[str, Any], gate: str) -> tuple[str, dict[str, Any]]:
+    """(name, metadata) of a run logged as a Phoenix experiment, from the run's ``meta``."""
+    name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
+    return name, {
+        "git_commit": meta["git_commit"],
+        "model": meta["model"],
+        "gate": gate,
+        "agent_prompts": meta["agent_prompts"],
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,29 @@ class PhoenixSink:
         self.add_annotations(annotations, "document_annotations")
 
     # -- deliver -----------------------------------------------------------------------------
+
+    def deliver_run(
+        self,
+        spans: Sequence[Any],
+        encoded: Iterable[str],
+        annotations: Sequence[dict[str, Any]],
+        document_annotations: Sequence[dict[str, Any]],
+        configs: Callable[[], Iterable[dict[str, Any]]] = tuple,
+    ) -> str:
+        """Queue an eval run's spans (objects, and OTLP already encoded) and annotations, flush
+        them, and once Phoenix stored some, put the annotation ``configs()`` in place; the
+        message says what was delivered and what waits in the spool."""
+        self.add_spans(spans)
+        for text in encoded:
+            self.add_encoded_spans(text)
+        self.add_annotations(annotations)
+        self.add_document_annotations(document_annotations)
+        delivery = self.flush()
+        note = delivery.describe(self.public_endpoint, self.spool.path)
+        if delivery.delivered:
+            ensured = self.ensure_annotation_configs(configs())
+            note += "\n" + (ensured or "Phoenix annotation configs in place.")
+        return note
 
     def flush(self, *, only_new: bool = False, budget: float | None = None) -> Delivery:
         """Send what waits in the spool, in order, each record to its own endpoint and project;

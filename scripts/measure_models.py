@@ -1,22 +1,29 @@
 """Measure the local models for recording: what each can tell, and what it costs.
 
-For every local model (``devservices.llm_server.LOCAL_MODELS``), served as it would record, the
-agent runs over the committed goldens (first turns), sending exactly its own requests:
+For every setup (a local model for classification and the judge, optionally another for the
+answer steps, optionally other prompts: ``smollm2``, ``smollm2+gemma``,
+``smollm2@old-prompts/``), served as it would record (``devservices.llm_router``), the agent
+runs over the committed goldens (first turns), sending exactly its own requests:
 
 * classification: the model's own label (before the order-id guardrail) against the golden's
   ``category``: accuracy and Cohen's kappa;
 * answers: time per call, completion tokens, replies cut off at ``max_tokens``
-  (``finish_reason == "length"``); ``--answers N`` prints N of them to read;
+  (``finish_reason == "length"``), and the plugin's answer check (``answer_grounded``) against
+  what the agent's tool returned or retrieved: grounded / contradicts / unsupported;
+  ``--answers N`` prints N of them (every few goldens) to read;
 * the relevance judge (phoenix-evals, the project's template and compact schema) on every
   retrieved document, against the golden's ``relevant_ids``: accuracy and kappa.
 
 The lexical judge (``retrieval_overlap``, no model) is measured on the same documents. Run from
-the repository root: ``.venv/bin/python scripts/measure_models.py [--answers 12] [--models ...]``.
+the repository root: ``.venv/bin/python scripts/measure_models.py [--answers 12] [--setups ...]
+[--no-judge]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -24,13 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devservices.llm_server import LOCAL_MODELS, LlmServer, LocalModel
-from supportbot.agent import SupportBot
+from devservices.llm_router import ModelRouter
+from devservices.llm_server import LOCAL_MODELS, LocalModel
+from supportbot.agent import SupportBot, _tool_fields
 from supportbot.classification import CATEGORIES, parse_classification
+from supportbot.turns import order_id_of
 
 from evals_core.judges import RetrievalRelevanceJudge
 from evals_core.llm import build_client
 from evals_core.settings import Settings
+from pytest_supportbot_evals.evaluators._answer_checks import Evidence, ToolOutput, check
 from pytest_supportbot_evals.evaluators._overlap import overlap_label
 from pytest_supportbot_evals.evaluators.calibration import calibrate
 from pytest_supportbot_evals.run.goldens import GoldenCase, load_goldens
@@ -78,20 +88,67 @@ class Recorder:
         return reply
 
 
+@dataclass(frozen=True)
+class Setup:
+    """``classify[+answer][@prompts]``: the models of the steps and a prompts folder."""
+
+    name: str
+    classify: LocalModel
+    answer: LocalModel
+    prompts: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> Setup:
+        models, _, prompts = text.partition("@")
+        first, _, second = models.partition("+")
+        return cls(text, LOCAL_MODELS[first], LOCAL_MODELS[second or first], prompts or None)
+
+
 @dataclass
 class Measured:
     model: str
     calls: dict[str, Calls]
     categories: list[tuple[str, str | None]]
     relevance: list[tuple[str, str | None]]
-    answers: list[tuple[str, str]]
+    answers: list[tuple[str, str, str]]
+    #: The answer check's label of each answer that had evidence (tool output or documents).
+    checks: list[str] = field(default_factory=list)
+
+    def answer_cell(self) -> str:
+        n = len(self.checks)
+        count = {label: self.checks.count(label) for label in ("grounded", "contradicts")}
+        return f"{count['grounded']}/{n} grounded, {count['contradicts']} contradict"
 
 
-def measure(model: LocalModel, cases: list[GoldenCase]) -> Measured:
+def evidence(bot: SupportBot, case: GoldenCase, category: str, top_k: int) -> Evidence:
+    """What the agent's tool returned or retrieved for the case (as its spans record it)."""
+    if category != "order_status":
+        hits = bot.store.search_faq(case.query, top_k)
+        return Evidence(documents=tuple((hit.id, hit.content) for hit in hits))
+    order_id = order_id_of(case.query, ())
+    if order_id is None:
+        return Evidence()
+    order, given = bot.store.lookup_order(order_id), json.dumps({"orderId": order_id})
+    if order is None:
+        return Evidence((ToolOutput("lookupOrderStatus", {}, given, "not found"),))
+    fields = {k: str(v) for k, v in _tool_fields(order).items()}
+    return Evidence((ToolOutput("lookupOrderStatus", fields, given),))
+
+
+def measure(setup: Setup, cases: list[GoldenCase], judge_too: bool = True) -> Measured:
     calls: dict[str, Calls] = defaultdict(Calls)
-    categories, relevance, answers = [], [], []
-    with LlmServer(local_model=model) as server:
-        settings = Settings(base_url=server.base_url, model=model.name, **BUDGETS)  # type: ignore[arg-type]
+    categories, relevance, answers, checks = [], [], [], []
+    if setup.prompts:
+        os.environ["SUPPORTBOT_PROMPTS_DIR"] = setup.prompts
+    else:
+        os.environ.pop("SUPPORTBOT_PROMPTS_DIR", None)
+    with ModelRouter((setup.classify, setup.answer)) as server:
+        settings = Settings(
+            base_url=server.base_url,
+            model=setup.classify.name,
+            answer_model=setup.answer.name,
+            **BUDGETS,  # type: ignore[arg-type]
+        )
         agent_client = Recorder(build_client(settings), calls)
         bot = SupportBot(settings, client=agent_client)  # type: ignore[arg-type]
         judge = RetrievalRelevanceJudge(settings)
@@ -101,8 +158,11 @@ def measure(model: LocalModel, cases: list[GoldenCase]) -> Measured:
             result = bot.handle(case.query)
             own = parse_classification(calls["classify"].replies[-1]).llm_category
             categories.append((case.category or "", own))
-            answers.append((case.query, result.response))
-            if case.relevant_ids is None:
+            answers.append((case.id, case.query, result.response))
+            found = check(case.query, result.response, evidence(bot, case, result.category, 2))
+            if found is not None:
+                checks.append(found[0])
+            if case.relevant_ids is None or not judge_too:
                 continue
             for hit in bot.store.search_faq(case.query, settings.top_k):
                 truth = "relevant" if hit.id in case.relevant_ids else "irrelevant"
@@ -113,7 +173,7 @@ def measure(model: LocalModel, cases: list[GoldenCase]) -> Measured:
                     label = None
                 relevance.append((truth, label))
         bot.shutdown()
-    return Measured(model.name, calls, categories, relevance, answers)
+    return Measured(setup.name, calls, categories, relevance, answers, checks)
 
 
 def lexical(cases: list[GoldenCase]) -> list[tuple[str, str | None]]:
@@ -138,24 +198,35 @@ def agreement(pairs: list[tuple[str, str | None]], labels: tuple[str, ...]) -> s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=list(LOCAL_MODELS), choices=LOCAL_MODELS)
-    parser.add_argument("--answers", type=int, default=0, help="print N answers of each model")
+    parser.add_argument(
+        "--setups",
+        nargs="+",
+        default=["smollm2", "gemma", "smollm2+gemma"],
+        help="classify[+answer][@prompts-dir], models among " + ", ".join(LOCAL_MODELS),
+    )
+    parser.add_argument("--answers", type=int, default=0, help="print N answers of each setup")
+    parser.add_argument("--no-judge", action="store_true", help="skip the relevance judge")
     args = parser.parse_args()
     cases = load_goldens(sorted(GOLDENS.glob("*.yaml")))
-    rows = [measure(LOCAL_MODELS[name], cases) for name in args.models]
+    rows = [measure(Setup.parse(s), cases, not args.no_judge) for s in args.setups]
     print(f"{len(cases)} goldens; budgets {BUDGETS}")
-    print("| model | classification | relevance judge | classify call | answer call | judge call |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| setup | classification | answer check | relevance judge | classify call | "
+        "answer call | judge call |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for m in rows:
         print(
-            f"| {m.model} | {agreement(m.categories, CATEGORIES)} | "
+            f"| {m.model} | {agreement(m.categories, CATEGORIES)} | {m.answer_cell()} | "
             f"{agreement(m.relevance, RELEVANCE)} | {m.calls['classify'].cell()} | "
             f"{m.calls['answer'].cell()} | {m.calls['judge'].cell()} |"
         )
-    print(f"| retrieval_overlap (code, no model) | - | {agreement(lexical(cases), RELEVANCE)} | |")
+    overlap = agreement(lexical(cases), RELEVANCE)
+    print(f"| retrieval_overlap (code, no model) | - | - | {overlap} |")
+    step = max(1, len(cases) // max(1, args.answers))
     for m in rows:
-        for query, answer in m.answers[: args.answers]:
-            print(f"\n[{m.model}] {query}\n  -> {answer}")
+        for golden, query, answer in m.answers[::step][: args.answers]:
+            print(f"\n[{m.model}] {golden}: {query}\n  -> {answer}")
     return 0
 
 

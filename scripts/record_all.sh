@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Re-record every committed cassette from the local model (llama.cpp serving SmolLM2-135M-Instruct
-# with its own chat template, chosen by scripts/measure_models.py; see README), as the
-# committed ones were: the golden suites, the regression experiments (tests/evals/experiments,
-# each with its variant of the agent) and examples/shopbot. Never edit a recording by hand.
-# Takes long (SmolLM2 on 2 busy shared cores: 28 minutes for the suites, 17-25 per experiment);
+# Re-record every committed cassette from the local models (llama.cpp serving SmolLM2-135M-Instruct
+# with its own chat template for classification and the judge, and base Gemma 3 270M continuing
+# the few-shot answer prompts for the answers, behind one endpoint: devservices/llm_router.py;
+# chosen by scripts/measure_models.py; see README), as the committed ones were: the golden
+# suites, the regression experiments (tests/evals/experiments, each with its variant of the
+# agent) and examples/shopbot. Never edit a recording by hand.
+# Takes long on 2 busy shared cores (the suites and each experiment: tens of minutes);
 # read a few cassettes afterwards (supportbot-evals check-cassettes checks every reply), then
 # update thresholds and baselines from what was measured.
 set -uo pipefail

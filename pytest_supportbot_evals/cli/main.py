@@ -103,7 +103,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from pytest_supportbot_evals.evaluators.calibration import JudgePolicy
     from pytest_supportbot_evals.reporting import report
     from pytest_supportbot_evals.run.runner import CaseResult
-    from pytest_supportbot_evals.verdict.analysis import analyse, fingerprint
+    from pytest_supportbot_evals.verdict.analysis import AnalysisInputs, analyse, fingerprint
     from pytest_supportbot_evals.verdict.coverage import Coverage, duplicates
 
     shards = [_read_report(path) for path in args.reports]
@@ -130,8 +130,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
             if stat["threshold"] is not None:
                 thresholds.setdefault(stat["suite"], {})[stat["evaluator"]] = stat["threshold"]
     policy = JudgePolicy.from_dict(meta.get("judge_policy") or {"min_kappa": meta.get("min_kappa")})
-    analysis = analyse(
-        results,
+    given = AnalysisInputs(
         thresholds,
         run_fingerprint=fingerprint(meta, meta.get("goldens", {})),
         baseline_path=args.baseline,
@@ -144,6 +143,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         prices=meta.get("prices") or {},
         models=(meta.get("model") or "", meta.get("judge_model") or ""),
     )
+    analysis = analyse(results, given)
     report.write_json(
         args.report, report.build_report(analysis, results, meta, coverage.to_dict(), hashes)
     )

@@ -106,8 +106,11 @@ def build(pytest_config: Any) -> EvalConfig:
         )
 
     settings = Settings.from_env()
+    # an explicit --evals-model answers too; else the answers ask ini evals_answer_model, if set
+    explicit = opt("supportbot_model") or None
     settings = settings.with_overrides(
-        model=opt("supportbot_model") or ini("supportbot_model") or None,
+        model=explicit or ini("supportbot_model") or None,
+        answer_model=explicit or ini("supportbot_answer_model") or None,
         judge_model=ini("supportbot_judge_model") or None,
         max_tokens=_tokens(ini, "supportbot_max_tokens"),
         classify_max_tokens=_tokens(ini, "supportbot_classify_max_tokens"),

@@ -15,6 +15,11 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ("supportbot_goldens", "Golden YAML files or folders (relative to rootdir).", "tests/goldens"),
     ("supportbot_cassettes", "Folder of one cassette per golden case.", "cassettes"),
     ("supportbot_model", "Model name the cassettes were recorded with.", ""),
+    (
+        "supportbot_answer_model",
+        "Model of the agent's answer steps (default: evals_model; --evals-model overrides both).",
+        "",
+    ),
     ("supportbot_judge_model", "Judge model name (default: the agent's model).", ""),
     ("supportbot_judge_method", "Judge structured-output path: auto or tool_calling.", "auto"),
     ("supportbot_max_tokens", "max_tokens of the answer steps (free text).", ""),
@@ -129,7 +134,8 @@ def add_options(parser: pytest.Parser) -> None:
         "--supportbot-model",
         dest="supportbot_model",
         metavar="NAME",
-        help="Model for agent and judge (overrides ini supportbot_model).",
+        help="Model for every agent step and the judge (overrides ini evals_model and "
+        "evals_answer_model).",
     )
     add(
         "--supportbot-strict",

@@ -17,7 +17,8 @@ from phoenix_delivery.phoenix_payloads import (
     UNCALIBRATED,
     UNTRUSTED,
     document_annotation,
-    span_annotation,
+    golden_annotation,
+    token_annotation,
     verdict_annotation,
     with_trust,
 )
@@ -26,9 +27,6 @@ from pytest_supportbot_evals.verdict import tokens
 from pytest_supportbot_evals.verdict.analysis import Analysis
 
 ANNOTATION_PREFIX = "supportbot-evals"
-GOLDEN_ANNOTATION = "supportbot_golden"
-#: The agent span's token figures (a CONTINUOUS annotation config).
-TOKENS_ANNOTATION = "tokens"
 
 
 def judge_trust(analysis: Analysis) -> dict[str, dict[str, Any]]:
@@ -104,44 +102,25 @@ def annotations(session: EvalSession, meta: dict[str, Any]) -> list[dict[str, An
         identifier = f"{ANNOTATION_PREFIX}:{r.suite}:{r.case_id}:{r.repetition}"
         golden = {**base, "golden_id": r.case_id, "suite": r.suite}
         if r.span_id and r.error is None:
-            failed = r.failed_checks()
-            explanation = "; ".join(
+            failures = [
                 c.describe() + (" (advisory: untrusted judge)" if c.evaluator in advisory else "")
-                for c in failed
-            )
+                for c in r.failed_checks()
+            ]
+            metadata = {**golden, "prompt_hashes": meta["agent_prompts"]}
             items.append(
-                span_annotation(
-                    span_id=r.span_id,
-                    name=GOLDEN_ANNOTATION,
-                    annotator_kind="CODE",
-                    label="pass" if not failed else "fail",
-                    score=0.0 if failed else 1.0,
-                    explanation=explanation or "all expectations held",
-                    identifier=identifier,
-                    metadata={**golden, "prompt_hashes": meta["agent_prompts"]},
+                golden_annotation(
+                    span_id=r.span_id, identifier=identifier, failures=failures, metadata=metadata
                 )
             )
         if r.span_id and r.tokens:
-            items.append(token_annotation(r, identifier, golden))
+            used = tokens.split(r.tokens)
+            items.append(
+                token_annotation(
+                    span_id=r.span_id,
+                    identifier=identifier,
+                    agent=used["agent"],
+                    judge=used["judge"],
+                    metadata={**golden, "steps": r.tokens},
+                )
+            )
     return items
-
-
-def token_annotation(result: Any, identifier: str, golden: dict[str, Any]) -> dict[str, Any]:
-    """The agent span's token figures: score = the agent's tokens; the judges' and the per-step
-    table in the explanation and metadata."""
-    used = tokens.split(result.tokens)
-    agent, judge = used["agent"], used["judge"]
-    return span_annotation(
-        span_id=result.span_id,
-        name=TOKENS_ANNOTATION,
-        annotator_kind="CODE",
-        label=None,
-        score=float(tokens.total(agent)),
-        explanation=(
-            f"agent {agent['prompt']:,} prompt + {agent['completion']:,} completion tokens in "
-            f"{agent['calls']} calls; judges {tokens.total(judge):,} tokens in "
-            f"{judge['calls']} calls"
-        ),
-        identifier=f"{identifier}:tokens",
-        metadata={**golden, "steps": result.tokens},
-    )

@@ -125,18 +125,14 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
         project=settings.phoenix_project,
         budget=settings.phoenix_budget or DELIVERY_BUDGET,
     )
-    sink.add_spans([span for r in session.results for span in r.spans])
-    for encoded in session.encoded_spans:
-        sink.add_encoded_spans(encoded)
     meta = session.meta()
-    sink.add_annotations(annotations(session, meta))
-    sink.add_document_annotations(document_annotations(session, meta))
-    delivery = sink.flush()
-    note = delivery.describe(sink.public_endpoint, config.spool_path)
-    if delivery.delivered:
-        configs = config.registry.annotation_configs()  # the built-ins' come from the JSON
-        ensured = sink.ensure_annotation_configs(configs)
-        note += "\n" + (ensured or "Phoenix annotation configs in place.")
+    note = sink.deliver_run(
+        [span for r in session.results for span in r.spans],
+        session.encoded_spans,
+        annotations(session, meta),
+        document_annotations(session, meta),
+        config.registry.annotation_configs,  # the built-ins' come from the JSON
+    )
     if config.experiment_dataset:
         note += "\n" + log_experiment(session)
     return note
@@ -149,13 +145,13 @@ def log_experiment(session: EvalSession) -> str:
 
     from evals_core.tracing import base_url
     from phoenix_delivery import budget
+    from phoenix_delivery.phoenix_payloads import experiment_metadata
     from pytest_supportbot_evals.phoenix._annotations import judge_trust
     from pytest_supportbot_evals.phoenix.datasets import log_experiment as log
 
     config = session.config
     dataset = str(config.experiment_dataset)
-    meta = session.meta()
-    name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
+    name, metadata = experiment_metadata(session.meta(), session.verdict)
     http = budget.client(  # every wait within the delivery budget
         budget.Deadline(config.settings.phoenix_budget or budget.DELIVERY_BUDGET),
         api_key=config.settings.phoenix_api_key,
@@ -170,12 +166,7 @@ def log_experiment(session: EvalSession) -> str:
             dataset,
             session.results,
             experiment_name=name,
-            metadata={
-                "git_commit": meta["git_commit"],
-                "model": meta["model"],
-                "gate": session.verdict,
-                "agent_prompts": meta["agent_prompts"],
-            },
+            metadata=metadata,
             trust=judge_trust(session.analysis()),
         )
     except (httpx.HTTPError, KeyError, ValueError) as exc:

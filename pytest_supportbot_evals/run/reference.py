@@ -92,12 +92,14 @@ def agent_fingerprints(settings: Any) -> tuple[dict[str, str], dict[str, Any]]:
 
 @contextmanager
 def local_llm() -> Iterator[str]:
-    """The base URL of the local LLM server (llama.cpp, from ``devservices``), started for the
-    block; installed, and its model assembled, the first time."""
+    """The base URL of the local LLM servers (llama.cpp, from ``devservices``: one per model behind
+    one loopback endpoint routing on the request's ``model``), started for the block; installed,
+    and the models assembled, the first time."""
     with _needs_supportbot():
-        from devservices.llm_server import LlmServer
+        from devservices.llm_router import ModelRouter
 
-    with LlmServer() as server:
+    # every local model behind one endpoint, each request to the one it names
+    with ModelRouter() as server:
         yield server.base_url
 
 

@@ -15,13 +15,18 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals_core import fingerprints, prompts
+from evals_core import prompts
 from pytest_supportbot_evals.config.contract import AgentSpec, folder_hashes
 from pytest_supportbot_evals.config.eval_config import EvalConfig
 from pytest_supportbot_evals.run.goldens import GoldenCase, goldens_hash
 from pytest_supportbot_evals.run.results import DEFAULT_SUITE
 from pytest_supportbot_evals.run.runner import CaseResult, result_ids
-from pytest_supportbot_evals.verdict.analysis import Analysis, analyse, fingerprint
+from pytest_supportbot_evals.verdict.analysis import (
+    Analysis,
+    AnalysisInputs,
+    analyse,
+    fingerprint,
+)
 from pytest_supportbot_evals.verdict.coverage import Coverage
 
 #: Net allocations between two collections of the youngest generation during a run (``settle``).
@@ -182,22 +187,26 @@ class EvalSession:
 
     def analysis(self) -> Analysis:
         if self._analysis is None:
-            self._analysis = analyse(
-                self.results,
-                self.thresholds(),
-                run_fingerprint=fingerprint(self.meta(), self.goldens),
-                baseline_path=None if self.config.update_baseline else self.config.baseline_path,
-                policy=self.config.judges,
-                coverage=self.coverage,
-                marker_thresholds={s: list(t) for s, t in self.suite_thresholds.items()},
-                cli_thresholds=list(self.config.cli_thresholds),
-                case_hashes=self.case_hashes,
-                max_token_growth=self.config.max_token_growth,
-                max_completion_growth=self.config.max_completion_growth,
-                prices=self.config.prices,
-                models=(self.config.settings.model, self.config.settings.effective_judge_model),
-            )
+            self._analysis = analyse(self.results, self.analysis_inputs())
         return self._analysis
+
+    def analysis_inputs(self) -> AnalysisInputs:
+        """What the session's results are judged against."""
+        config = self.config
+        return AnalysisInputs(
+            self.thresholds(),
+            run_fingerprint=fingerprint(self.meta(), self.goldens),
+            baseline_path=None if config.update_baseline else config.baseline_path,
+            policy=config.judges,
+            coverage=self.coverage,
+            marker_thresholds={s: list(t) for s, t in self.suite_thresholds.items()},
+            cli_thresholds=list(config.cli_thresholds),
+            case_hashes=self.case_hashes,
+            max_token_growth=config.max_token_growth,
+            max_completion_growth=config.max_completion_growth,
+            prices=config.prices,
+            models=(config.settings.model, config.settings.effective_judge_model),
+        )
 
     @property
     def verdict(self) -> str:
@@ -205,6 +214,7 @@ class EvalSession:
         return "fail" if self.output_errors else self.analysis().verdict
 
     def meta(self) -> dict[str, Any]:
+        from evals_core import fingerprints
         from pytest_supportbot_evals.run import reference as reference_agent
 
         s = self.config.settings
@@ -220,6 +230,7 @@ class EvalSession:
             "judge": fingerprints.relevance_judge(s, self.config.judge_method),
             "agent_steps": agent_steps,
             "model": s.model,
+            "answer_model": s.effective_answer_model,
             "judge_model": s.effective_judge_model,
             "judge_method": self.config.judge_method,
             "record_mode": self.config.record_mode,

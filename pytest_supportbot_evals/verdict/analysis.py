@@ -113,8 +113,8 @@ class Analysis:
             lines.append(
                 f"the baseline comparison cannot detect even a total breakage of: {listed}; at "
                 f"alpha {baseline_mod.ALPHA} it needs at least {needed} golden runs that passed "
-                "in the baseline to flip, so only the threshold can fail these (README: 'How "
-                "many goldens you need')"
+                "in the baseline to flip, so only the threshold can fail these (docs/how-many-"
+                "goldens.md)"
             )
         for cal in self.calibrations:
             if cal.trusted:
@@ -175,31 +175,37 @@ def fingerprint(meta: Mapping[str, Any], goldens: Mapping[str, str]) -> dict[str
     }
 
 
-def analyse(
-    results: Sequence[CaseResult],
-    thresholds: Mapping[str, Mapping[str, float]],
-    *,
-    run_fingerprint: Mapping[str, Any],
-    baseline_path: Path | None,
-    policy: JudgePolicy,
-    coverage: Coverage | None = None,
-    marker_thresholds: Mapping[str, Collection[str]] | None = None,
-    cli_thresholds: Collection[str] = (),
-    case_hashes: Mapping[str, str] | None = None,
-    missing_of: str = "selected",
-    max_token_growth: float | None = None,
-    max_completion_growth: float | None = None,
-    prices: Mapping[str, Sequence[float]] | None = None,
-    models: tuple[str, str] = ("", ""),
-) -> Analysis:
-    """``missing_of``: ``selected`` (one run) or ``planned`` (merged shards must cover the set)."""
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """What a run's results are judged against: everything ``analyse`` needs besides them."""
+
+    thresholds: Mapping[str, Mapping[str, float]]
+    run_fingerprint: Mapping[str, Any]
+    baseline_path: Path | None
+    policy: JudgePolicy
+    coverage: Coverage | None = None
+    marker_thresholds: Mapping[str, Collection[str]] | None = None
+    cli_thresholds: Collection[str] = ()
+    case_hashes: Mapping[str, str] | None = None
+    #: ``selected`` (one run) or ``planned`` (merged shards must cover the set).
+    missing_of: str = "selected"
+    max_token_growth: float | None = None
+    max_completion_growth: float | None = None
+    prices: Mapping[str, Sequence[float]] | None = None
+    #: (agent model, judge model), for token prices.
+    models: tuple[str, str] = ("", "")
+
+
+def analyse(results: Sequence[CaseResult], given: AnalysisInputs) -> Analysis:
+    """The run's conclusions from its results and what they are judged against."""
+    policy, coverage, missing_of = given.policy, given.coverage, given.missing_of
     cals = calibrations(results, policy)
     gate = compute(
         results,
-        thresholds,
+        given.thresholds,
         advisory=advisory_judges(cals, policy),
-        marker=marker_thresholds,
-        cli=cli_thresholds,
+        marker=given.marker_thresholds,
+        cli=given.cli_thresholds,
     )
     selection = (0, 0)
     if coverage is not None:
@@ -221,19 +227,20 @@ def analyse(
         "calibrations": cals,
         "policy": policy,
         "selection": selection,
-        "tokens": tokens.priced(results, prices or {}, *models),
+        "tokens": tokens.priced(results, given.prices or {}, *given.models),
     }
     comparisons: list[baseline_mod.Comparison] = []
+    baseline_path = given.baseline_path
     if baseline_path is not None:
         if baseline_path.exists():
             try:
                 data = baseline_mod.load(baseline_path)
             except baseline_mod.BaselineError as exc:
                 return Analysis(gate, [], notes, baseline_error=str(exc), **base)
-            notes += baseline_mod.mismatches(data, run_fingerprint)
-            comparisons = baseline_mod.compare(data, results, case_hashes)
+            notes += baseline_mod.mismatches(data, given.run_fingerprint)
+            comparisons = baseline_mod.compare(data, results, given.case_hashes)
             grown, token_notes = tokens.growth(
-                data.get("tokens", {}), results, max_token_growth, max_completion_growth
+                data.get("tokens", {}), results, given.max_token_growth, given.max_completion_growth
             )
             notes += token_notes
             base["token_growth"] = grown

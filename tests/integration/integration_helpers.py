@@ -29,6 +29,7 @@ def recorded_settings() -> dict[str, str]:
     ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     return {
         "SUPPORTBOT_MODEL": ini["supportbot_model"],
+        "SUPPORTBOT_ANSWER_MODEL": ini.get("supportbot_answer_model") or "",
         "SUPPORTBOT_MAX_TOKENS": ini["supportbot_max_tokens"],
         "SUPPORTBOT_CLASSIFY_MAX_TOKENS": ini["supportbot_classify_max_tokens"],
         "SUPPORTBOT_JUDGE_MAX_TOKENS": ini["supportbot_judge_max_tokens"],

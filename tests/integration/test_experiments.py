@@ -6,11 +6,14 @@ agent recorded from the real local model, replayed offline against the committed
 - ``broken-retrieval`` (retrieval): the knowledge base lost five FAQ entries;
 - ``broken-order-tool`` (tool): the order tool's data lost six orders (a failed migration);
 - ``broken-classify-prompt`` (prompt): the classification prompt "simplified" to one example;
+- ``bloated-faq-prompt`` (cost): a long preamble in the FAQ-answer prompt; within the token
+  limit next to the long few-shot prompts (measured), so it passes, with the growth named;
 - ``gutted-classify-prompt`` (routing): the classification prompt cut to "Classify the query.";
   FAQ goldens routed to the order path lose their retrieval, which counts as drops;
 - ``tool-always-fails`` (tool, small suite): four order goldens of their own, the order tool
   failing on each; too few goldens for the comparison to detect it, which the report says, and
-  the threshold fails it.
+  the thresholds fail it: the tool's, and the answer check's (every answer contradicts the
+  failed lookup).
 """
 
 from __future__ import annotations
@@ -177,6 +180,10 @@ def test_broken_order_tool_is_caught_by_the_code_judges(out):
     }
     assert set(found["fail_to_pass"]) <= reports_failure, found
     assert any(r.startswith("answer_grounded pass rate") for r in report["reasons"])
+    # measured: the answer model states a status for 5 of the 6 lost orders anyway (the sixth is
+    # unsupported), so the answer check alone is a significant regression (5 flips, p = 0.031)
+    assert found["verdict"] == "regressed", found
+    assert any(r.startswith("answer_grounded regressed") for r in report["reasons"])
 
 
 # -- prompt: the classification prompt cut down to one example -------------------------------
@@ -200,40 +207,25 @@ def test_broken_classify_prompt_is_named_and_caught(out, baseline):
 # -- tokens: the FAQ-answer prompt bloated with a long preamble ------------------------------
 
 
-def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out, baseline):
+def test_a_bloated_faq_prompt_grows_tokens_within_the_limit_with_quality_unchanged(out, baseline):
+    """Measured: the preamble adds +12.6% agent tokens now that the few-shot answer prompts are
+    long (with SmolLM2's short instruction prompts the same preamble was +24.1%), under the
+    +20% limit, and the answer model writes no longer answers: the gate passes, and says which
+    prompt changed and by how much the tokens grew."""
     run = run_experiment(out, "bloated-faq-prompt", SUPPORTBOT_PROMPTS_DIR="prompts")
     report = run.data()
     assert report["errored"] == [], run.output[-6000:]
-    assert (
-        "agent prompt(s) changed: faq_answer (the change under test?)" in report["baseline_notes"]
-    )
-    growth = report["token_growth"]
-    (total,) = [line for line in growth if line.startswith("supportbot: agent tokens ")]
-    assert "over the limit of +20%" in total
-    # the answers got longer: per step, and answers cut at max_tokens that were complete
-    before = baseline["tokens"]["supportbot"]["steps_by_run"]
-    newly = sorted(
-        f"{case['id']} ({step})"
-        for case in report["cases"]
-        for step, row in case["tokens"].items()
-        if row.get("cut", 0) > before[case["id"]].get(step, {}).get("cut", 0)
-    )
-    cut = [line for line in growth if "now cut at max_tokens" in line]
-    if newly:
-        (line,) = cut
-        assert line.startswith(f"supportbot: {len(newly)} answer(s) now cut at max_tokens")
-        assert ", ".join(newly) in line
-    else:
-        assert cut == []
-    for line in growth:
-        if "completion tokens" in line:
-            assert line.endswith("over the limit of +20% (evals_max_completion_growth)")
-    assert set(growth) <= set(report["reasons"])
+    notes = report["baseline_notes"]
+    assert "agent prompt(s) changed: faq_answer (the change under test?)" in notes
+    (total,) = [line for line in notes if line.startswith("supportbot: agent tokens ")]
+    growth = float(total.split("(")[1].split("%")[0])
+    assert 0 < growth < 20, total  # grew, within evals_max_token_growth (+20%)
+    assert report["token_growth"] == []  # nothing over a limit, in total or per step
     for evaluator, verdict in verdicts(report).items():  # only the answer check reads answers
         if evaluator != "answer_grounded":
             assert verdict == "unchanged", (evaluator, verdict)
-    assert report["gate"] == "fail" and run.returncode == 1
-    assert "agent tokens" in run.output and "over the limit" in run.output
+    assert verdicts(report)["answer_grounded"] != "regressed"
+    assert report["gate"] == "pass" and run.returncode == 0
 
 
 # -- routing: the classification prompt gutted to "Classify the query." ----------------------
@@ -310,6 +302,8 @@ def test_a_tool_that_always_fails_on_a_small_suite_fails_the_threshold_not_the_c
         f"supportbot_goldens={folder}/goldens.yaml",
         "-o",
         "supportbot_thresholds=tool_result=1.0",
+        # measured on the unchanged agent's recordings: 4/4 answers grounded in the tool
+        "--evals-threshold=answer_grounded=1.0",
         f"--supportbot-baseline={path}",
     )
     before = run_suite(
@@ -347,7 +341,18 @@ def test_a_tool_that_always_fails_on_a_small_suite_fails_the_threshold_not_the_c
     }
     (warning,) = [w for w in report["warnings"] if "cannot detect even a total breakage" in w]
     assert "tool_result (4 paired, 4 passing in the baseline)" in warning
-    # the right verdict for the right reason: the threshold, and nothing else
-    assert report["reasons"] == ["tool_result pass rate 0.0% (0/4) is below its threshold 100.0%"]
+    # the answers: every one contradicts the failed lookup (the answer model, given an error,
+    # states an order status anyway); the comparison cannot call 4 flips either
+    checks = answer_checks(report)
+    assert sorted(checks) == goldens
+    for golden, check in checks.items():
+        assert check["actual"] == "contradicts", (golden, check)
+        assert "not found" in check["detail"], check
+    assert comparison(report, "answer_grounded")["verdict"] == "inconclusive"
+    # the right verdict for the right reason: the thresholds, and nothing else
+    assert report["reasons"] == [
+        "tool_result pass rate 0.0% (0/4) is below its threshold 100.0%",
+        "answer_grounded pass rate 0.0% (0/4) is below its threshold 100.0%",
+    ]
     assert report["gate"] == "fail" and run.returncode == 1
     assert "cannot detect even a total breakage" in run.output

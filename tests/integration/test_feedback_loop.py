@@ -38,9 +38,9 @@ def test_golden(supportbot_results, supportbot_assert):
 @pytest.fixture(scope="module")
 def llm_url():
     """The real local LLM server (installed and started on first use; loopback only)."""
-    from devservices.llm_server import LlmServer
+    from devservices.llm_router import ModelRouter
 
-    with LlmServer() as server:
+    with ModelRouter() as server:
         yield server.base_url
 
 

@@ -29,9 +29,9 @@ VOLATILE = ("id", "created", "timings", "system_fingerprint")
 @pytest.fixture(scope="module")
 def llm_url():
     """The real local LLM server, as ``record`` starts it (loopback only)."""
-    from devservices.llm_server import LlmServer
+    from devservices.llm_router import ModelRouter
 
-    with LlmServer() as server:
+    with ModelRouter() as server:
         yield server.base_url
 
 

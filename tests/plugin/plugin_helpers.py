@@ -71,6 +71,7 @@ class EvalProject:
             "supportbot_goldens": "goldens",
             "supportbot_cassettes": "cassettes",
             "supportbot_model": ini["supportbot_model"],
+            "supportbot_answer_model": ini.get("supportbot_answer_model") or "",
             "supportbot_max_tokens": str(ini["supportbot_max_tokens"]),
             "supportbot_classify_max_tokens": str(ini["supportbot_classify_max_tokens"]),
             "supportbot_judge_max_tokens": str(ini["supportbot_judge_max_tokens"]),

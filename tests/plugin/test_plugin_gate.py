@@ -129,5 +129,6 @@ def test_report_records_the_replay_settings(replay_report):
     assert replay_report["version"] == 1
     assert replay_report["meta"]["record_mode"] == "none"
     assert replay_report["meta"]["model"] == repo_ini()["supportbot_model"]
+    assert replay_report["meta"]["answer_model"] == repo_ini()["supportbot_answer_model"]
     for case in replay_report["cases"]:
         assert case["stale_cassette"] is False and case["unplayed"] == 0

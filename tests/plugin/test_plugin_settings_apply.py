@@ -128,11 +128,13 @@ def test_a_marker_threshold_nothing_checks_fails_the_gate(eval_project):
 
 
 def test_a_model_setting_that_differs_from_the_recording_says_which_setting(eval_project):
-    result = eval_project.run("--supportbot-model=gpt-4o-mini")
+    result, report = eval_project.run_with_report("--evals-model=gpt-4o-mini")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # the user's explicit model does every step: it answers too, whatever evals_answer_model says
+    assert report["meta"]["model"] == report["meta"]["answer_model"] == "gpt-4o-mini"
     assert "Only settings differ: the cassette was recorded with model" in output_of(result)
-    assert "(supportbot_model)" in output_of(result)
+    assert "(evals_model, or evals_answer_model for an answer step)" in output_of(result)
 
 
 def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):

@@ -6,7 +6,7 @@ goldens, its own cassettes (recorded from the local model), its own suite in the
 
 import pytest
 
-#: Measured on the committed cassettes (local SmolLM2-135M-Instruct); the ini's thresholds would
+#: Measured on the committed cassettes (SmolLM2 classifies, Gemma answers); the ini's would
 #: otherwise apply to this suite too (the command line, then a suite's marker, then the ini).
 MEASURED = {"category": 0.6, "order_lookup": 1.0, "tool_result": 1.0, "answer_grounded": 0.25}
 

@@ -36,6 +36,7 @@ def replay_settings():
     ini = ini_options()
     return Settings.from_env(env={}).with_overrides(
         model=ini["supportbot_model"],
+        answer_model=ini.get("supportbot_answer_model") or None,
         judge_model=ini.get("supportbot_judge_model") or None,
         max_tokens=int(ini["supportbot_max_tokens"]),
         classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),

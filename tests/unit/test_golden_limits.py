@@ -54,6 +54,7 @@ def runner(url: str | None, timeout: float | None) -> Runner:
         max_retries=0,
         request_timeout=60.0,
         model=ini["supportbot_model"],
+        answer_model=ini.get("supportbot_answer_model") or None,
         max_tokens=int(ini["supportbot_max_tokens"]),
         classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
         judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),

