@@ -39,7 +39,12 @@ def synthetic_project(root: Path, count: int) -> Path:
         f'supportbot_max_tokens = "{ini["supportbot_max_tokens"]}"\n'
         f'supportbot_classify_max_tokens = "{ini["supportbot_classify_max_tokens"]}"\n'
         f'supportbot_judge_max_tokens = "{ini["supportbot_judge_max_tokens"]}"\n'
-        'supportbot_goldens = "goldens"\nsupportbot_cassettes = "cassettes"\n'
+        + (
+            f'supportbot_answer_model = "{ini["supportbot_answer_model"]}"\n'
+            if ini.get("supportbot_answer_model")
+            else ""
+        )
+        + 'supportbot_goldens = "goldens"\nsupportbot_cassettes = "cassettes"\n'
     )
     shutil.copy(ROOT / "tests" / "evals" / "test_goldens.py", root / "tests" / "test_goldens.py")
     originals = real_cases()
@@ -68,6 +73,7 @@ def ini_settings() -> object:
         max_tokens=int(ini["supportbot_max_tokens"]),
         classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
         judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
+        answer_model=ini.get("supportbot_answer_model") or None,
         max_retries=0,
     )
 
