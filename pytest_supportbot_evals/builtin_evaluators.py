@@ -27,7 +27,9 @@ from pytest_supportbot_evals.ranking import ranking_evaluators
 from supportbot import prompts
 from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict, tool_result, verdicts_of
 
-CATEGORY = "category"
+CATEGORY = "label"
+#: The label evaluator's deprecated name, still read in thresholds and baselines.
+OLD_CATEGORY = "category"
 RETRIEVAL_HIT = "retrieval_hit"
 
 

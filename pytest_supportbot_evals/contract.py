@@ -4,7 +4,7 @@ An agent is a callable ``agent(query, *, session_id=None, seed=None)`` that answ
 returns its answer text: a ``str``, or an ``Answer`` (text and, optionally, the label it gave the
 query), or any object or mapping with ``response`` and optionally ``label``. ``session_id`` is
 given for each turn of a conversation golden (the agent remembers earlier turns of a session);
-``seed`` for repetitions (``--supportbot-repeat``). An agent may leave out either keyword; then
+``seed`` for repetitions (``--evals-repeat``). An agent may leave out either keyword; then
 goldens that need it error, naming why.
 
 Everything else is read from the OpenInference spans the agent makes with the tracer provider

@@ -60,13 +60,13 @@ def _not_written(what: str, path: Path | str, exc: Exception) -> str:
 
 
 def update_baseline(session: EvalSession) -> str | None:
-    """Write this run as the baseline (``--supportbot-update-baseline``); say what happened."""
+    """Write this run as the baseline (``--evals-update-baseline``); say what happened."""
     config = session.config
     path = config.baseline_path
     if not config.update_baseline:
         return None
     if path is None:
-        return "no baseline written: set --supportbot-baseline or ini supportbot_baseline"
+        return "no baseline written: set --evals-baseline or ini evals_baseline"
     analysis = session.analysis()
     if analysis.gate.errored or analysis.gate.missing:
         session.output_errors.append(

@@ -1,7 +1,8 @@
-"""The fixtures of pytest-supportbot-evals. Every one can be overridden at any scope, in the style
-of pytest-recording: e.g. a ``supportbot_agent`` fixture in your conftest.py runs your own agent
-under the same gate (the usual way is ini ``evals_agent``; see ``contract``). Nothing heavy is
-imported until a test asks for one.
+"""The fixtures of the evals plugin. Every one can be overridden at any scope, in the style of
+pytest-recording: e.g. an ``evals_agent`` fixture in your conftest.py runs your own agent under
+the same gate (the usual way is ini ``evals_agent``; see ``contract``). Nothing heavy is
+imported until a test asks for one. The old ``supportbot_*`` names are deprecated aliases
+(``aliases``), and an old ``supportbot_agent`` override is still honoured, with a warning.
 """
 
 from __future__ import annotations
@@ -21,83 +22,90 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="session")
-def supportbot_config(pytestconfig: pytest.Config) -> EvalConfig:
+def evals_config(pytestconfig: pytest.Config) -> EvalConfig:
     """The frozen plugin configuration (options, ini, env)."""
     return eval_session(pytestconfig).config
 
 
 @pytest.fixture(scope="session")
-def supportbot_collector(pytestconfig: pytest.Config) -> EvalSession:
+def evals_collector(pytestconfig: pytest.Config) -> EvalSession:
     """The session's collector of case results; the gate is computed from it at the end."""
     return eval_session(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def supportbot_tracing(supportbot_config: EvalConfig) -> tuple[Any, Any]:
+def evals_tracing(evals_config: EvalConfig) -> tuple[Any, Any]:
     """(tracer provider, in-memory exporter): spans stay in memory during the run."""
     from supportbot.tracing import memory_provider
 
-    return memory_provider(supportbot_config.settings.phoenix_project)
+    return memory_provider(evals_config.settings.phoenix_project)
 
 
 @pytest.fixture(scope="session")
-def supportbot_bot(supportbot_config: EvalConfig, supportbot_tracing: tuple[Any, Any]) -> Any:
+def supportbot_bot(evals_config: EvalConfig, evals_tracing: tuple[Any, Any]) -> Any:
     """SupportBot, the reference agent (used when no agent is configured)."""
     from supportbot.agent import SupportBot
 
-    return SupportBot(supportbot_config.settings, tracer_provider=supportbot_tracing[0])
+    return SupportBot(evals_config.settings, tracer_provider=evals_tracing[0])
 
 
 @pytest.fixture(scope="session")
-def supportbot_agent(
-    request: pytest.FixtureRequest, supportbot_config: EvalConfig, supportbot_tracing: Any
+def evals_agent(
+    request: pytest.FixtureRequest, evals_config: EvalConfig, evals_tracing: Any
 ) -> Any:
     """The agent under the gate (``contract``): ini ``evals_agent``'s factory, called with the
     plugin's tracer provider; SupportBot when unset. Override to build it yourself."""
     from pytest_supportbot_evals.contract import build_agent, load_factory
     from pytest_supportbot_evals.reference import supportbot_agent
 
-    agent = supportbot_config.agent
+    overridden = user_override(request, "supportbot_agent")
+    if overridden:
+        deprecated(request.config, "fixture supportbot_agent", "fixture evals_agent")
+        return request.getfixturevalue("supportbot_agent")
+    agent = evals_config.agent
     if agent is None or agent.factory is None:
         return supportbot_agent(request.getfixturevalue("supportbot_bot"))
     factory = load_factory(agent.factory, "ini evals_agent")
-    return build_agent(factory, supportbot_tracing[0])
+    return build_agent(factory, evals_tracing[0])
 
 
 @pytest.fixture(scope="session")
-def supportbot_relevance_judge(supportbot_config: EvalConfig) -> Any:
+def evals_relevance_judge(request: pytest.FixtureRequest, evals_config: EvalConfig) -> Any:
     """The retrieval_relevance LLM judge (phoenix-evals); override to swap the judge."""
+    if user_override(request, "supportbot_relevance_judge"):
+        deprecated(request.config, "fixture supportbot_relevance_judge", "evals_relevance_judge")
+        return request.getfixturevalue("supportbot_relevance_judge")
     from supportbot.judges import RetrievalRelevanceJudge
 
-    return RetrievalRelevanceJudge(supportbot_config.settings, supportbot_config.judge_method)
+    return RetrievalRelevanceJudge(evals_config.settings, evals_config.judge_method)
 
 
 @pytest.fixture(scope="session")
-def supportbot_record_mode(supportbot_config: EvalConfig) -> str:
-    return supportbot_config.record_mode
+def evals_record_mode(evals_config: EvalConfig) -> str:
+    return evals_config.record_mode
 
 
 @pytest.fixture
-def supportbot_cassette_dir(request: pytest.FixtureRequest, supportbot_config: EvalConfig) -> Any:
+def evals_cassette_dir(request: pytest.FixtureRequest, evals_config: EvalConfig) -> Any:
     """Where this test's cassettes live: the marker's ``cassettes=`` or the ini setting."""
     from pathlib import Path
 
     marker = request.node.get_closest_marker(MARKER)
     folder = marker.kwargs.get("cassettes") if marker else None
-    return Path(str(request.path)).parent / folder if folder else supportbot_config.cassette_dir
+    return Path(str(request.path)).parent / folder if folder else evals_config.cassette_dir
 
 
 @pytest.fixture
-def supportbot_results(
+def evals_results(
     request: pytest.FixtureRequest,
-    supportbot_case: GoldenCase,
-    supportbot_agent: Any,
-    supportbot_tracing: tuple[Any, Any],
-    supportbot_relevance_judge: Any,
-    supportbot_record_mode: str,
-    supportbot_cassette_dir: Any,
-    supportbot_collector: EvalSession,
-    supportbot_config: EvalConfig,
+    evals_case: GoldenCase,
+    evals_agent: Any,
+    evals_tracing: tuple[Any, Any],
+    evals_relevance_judge: Any,
+    evals_record_mode: str,
+    evals_cassette_dir: Any,
+    evals_collector: EvalSession,
+    evals_config: EvalConfig,
 ) -> list[CaseResult]:
     """Run this test's golden case (replayed from its cassette): one result per turn."""
     from dataclasses import replace
@@ -106,32 +114,32 @@ def supportbot_results(
     from pytest_supportbot_evals.contract import AgentSpec
     from pytest_supportbot_evals.runner import Runner, cassette_path, run_golden
 
-    spec = supportbot_agent
+    spec = evals_agent
     if not isinstance(spec, AgentSpec):
         spec = AgentSpec(spec)
-    prompt_dir = supportbot_config.agent.prompt_dir if supportbot_config.agent else None
+    prompt_dir = evals_config.agent.prompt_dir if evals_config.agent else None
     if prompt_dir is not None:  # ini evals_prompts names the agent's prompts
         spec = replace(spec, prompt_dir=prompt_dir)
-    supportbot_collector.describe_agent(spec)
+    evals_collector.describe_agent(spec)
     runner = Runner(
         spec,
-        supportbot_tracing[1],
-        supportbot_config.registry,
-        judges={"retrieval_relevance": supportbot_relevance_judge},
-        settings=supportbot_config.settings,
-        judge_method=supportbot_config.judge_method,
-        timeout=supportbot_config.golden_timeout,
+        evals_tracing[1],
+        evals_config.registry,
+        judges={"retrieval_relevance": evals_relevance_judge},
+        settings=evals_config.settings,
+        judge_method=evals_config.judge_method,
+        timeout=evals_config.golden_timeout,
     )
     results = run_golden(
         runner,
-        supportbot_case,
-        cassette_path(supportbot_cassette_dir, supportbot_case),
-        supportbot_record_mode,
+        evals_case,
+        cassette_path(evals_cassette_dir, evals_case),
+        evals_record_mode,
         suite=suite_of(request.node),
     )
     for result in results:
-        supportbot_collector.add(result)
-        prefix = f"supportbot.turn{result.turn}." if result.turn else "supportbot."
+        evals_collector.add(result)
+        prefix = f"evals.turn{result.turn}." if result.turn else "evals."
         for verdict in result.verdicts:
             if verdict.document_position is None:  # the span's verdict, not its documents'
                 request.node.user_properties.append(
@@ -145,19 +153,17 @@ def supportbot_results(
 
 
 @pytest.fixture
-def supportbot_result(supportbot_results: list[CaseResult]) -> CaseResult:
+def evals_result(evals_results: list[CaseResult]) -> CaseResult:
     """The case's result; for a conversation, its turns folded into one (for asserting)."""
     from pytest_supportbot_evals.runner import fold_turns
 
-    return fold_turns(supportbot_results)
+    return fold_turns(evals_results)
 
 
 @pytest.fixture
-def supportbot_assert(
-    request: pytest.FixtureRequest, supportbot_config: EvalConfig
-) -> Callable[[Any], None]:
+def evals_assert(request: pytest.FixtureRequest, evals_config: EvalConfig) -> Callable[[Any], None]:
     """Assert a case's result(s): errors fail; a missed expectation is reported as MISSED (the
-    test is evaluated and the miss counts against the gate), or fails with --supportbot-strict."""
+    test is evaluated and the miss counts against the gate), or fails with --evals-strict."""
     from pytest_supportbot_evals.runner import fold_turns
 
     def check(results: CaseResult | list[CaseResult]) -> None:
@@ -168,9 +174,64 @@ def supportbot_assert(
         if not failed:
             return
         message = "; ".join(c.describe(detail=True) for c in failed)
-        if supportbot_config.strict:
+        if evals_config.strict:
             pytest.fail(message, pytrace=False)
         request.node.stash[MISSED] = message
-        request.node.user_properties.append(("supportbot.missed", message[:2000]))
+        request.node.user_properties.append(("evals.missed", message[:2000]))
 
     return check
+
+
+def user_override(request: pytest.FixtureRequest, name: str) -> bool:
+    """Whether a conftest (not this plugin) defines the fixture ``name`` for this test."""
+    defs = request._fixturemanager.getfixturedefs(name, request.node)
+    return bool(defs) and defs[-1].func.__module__ != __name__
+
+
+def deprecated(config: pytest.Config, old: str, new: str) -> None:
+    """One deprecation warning per old name and run."""
+    import warnings
+
+    seen = config.stash.setdefault(WARNED, set())
+    if old not in seen:
+        seen.add(old)
+        warnings.warn(
+            pytest.PytestDeprecationWarning(f"{old} is deprecated; use {new}."), stacklevel=3
+        )
+
+
+WARNED = pytest.StashKey[set[str]]()
+
+
+def _alias(new: str, scope: Any) -> Any:
+    """The deprecated ``supportbot_*`` fixture of ``new``: the same value, one warning."""
+    import inspect
+
+    old = new.replace("evals_", "supportbot_", 1)
+
+    def alias(request: pytest.FixtureRequest, **values: Any) -> Any:
+        deprecated(request.config, f"fixture {old}", f"fixture {new}")
+        return values[new]
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    alias.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("request", kind), inspect.Parameter(new, kind)]
+    )
+    alias.__name__ = old
+    return pytest.fixture(scope=scope, name=old)(alias)
+
+
+for _new, _scope in (
+    ("evals_config", "session"),
+    ("evals_collector", "session"),
+    ("evals_tracing", "session"),
+    ("evals_agent", "session"),
+    ("evals_relevance_judge", "session"),
+    ("evals_record_mode", "session"),
+    ("evals_cassette_dir", "function"),
+    ("evals_case", "function"),
+    ("evals_results", "function"),
+    ("evals_result", "function"),
+    ("evals_assert", "function"),
+):
+    globals()["_alias_" + _new] = _alias(_new, _scope)

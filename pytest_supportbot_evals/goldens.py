@@ -52,7 +52,7 @@ class GoldenCase:
     relevant_ids: tuple[str, ...] | None = None
     tags: tuple[str, ...] = ()
     source: str = ""
-    #: Which repetition of the case this is (``--supportbot-repeat``); 0 is the first.
+    #: Which repetition of the case this is (``--evals-repeat``); 0 is the first.
     repetition: int = 0
     #: The turns after the first, run in the same session (the bot remembers earlier turns).
     follow_ups: tuple[GoldenTurn, ...] = ()
@@ -85,7 +85,7 @@ class GoldenCase:
 
     @property
     def category(self) -> str | None:
-        return self.expect.get("category")
+        return self.expect.get("label")
 
 
 def load_goldens(paths: Iterable[Path], vocabulary: Vocabulary | None = None) -> list[GoldenCase]:
@@ -112,12 +112,18 @@ def load_goldens(paths: Iterable[Path], vocabulary: Vocabulary | None = None) ->
     return cases
 
 
+def _as_hashed(expect: Mapping[str, str]) -> dict[str, str]:
+    """The expectations as fingerprinted: the label under its older key ``category`` (so that
+    renaming the label evaluator kept every golden set's fingerprint)."""
+    return {("category" if k == "label" else k): v for k, v in expect.items()}
+
+
 def goldens_hash(cases: Iterable[GoldenCase]) -> str:
     """A fingerprint of the golden set's content (ids, queries, expectations, labels)."""
     digest = hashlib.sha256()
     for case in sorted(cases, key=lambda c: c.id):
         turns = [
-            (t.query, sorted(t.expect.items()), sorted(t.human_label.items()))
+            (t.query, sorted(_as_hashed(t.expect).items()), sorted(t.human_label.items()))
             + (
                 (t.answer_contains, t.answer_matches)
                 if t.answer_contains or t.answer_matches
@@ -239,6 +245,8 @@ def _parse_case(raw: Any, where: str, vocabulary: Vocabulary) -> GoldenCase:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise GoldenError(f"{label}: field 'tags' must be a list of strings.")
     review = raw.get("review", [])
+    if isinstance(review, list):  # ``category``: the label evaluator's deprecated name
+        review = ["label" if r == "category" else r for r in review]
     if (
         not isinstance(review, list)
         or not all(isinstance(r, str) for r in review)

@@ -103,7 +103,7 @@ def run_golden(
     session_id = f"golden-{case.run_id}" if case.is_conversation else None
     missing = missing_keywords(runner.agent.agent, bool(session_id), seed is not None)
     if missing:
-        why = "a conversation golden" if "session_id" in missing else "--supportbot-repeat"
+        why = "a conversation golden" if "session_id" in missing else "--evals-repeat"
         for result in results:
             result.error = (
                 f"The agent does not take {' or '.join(f'{m}=' for m in missing)}, which {why} "

@@ -122,26 +122,22 @@ class EvalSession:
 
         spans = [span for r in self.results for span in r.spans]
         return {
-            "supportbot_results": json.dumps([r.to_dict() for r in self.results]),
-            "supportbot_thresholds": json.dumps(self.suite_thresholds),
-            "supportbot_goldens": json.dumps(self.goldens),
-            "supportbot_case_hashes": json.dumps(self.case_hashes),
-            "supportbot_coverage": json.dumps(self.coverage.to_dict()),
-            "supportbot_spans": encode_spans(spans)
-            if spans and self.config.phoenix_endpoint
-            else "",
+            "evals_results": json.dumps([r.to_dict() for r in self.results]),
+            "evals_thresholds": json.dumps(self.suite_thresholds),
+            "evals_goldens": json.dumps(self.goldens),
+            "evals_case_hashes": json.dumps(self.case_hashes),
+            "evals_coverage": json.dumps(self.coverage.to_dict()),
+            "evals_spans": encode_spans(spans) if spans and self.config.phoenix_endpoint else "",
         }
 
     def add_worker_output(self, output: dict[str, str]) -> None:
-        self.results.extend(
-            CaseResult.from_dict(d) for d in json.loads(output["supportbot_results"])
-        )
-        self.suite_thresholds.update(json.loads(output["supportbot_thresholds"]))
-        self.goldens.update(json.loads(output.get("supportbot_goldens", "{}")))
-        self.case_hashes.update(json.loads(output.get("supportbot_case_hashes", "{}")))
-        self.coverage.merge(Coverage.from_dict(json.loads(output.get("supportbot_coverage", "{}"))))
-        if output.get("supportbot_spans"):
-            self.encoded_spans.append(output["supportbot_spans"])
+        self.results.extend(CaseResult.from_dict(d) for d in json.loads(output["evals_results"]))
+        self.suite_thresholds.update(json.loads(output["evals_thresholds"]))
+        self.goldens.update(json.loads(output.get("evals_goldens", "{}")))
+        self.case_hashes.update(json.loads(output.get("evals_case_hashes", "{}")))
+        self.coverage.merge(Coverage.from_dict(json.loads(output.get("evals_coverage", "{}"))))
+        if output.get("evals_spans"):
+            self.encoded_spans.append(output["evals_spans"])
         self._analysis = None
 
     def thresholds(self) -> dict[str, dict[str, float]]:

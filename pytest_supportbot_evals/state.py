@@ -18,7 +18,7 @@ USAGE_ERRORS = pytest.StashKey[list[str]]()
 #: nodeid -> (suite, result ids) of every selected golden test, for naming runs with no result.
 GOLDEN_ITEMS = pytest.StashKey[dict[str, tuple[str, list[str]]]]()
 MISSED = pytest.StashKey[str]()
-#: Set when a test was parametrized over the configured goldens (``--supportbot-goldens``/ini).
+#: Set when a test was parametrized over the configured goldens (``--evals-goldens``/ini).
 GOLDENS_USED = pytest.StashKey[bool]()
 
 
@@ -34,7 +34,7 @@ def eval_session(config: pytest.Config) -> EvalSession:
         try:
             config.stash[SESSION_KEY] = EvalSession(build(config))
         except (ConfigError, ThresholdError, SettingsError) as exc:
-            raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
+            raise pytest.UsageError(f"evals: {exc}") from None
     return config.stash[SESSION_KEY]
 
 

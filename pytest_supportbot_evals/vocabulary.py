@@ -63,7 +63,7 @@ class Vocabulary:
     @classmethod
     def of(cls, registry: Registry, labels: tuple[str, ...] | None) -> Vocabulary:
         return cls(
-            {e.name: e.labels for e in registry if e.name != "category" and e.in_expect},
+            {e.name: e.labels for e in registry if e.name != "label" and e.in_expect},
             {**registry.human_labels, **FEEDBACK_LABELS},
             labels,
         )
@@ -71,7 +71,7 @@ class Vocabulary:
     @property
     def reviewable(self) -> tuple[str, ...]:
         """What ``review:`` may list: every expectation (``category`` included)."""
-        return ("category", *self.expectations)
+        return ("label", *self.expectations)
 
     def with_labels(self, labels: Any, path: Path) -> Vocabulary:
         """This vocabulary with a golden file's own ``labels:`` (they win)."""
@@ -95,7 +95,10 @@ class Vocabulary:
         if len(query) > MAX_QUERY_CHARS:
             raise GoldenError(f"{label}: field 'query' is over {MAX_QUERY_CHARS} characters.")
         given = raw.get("expect", {})
-        if (isinstance(given, dict) and "category" in given) or {"category", "label"} <= set(raw):
+        if (isinstance(given, dict) and {"category", "label"} & set(given)) or {
+            "category",
+            "label",
+        } <= set(raw):
             raise GoldenError(
                 f"{label}: give the expected label once, as the case's 'label' (or 'category')."
             )
@@ -112,7 +115,7 @@ class Vocabulary:
                 raise GoldenError(
                     f"{label}: field {field_name!r} is {category!r}; use one of {self.labels}."
                 )
-            expect = {"category": category, **expect}
+            expect = {"label": category, **expect}
         where = f"{label}: field 'human_label'"
         human = _mapping(raw.get("human_label", {}), self.human_labels, where)
         contains, matches = _answer_expectations(raw, label)

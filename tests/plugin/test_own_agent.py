@@ -100,7 +100,7 @@ def test_the_readme_agent_is_gated_with_its_own_labels_tool_span_and_evaluator(h
     assert polite["span_id"] == cases["kettle-manual"]["span_id"]
     assert report["evaluators"]["polite"]["passed"] == 2
     junit = (helpdesk / "junit.xml").read_text()
-    assert 'name="supportbot.tool_result" value="error"' in junit
+    assert 'name="evals.tool_result" value="error"' in junit
     assert 'name="supportbot.polite.pass_rate" value="1.0"' in junit
 
 

@@ -81,7 +81,7 @@ def test_marker_gives_its_own_suite_thresholds_and_cassettes(eval_project):
     result.stdout.fnmatch_lines(
         [
             f"mine:tool_result * {stat['passed']}/{stat['total']} * {rate} * 101.0% * fail*",
-            "supportbot gate: FAIL (1 case runs; 1/1 selected golden runs evaluated)",
+            "evals gate: FAIL (1 case runs; 1/1 selected golden runs evaluated)",
             f"  tool_result pass rate {rate} (*) is below its threshold 101.0% (above 100%"
             "*) [[]mine[]]",
         ]

@@ -10,8 +10,8 @@ from plugin_helpers import output_of
 def write_baseline(project):
     """The project's baseline from its own replayed run; the path is set in the ini."""
     path = project.path / "baseline.json"
-    project.write_ini(supportbot_baseline="baseline.json")
-    done = project.run("--supportbot-update-baseline")
+    project.write_ini(evals_baseline="baseline.json")
+    done = project.run("--evals-update-baseline")
     assert path.exists(), output_of(done)
     return path
 
@@ -30,8 +30,8 @@ def test_every_comparison_shows_what_it_could_detect_and_a_lost_measurement_is_a
     files = {n: eval_project.path / n for n in ("r.json", "r.md", "junit.xml")}
 
     result = eval_project.run(
-        f"--supportbot-report={files['r.json']}",
-        f"--supportbot-markdown={files['r.md']}",
+        f"--evals-report={files['r.json']}",
+        f"--evals-markdown={files['r.md']}",
         f"--junitxml={files['junit.xml']}",
     )
 
@@ -55,8 +55,8 @@ def test_every_comparison_shows_what_it_could_detect_and_a_lost_measurement_is_a
     assert "- judged_hit_rate lost its measurement: tutorial-order-shipped" in markdown
     junit = files["junit.xml"].read_text()
     assert 'name="supportbot.judged_hit_rate.lost" value="1"' in junit
-    assert 'name="supportbot.tool_result.min_detectable" value="none"' in junit
-    assert 'name="supportbot.tool_result.paired" value="2"' in junit
+    assert 'name="evals.tool_result.min_detectable" value="none"' in junit
+    assert 'name="evals.tool_result.paired" value="2"' in junit
 
 
 def test_misses_come_first_once_per_change_and_partial_figures_say_so(eval_project, clean_env):

@@ -31,7 +31,7 @@ def test_replay_passes_offline_with_summary_table(replay_run):
     # Every golden test passed or missed an expectation; one more test is the gate itself.
     assert outcomes.get("passed", 0) + outcomes.get("missed", 0) == len(CASE_IDS) + 1
     assert "xfailed" not in outcomes
-    result.stdout.fnmatch_lines(["supportbot_evals::gate PASSED*"])
+    result.stdout.fnmatch_lines(["evals::gate PASSED*"])
     for case_id in CASE_IDS:
         result.stdout.fnmatch_lines([f"*test_golden?{case_id}? *"])
     assert result.ret == 0
@@ -39,7 +39,7 @@ def test_replay_passes_offline_with_summary_table(replay_run):
         [
             "*= supportbot evals =*",
             "evaluator*passed/total*rate*threshold*status*",
-            f"supportbot gate: PASS ({len(CASE_IDS)} case runs; {len(CASE_IDS)}/{len(CASE_IDS)} "
+            f"evals gate: PASS ({len(CASE_IDS)} case runs; {len(CASE_IDS)}/{len(CASE_IDS)} "
             "selected golden runs evaluated)",
         ]
     )
@@ -66,7 +66,7 @@ def test_changed_query_is_a_stale_cassette_with_a_diff(eval_project):
     assert result.ret == 1
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 2  # the stale golden, and the gate
-    result.stdout.fnmatch_lines(["FAILED supportbot_evals::gate*"])
+    result.stdout.fnmatch_lines(["FAILED evals::gate*"])
     result.stdout.fnmatch_lines(
         [
             "*Cassette miss in golden 'tutorial-refund': the classify request*",
@@ -80,7 +80,7 @@ def test_changed_query_is_a_stale_cassette_with_a_diff(eval_project):
     result.stdout.fnmatch_lines(
         [
             "*supportbot-evals record tutorial-refund",
-            "supportbot gate: FAIL*",
+            "evals gate: FAIL*",
             # the cause first: the run that could not be evaluated, and how to re-record it
             "  1 golden run(s) could not be evaluated: tutorial-refund (cassette misses: stale or "
             "missing cassettes; if the change is intended, re-record them with: supportbot-evals "
@@ -104,7 +104,7 @@ def test_missing_cassette_says_it_does_not_exist_yet(eval_project):
         ]
     )
     result.stdout.fnmatch_lines(["FAILED *test_golden?tutorial-order-shipped?*"])
-    assert "supportbot gate: FAIL" in result.stdout.str()
+    assert "evals gate: FAIL" in result.stdout.str()
     assert not eval_project.cassette("tutorial-order-shipped").exists()
 
 
@@ -113,7 +113,7 @@ def test_record_mode_none_never_calls_the_llm(eval_project, clean_env):
     clean_env.setenv("OPENAI_BASE_URL", UNREACHABLE_LLM)
     eval_project.cassette("tutorial-refund").unlink()
 
-    result = eval_project.run("--supportbot-record-mode=none")
+    result = eval_project.run("--evals-record-mode=none")
 
     assert result.ret == 1
     result.stdout.fnmatch_lines(

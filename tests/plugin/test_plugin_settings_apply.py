@@ -37,7 +37,7 @@ def test_command_line_threshold_reaches_a_marked_suite(eval_project):
     project = marked_project(eval_project, extra=', thresholds={"category": 0.5}')
 
     result, report = project.run_with_report(
-        "tests/test_mine.py", "--supportbot-threshold=category=1.01"
+        "tests/test_mine.py", "--evals-threshold=category=1.01"
     )
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -62,7 +62,7 @@ def test_a_command_line_threshold_nothing_checks_fails_the_gate(eval_project):
     project = marked_project(eval_project)
 
     result, report = project.run_with_report(
-        "tests/test_mine.py", "--supportbot-threshold=retrieval_relevance=0.5"
+        "tests/test_mine.py", "--evals-threshold=retrieval_relevance=0.5"
     )
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -102,18 +102,16 @@ def test_a_marker_on_a_test_that_runs_no_golden_is_a_usage_error(eval_project):
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "test_plain has the supportbot_eval marker but does not use" in output_of(result)
-    assert "supportbot gate" not in output_of(result)  # nothing ran: no gate to blame
+    assert "evals gate" not in output_of(result)  # nothing ran: no gate to blame
 
 
 def test_goldens_option_that_no_test_uses_is_a_usage_error(eval_project):
     project = marked_project(eval_project)
 
-    result = project.run("tests/test_mine.py", "--supportbot-goldens=goldens")
+    result = project.run("tests/test_mine.py", "--evals-goldens=goldens")
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--supportbot-goldens applies to eval tests without their own goldens=" in (
-        output_of(result)
-    )
+    assert "--evals-goldens applies to eval tests without their own goldens=" in (output_of(result))
 
 
 def test_a_marker_threshold_nothing_checks_fails_the_gate(eval_project):
@@ -128,18 +126,18 @@ def test_a_marker_threshold_nothing_checks_fails_the_gate(eval_project):
 
 
 def test_a_model_setting_that_differs_from_the_recording_says_which_setting(eval_project):
-    result = eval_project.run("--supportbot-model=gpt-4o-mini")
+    result = eval_project.run("--evals-model=gpt-4o-mini")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "Only settings differ: the cassette was recorded with model" in output_of(result)
-    assert "(supportbot_model)" in output_of(result)
+    assert "(evals_model)" in output_of(result)
 
 
 def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):
-    threshold = "--supportbot-threshold=retrieval_relevance=1.01"
+    threshold = "--evals-threshold=retrieval_relevance=1.01"
     lenient, report = eval_project.run_with_report(threshold, name="lenient.json")
     strict, strict_report = eval_project.run_with_report(
-        threshold, "--supportbot-strict-judges", name="strict.json"
+        threshold, "--evals-strict-judges", name="strict.json"
     )
 
     assert report["calibration"]["retrieval_relevance"]["trusted"] is False
@@ -152,7 +150,7 @@ def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):
 def test_a_failed_gate_is_a_failure_in_junit_with_the_figures(eval_project):
     junit = eval_project.path / "junit.xml"
 
-    result = eval_project.run(f"--junitxml={junit}", "--supportbot-threshold=category=1.01")
+    result = eval_project.run(f"--junitxml={junit}", "--evals-threshold=category=1.01")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     suite = ET.parse(junit).getroot().find("testsuite")
@@ -160,16 +158,16 @@ def test_a_failed_gate_is_a_failure_in_junit_with_the_figures(eval_project):
     (gate,) = [c for c in suite.iter("testcase") if c.get("name") == "gate"]
     assert "category pass rate" in gate.find("failure").get("message")
     props = {p.get("name"): p.get("value") for p in gate.iter("property")}
-    assert props["supportbot.gate"] == "fail"
-    assert props["supportbot.category.status"] == "fail"
-    assert props["supportbot.category.threshold"] == "1.01"
+    assert props["evals.gate"] == "fail"
+    assert props["evals.category.status"] == "fail"
+    assert props["evals.category.threshold"] == "1.01"
 
 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--supportbot-report=."], "--supportbot-report='.' is a folder"),
-        (["--supportbot-markdown=pyproject.toml/summary.md"], "is a file, not a folder"),
+        (["--evals-report=."], "--evals-report='.' is a folder"),
+        (["--evals-markdown=pyproject.toml/summary.md"], "is a file, not a folder"),
     ],
     ids=["report-is-a-folder", "markdown-under-a-file"],
 )
@@ -192,13 +190,11 @@ def test_pytest_recording_beside_the_plugin(eval_project):
     )
     report = eval_project.path / "report.json"
 
-    result = eval_project.run(
-        "--record-mode=none", "--block-network", f"--supportbot-report={report}"
-    )
+    result = eval_project.run("--record-mode=none", "--block-network", f"--evals-report={report}")
 
     assert result.ret == 0, output_of(result)
     assert "recording" in next(line for line in result.outlines if line.startswith("plugins:"))
     data = json.loads(report.read_text())
     assert data["gate"] == "pass" and data["complete"] is True
     assert data["meta"]["record_mode"] == "none"
-    result.stdout.fnmatch_lines(["supportbot gate: PASS*"])
+    result.stdout.fnmatch_lines(["evals gate: PASS*"])

@@ -43,9 +43,9 @@ def test_plugin_options_are_listed_in_help(plain_project):
     result.stdout.fnmatch_lines(
         [
             "*LLM eval regression gate (pytest-supportbot-evals)*",
-            "*--supportbot-record-mode*",
-            "*--supportbot-threshold=NAME=VALUE*",
-            "*supportbot_thresholds (linelist)*",
+            "*--evals-record-mode*",
+            "*--evals-threshold=NAME=VALUE*",
+            "*evals_thresholds (linelist)*",
         ]
     )
 
