@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_supportbot_evals.state import MARKER, MISSED, eval_session, suite_of
+from pytest_supportbot_evals.state import MISSED, eval_marker, eval_session, suite_of
 
 if TYPE_CHECKING:
     from pytest_supportbot_evals.config import EvalConfig
@@ -90,7 +90,7 @@ def evals_cassette_dir(request: pytest.FixtureRequest, evals_config: EvalConfig)
     """Where this test's cassettes live: the marker's ``cassettes=`` or the ini setting."""
     from pathlib import Path
 
-    marker = request.node.get_closest_marker(MARKER)
+    marker = eval_marker(request.node)
     folder = marker.kwargs.get("cassettes") if marker else None
     return Path(str(request.path)).parent / folder if folder else evals_config.cassette_dir
 

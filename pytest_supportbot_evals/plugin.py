@@ -21,8 +21,10 @@ from pytest_supportbot_evals.state import (
     GOLDENS_USED,
     MARKER,
     MISSED,
+    OLD_MARKER,
     SESSION_KEY,
     USAGE_ERRORS,
+    eval_marker,
     suite_of,
 )
 from pytest_supportbot_evals.state import eval_session as _session
@@ -53,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"evals: {exc}") from None
     for note in notes:  # one warning per deprecated spelling
         config.issue_config_time_warning(pytest.PytestDeprecationWarning(note), stacklevel=2)
+    config.addinivalue_line("markers", f"{OLD_MARKER}: deprecated name of the {MARKER} marker.")
     config.addinivalue_line(
         "markers",
         f"{MARKER}(goldens=None, thresholds=None, suite=None, cassettes=None): run the test once "
@@ -84,7 +87,7 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     session = _session(metafunc.config)
     where = f"{MARKER} marker of {metafunc.definition.nodeid}"
     try:
-        marker = metafunc.definition.get_closest_marker(MARKER)
+        marker = eval_marker(metafunc.definition)
         options = marker_options(marker, where, session.config.registry.names)
     except MarkerError as exc:
         raise pytest.UsageError(f"evals: {exc}") from None
@@ -130,7 +133,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         "evals_case fixture (directly or through evals_results/evals_result), "
         "so the marker would do nothing; use one of those fixtures or remove the marker."
         for item in items
-        if item.get_closest_marker(MARKER) and "evals_case" not in _fixtures(item)
+        if eval_marker(item) and "evals_case" not in _fixtures(item)
     ]
     if errors:
         raise pytest.UsageError("\n".join(dict.fromkeys(errors)))

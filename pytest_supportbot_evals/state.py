@@ -12,7 +12,9 @@ import pytest
 if TYPE_CHECKING:
     from pytest_supportbot_evals.session import EvalSession
 
-MARKER = "supportbot_eval"
+MARKER = "evals"
+#: The marker's deprecated name, still honoured (one warning per run).
+OLD_MARKER = "supportbot_eval"
 SESSION_KEY = pytest.StashKey["EvalSession"]()
 USAGE_ERRORS = pytest.StashKey[list[str]]()
 #: nodeid -> (suite, result ids) of every selected golden test, for naming runs with no result.
@@ -42,5 +44,18 @@ def suite_of(node: pytest.Item) -> str:
     """The suite a golden test reports to: its marker's ``suite=``, or the default suite."""
     from pytest_supportbot_evals.results import DEFAULT_SUITE
 
-    marker = node.get_closest_marker(MARKER)
+    marker = eval_marker(node)
     return (marker.kwargs.get("suite") if marker else None) or DEFAULT_SUITE
+
+
+def eval_marker(node: pytest.Item) -> pytest.Mark | None:
+    """The test's ``evals`` marker, or its deprecated ``supportbot_eval`` one (with a warning)."""
+    marker = node.get_closest_marker(MARKER)
+    if marker is not None:
+        return marker
+    marker = node.get_closest_marker(OLD_MARKER)
+    if marker is not None:
+        from pytest_supportbot_evals.fixtures import deprecated
+
+        deprecated(node.config, f"marker {OLD_MARKER}", f"marker {MARKER}")
+    return marker

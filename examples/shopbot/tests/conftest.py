@@ -1,4 +1,4 @@
-"""ShopBot's own evaluators, registered with pytest-supportbot-evals' hook."""
+"""ShopBot's own evaluators, registered with the evals plugin' hook."""
 
 from __future__ import annotations
 
