@@ -133,6 +133,12 @@ def load_factory(path: str, setting: str) -> Callable[..., Any]:
             f"{setting}={path!r}: cannot import {module_name!r} ({exc}); is it installed, or on "
             "pytest's pythonpath (ini pythonpath = .)?"
         ) from None
+    except Exception as exc:  # the module itself fails while importing
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise AgentError(
+            f"{setting}={path!r}: importing {module_name!r} failed: {type(exc).__name__}: "
+            f"{first}; fix the module (run `python -c 'import {module_name}'` to see where)."
+        ) from None
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise AgentError(f"{setting}={path!r}: {module_name} has no callable {attribute!r}.")

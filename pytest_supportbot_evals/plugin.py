@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pytest_supportbot_evals.options import speak
 from pytest_supportbot_evals.state import (
     GOLDEN_ITEMS,
     GOLDENS_USED,
@@ -135,8 +136,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items
         if eval_marker(item) and "evals_case" not in _fixtures(item)
     ]
+    errors += _old_overrides(config, items)
     if errors:
-        raise pytest.UsageError("\n".join(dict.fromkeys(errors)))
+        raise pytest.UsageError(speak("\n".join(dict.fromkeys(errors))))
     only = config.getoption("evals_only")
     shard = config.getoption("evals_shard")
     if not only and not shard:
@@ -209,6 +211,23 @@ def _why(report: pytest.TestReport) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2])
     return str(longrepr or report.outcome)
+
+
+def _old_overrides(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """A conftest's ``supportbot_bot`` fixture no longer plugs an agent in: one usage error."""
+    golden = next((i for i in items if "evals_case" in _fixtures(i)), None)
+    if golden is None:
+        return []
+    manager = golden.session._fixturemanager
+    defs = manager.getfixturedefs("supportbot_bot", golden) or ()
+    mine = "pytest_supportbot_evals.fixtures"
+    if not defs or defs[-1].func.__module__ == mine:
+        return []
+    return [
+        f"evals: fixture supportbot_bot is overridden ({defs[-1].baseid or 'conftest.py'}), but "
+        'it no longer plugs an agent in: set ini evals_agent = "module:factory" (or override '
+        "the evals_agent fixture) and delete the supportbot_bot fixture."
+    ]
 
 
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, Any] | None:
