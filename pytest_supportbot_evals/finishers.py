@@ -130,7 +130,9 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
     sink.add_annotations(annotations(session, meta))
     sink.add_document_annotations(document_annotations(session, meta))
     delivery = sink.flush()
-    note = delivery.describe(sink.public_endpoint, config.spool_path)
+    note = delivery.describe(
+        sink.public_endpoint, config.spool_path, deliver=None, budget="EVALS_PHOENIX_BUDGET"
+    )
     if delivery.delivered:
         configs = config.registry.annotation_configs()  # the built-ins' come from the JSON
         ensured = sink.ensure_annotation_configs(configs)

@@ -25,8 +25,8 @@ from pytest_supportbot_evals import tokens
 from pytest_supportbot_evals.analysis import Analysis
 from pytest_supportbot_evals.session import EvalSession
 
-ANNOTATION_PREFIX = "supportbot-evals"
-GOLDEN_ANNOTATION = "supportbot_golden"
+ANNOTATION_PREFIX = "evals"
+GOLDEN_ANNOTATION = "evals_golden"
 #: The agent span's token figures (a CONTINUOUS annotation config).
 TOKENS_ANNOTATION = "tokens"
 

@@ -36,7 +36,9 @@ def eval_session(config: pytest.Config) -> EvalSession:
         try:
             config.stash[SESSION_KEY] = EvalSession(build(config))
         except (ConfigError, ThresholdError, SettingsError) as exc:
-            raise pytest.UsageError(f"evals: {exc}") from None
+            from pytest_supportbot_evals.options import speak
+
+            raise pytest.UsageError(speak(f"evals: {exc}")) from None
     return config.stash[SESSION_KEY]
 
 

@@ -19,7 +19,7 @@ BAD_SETTINGS = [
      ["--evals-threshold", "'tool_result=7' is out of range"]),
     ("record-mode", ["--evals-record-mode=bogus"], {}, {},
      ["--evals-record-mode='bogus'", "none"]),
-    ("ini-threshold", [], {"evals_thresholds": ["category=high"]}, {},
+    ("ini-threshold", [], {"evals_thresholds": ["label=high"]}, {},
      ["ini evals_thresholds", "'high'"]),
     ("ini-max-tokens", [], {"evals_max_tokens": "lots"}, {},
      ["ini evals_max_tokens='lots'"]),

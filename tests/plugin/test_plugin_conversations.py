@@ -41,7 +41,7 @@ def test_a_conversation_is_one_test_with_a_result_and_junit_properties_per_turn(
     }
     checks = {c["evaluator"]: c["passed"] for c in first["checks"]}
     assert checks == {
-        "category": llm == "order_status",
+        "label": llm == "order_status",
         "order_lookup": True,
         "tool_result": True,
         "answer_grounded": checks["answer_grounded"],  # what the recorded answer says

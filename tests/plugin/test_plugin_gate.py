@@ -29,7 +29,7 @@ def test_impossible_threshold_fails_the_gate_and_the_report_says_so(eval_project
         ]
     )
     assert any("tool_result pass rate" in reason for reason in report["reasons"])
-    assert report["evaluators"]["category"]["status"] == "info"
+    assert report["evaluators"]["label"]["status"] == "info"
 
 
 @pytest.mark.parametrize(
@@ -38,23 +38,23 @@ def test_impossible_threshold_fails_the_gate_and_the_report_says_so(eval_project
     ids=["ini-below-measured", "ini-above-measured", "command-line-overrides-ini"],
 )
 def test_ini_thresholds_gate_the_session(eval_project, replay_report, ini_above, cli_above, fails):
-    measured = replay_report["evaluators"]["category"]["pass_rate"]
+    measured = replay_report["evaluators"]["label"]["pass_rate"]
 
     def threshold(above):
         return min(measured + 0.01, 1.5) if above else max(measured - 0.01, 0.0)
 
-    eval_project.write_ini(thresholds=[f"category={threshold(ini_above)}", ""])
-    args = [] if cli_above is None else [f"--evals-threshold=category={threshold(cli_above)}"]
+    eval_project.write_ini(thresholds=[f"label={threshold(ini_above)}", ""])
+    args = [] if cli_above is None else [f"--evals-threshold=label={threshold(cli_above)}"]
 
     result, report = eval_project.run_with_report(*args)
 
-    stat = report["evaluators"]["category"]
+    stat = report["evaluators"]["label"]
     expected = threshold(ini_above if cli_above is None else cli_above)
     assert stat["threshold"] == pytest.approx(expected)
     assert stat["status"] == ("fail" if fails else "pass")
     assert report["gate"] == ("fail" if fails else "pass")
     assert result.ret == (pytest.ExitCode.TESTS_FAILED if fails else pytest.ExitCode.OK)
-    assert ("category pass rate" in result.stdout.str()) is fails
+    assert ("label pass rate" in result.stdout.str()) is fails
 
 
 def test_junit_xml_carries_verdicts_and_checks_as_properties(eval_project, replay_report):
@@ -92,7 +92,7 @@ def test_junit_xml_carries_verdicts_and_checks_as_properties(eval_project, repla
         assert properties[case["id"]] == expected
         # the category check is the model's own label, not the route
         label = case["classification"]["llm_category"]
-        assert ("evals.check.category", label) in properties[case["id"]]
+        assert ("evals.check.label", label) in properties[case["id"]]
     judged = {name for props in properties.values() for name, _ in props}
     assert "evals.check.tool_result" in judged
 

@@ -61,7 +61,7 @@ def test_every_comparison_shows_what_it_could_detect_and_a_lost_measurement_is_a
 
 def test_misses_come_first_once_per_change_and_partial_figures_say_so(eval_project, clean_env):
     # an impossible category bar: a threshold reason whatever the recorded model labels
-    eval_project.write_ini(thresholds=["tool_result=1.0", "category=1.5"])
+    eval_project.write_ini(thresholds=["tool_result=1.0", "label=1.5"])
     prompts = eval_project.path / "prompts"
     prompts.mkdir()
     from supportbot import prompts as packaged
@@ -79,7 +79,7 @@ def test_misses_come_first_once_per_change_and_partial_figures_say_so(eval_proje
     first = report["reasons"][0]
     assert first.startswith(f"{n} golden run(s) could not be evaluated: {missed[0]}, ")
     assert f"re-record them with: supportbot-evals record {' '.join(missed)})" in first
-    assert report["reasons"][1].startswith("category pass rate ")
+    assert report["reasons"][1].startswith("label pass rate ")
     assert report["reasons"][1].endswith(over + "not evaluated)")
     out = output_of(result)
     # the first failing test, and the summary's group; pytest's own short summary repeats whole

@@ -49,7 +49,7 @@ def test_replay_passes_offline_with_summary_table(replay_run):
         assert rows[name][:2] == (round(stat["passed"], 2), stat["total"])
         assert rows[name][2] == f"{stat['pass_rate']:.1%}"
         assert stat["status"] == "info" and stat["threshold"] is None
-    assert rows["category"][1] == len(CASE_IDS)
+    assert rows["label"][1] == len(CASE_IDS)
     assert report["gate"] == "pass" and report["errored"] == []
     assert sorted(c["id"] for c in report["cases"]) == sorted(CASE_IDS)
 

@@ -34,25 +34,23 @@ def marked_project(eval_project, extra="", suite="mine"):
 
 
 def test_command_line_threshold_reaches_a_marked_suite(eval_project):
-    project = marked_project(eval_project, extra=', thresholds={"category": 0.5}')
+    project = marked_project(eval_project, extra=', thresholds={"label": 0.5}')
 
-    result, report = project.run_with_report(
-        "tests/test_mine.py", "--evals-threshold=category=1.01"
-    )
+    result, report = project.run_with_report("tests/test_mine.py", "--evals-threshold=label=1.01")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    stat = report["evaluators"]["mine:category"]
+    stat = report["evaluators"]["mine:label"]
     assert (stat["threshold"], stat["status"]) == (1.01, "fail")  # the command line wins
-    assert any(r.endswith("[mine]") and "category" in r for r in report["reasons"])
+    assert any(r.endswith("[mine]") and "label" in r for r in report["reasons"])
 
 
 def test_ini_thresholds_reach_a_marked_suite_unless_its_marker_sets_them(eval_project):
-    project = marked_project(eval_project, extra=', thresholds={"category": 0.5}')
-    project.write_ini(thresholds=["category=1.01", "tool_result=1.01"])
+    project = marked_project(eval_project, extra=', thresholds={"label": 0.5}')
+    project.write_ini(thresholds=["label=1.01", "tool_result=1.01"])
 
     result, report = project.run_with_report("tests/test_mine.py")
 
-    assert report["evaluators"]["mine:category"]["threshold"] == 0.5  # the marker wins over ini
+    assert report["evaluators"]["mine:label"]["threshold"] == 0.5  # the marker wins over ini
     assert report["evaluators"]["mine:tool_result"]["threshold"] == 1.01  # the ini fills in
     assert report["evaluators"]["mine:tool_result"]["status"] == "fail"
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -72,7 +70,7 @@ def test_a_command_line_threshold_nothing_checks_fails_the_gate(eval_project):
 @pytest.mark.parametrize(
     ("extra", "suite", "needles"),
     [
-        (", threshold={'category': 1.0}", "mine", ["unknown argument(s) threshold", "accepted:"]),
+        (", threshold={'label': 1.0}", "mine", ["unknown argument(s) threshold", "accepted:"]),
         (", thresholds=0.9", "mine", ["thresholds=0.9 must be a mapping"]),
         (", thresholds={'nosuch': 0.9}", "mine", ["unknown evaluator 'nosuch'"]),
         ("", "a:b", ["suite='a:b' must be a name"]),
@@ -150,17 +148,17 @@ def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):
 def test_a_failed_gate_is_a_failure_in_junit_with_the_figures(eval_project):
     junit = eval_project.path / "junit.xml"
 
-    result = eval_project.run(f"--junitxml={junit}", "--evals-threshold=category=1.01")
+    result = eval_project.run(f"--junitxml={junit}", "--evals-threshold=label=1.01")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite.get("failures") == "1" and suite.get("skipped") == "0"
     (gate,) = [c for c in suite.iter("testcase") if c.get("name") == "gate"]
-    assert "category pass rate" in gate.find("failure").get("message")
+    assert "label pass rate" in gate.find("failure").get("message")
     props = {p.get("name"): p.get("value") for p in gate.iter("property")}
     assert props["evals.gate"] == "fail"
-    assert props["evals.category.status"] == "fail"
-    assert props["evals.category.threshold"] == "1.01"
+    assert props["evals.label.status"] == "fail"
+    assert props["evals.label.threshold"] == "1.01"
 
 
 @pytest.mark.parametrize(
