@@ -254,7 +254,7 @@ def compute(
         for name in sorted(set(cli) - checked)
     ]
     unapplied += [
-        f"the supportbot_eval marker of suite {suite!r} sets a {name} threshold, but no golden "
+        f"the evals marker of suite {suite!r} sets a {name} threshold, but no golden "
         f"run of the suite expects {name}: drop the threshold or add the expectation"
         for suite, names in sorted((marker or {}).items())
         for name in sorted(names)

@@ -19,6 +19,7 @@ from pytest_supportbot_evals.vocabulary import (
     GoldenTurn,
     Vocabulary,
     default_vocabulary,
+    parse_history,
 )
 
 #: Human labels that are not an evaluator's: a user's thumbs-up/down on the answer
@@ -27,7 +28,7 @@ FEEDBACK_LABELS: dict[str, tuple[str, ...]] = {"user_feedback": ("thumbs-up", "t
 #: ``label`` is the neutral name of ``category``; ``faq_id`` an older name of ``relevant_ids``.
 TURN_FIELDS = {"query", "category", "label", "expect", "human_label", "faq_id", "relevant_ids"}
 TURN_FIELDS |= {"answer_contains", "answer_matches"}
-CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin"}
+CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin", "history"}
 #: Keys a golden file may hold: its cases, and the label vocabulary its agent gives.
 FILE_KEYS = {"cases", "labels"}
 #: Where an exported case came from (``supportbot-evals export-goldens``): a link back to the trace.
@@ -61,6 +62,8 @@ class GoldenCase:
     origin: Mapping[str, str] = field(default_factory=dict)
     answer_contains: tuple[str, ...] | None = None
     answer_matches: str | None = None
+    #: Earlier (role, content) turns given to the agent as its history (``history=``).
+    history: tuple[tuple[str, str], ...] = ()
 
     @property
     def turns(self) -> tuple[GoldenTurn, ...]:
@@ -132,6 +135,7 @@ def goldens_hash(cases: Iterable[GoldenCase]) -> str:
             for t in case.turns
         ]
         key = (case.id, *turns[0]) if len(turns) == 1 else (case.id, turns)  # single: as before
+        key += (case.history,) if case.history else ()
         digest.update(repr(key).encode())
     return digest.hexdigest()[:12]
 
@@ -275,6 +279,7 @@ def _parse_case(raw: Any, where: str, vocabulary: Vocabulary) -> GoldenCase:
         origin={str(k): str(v) for k, v in origin.items()},
         answer_contains=first.answer_contains,
         answer_matches=first.answer_matches,
+        history=parse_history(raw.get("history"), label),
     )
 
 

@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_supportbot_evals.analysis import Analysis, analyse, fingerprint
@@ -165,7 +165,28 @@ class EvalSession:
                 prices=self.config.prices,
                 models=(self.config.settings.model, self.config.settings.effective_judge_model),
             )
+            unmatched = self._unmatched_tool_spans()
+            if unmatched:
+                gate = self._analysis.gate
+                gate = replace(gate, unapplied=[*gate.unapplied, unmatched])
+                self._analysis = replace(self._analysis, gate=gate)
         return self._analysis
+
+    def _unmatched_tool_spans(self) -> str | None:
+        """``evals_tool_spans`` naming a glob no TOOL span of the run matched: a named failure
+        (a misspelt span name would otherwise only show as each golden's ``not_called``)."""
+        from pytest_supportbot_evals.options import said
+
+        pattern = self.config.agent.tool_spans if self.config.agent else "*"
+        runs = [r for r in self.results if r.error is None]
+        if pattern == "*" or not runs:
+            return None
+        if any(v.judge == "tool_result" for r in runs for v in r.verdicts):
+            return None
+        return (
+            f"{said('evals_tool_spans')} {pattern!r} matched no span in {len(runs)} runs: check "
+            "the TOOL span names your agent makes (a glob, e.g. 'lookup*')"
+        )
 
     @property
     def verdict(self) -> str:

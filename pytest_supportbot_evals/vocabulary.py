@@ -122,6 +122,36 @@ class Vocabulary:
         return GoldenTurn(query, expect, human, _relevant_ids(raw, label), contains, matches)
 
 
+#: The roles a golden's given ``history`` may hold (earlier turns the agent did not write).
+HISTORY_ROLES = ("user", "assistant")
+
+
+def parse_history(raw: Any, label: str) -> tuple[tuple[str, str], ...]:
+    """A golden's ``history:``: earlier turns given to the agent (``history=``) as if they had
+    happened, each ``{role: user|assistant, content: text}``; ``()`` when the golden has none."""
+    if raw is None:
+        return ()
+    example = "e.g. [{role: user, content: 'Hi'}, {role: assistant, content: 'Hello!'}]"
+    if not isinstance(raw, list) or not raw:
+        raise GoldenError(f"{label}: field 'history' must be a list of earlier turns, {example}.")
+    turns = []
+    for n, turn in enumerate(raw, start=1):
+        if (
+            not isinstance(turn, dict)
+            or set(turn) != {"role", "content"}
+            or turn["role"] not in HISTORY_ROLES
+            or not isinstance(turn["content"], str)
+            or not turn["content"].strip()
+            or len(turn["content"]) > MAX_QUERY_CHARS
+        ):
+            raise GoldenError(
+                f"{label}: history turn {n} must be a mapping with 'role' (user or assistant) "
+                f"and a non-empty 'content' (at most {MAX_QUERY_CHARS} characters), {example}."
+            )
+        turns.append((turn["role"], turn["content"]))
+    return tuple(turns)
+
+
 def _answer_expectations(
     raw: dict[str, Any], label: str
 ) -> tuple[tuple[str, ...] | None, str | None]:

@@ -140,3 +140,54 @@ def test_a_hint_names_the_spelling_the_user_used(project):
     assert "--supportbot-threshold: unknown evaluator 'politeness'" in done.stderr
     done = pytest_run(project, "--evals-threshold=politeness=0.5")
     assert "--evals-threshold: unknown evaluator 'politeness'" in done.stderr
+
+
+def test_a_tool_that_must_not_be_called_and_a_given_history(project):
+    agent = project / "helpdesk.py"
+    text = agent.read_text().replace(
+        "def agent(query, *, seed=None):", "def agent(query, *, seed=None, history=None):"
+    )
+    text = text.replace(
+        "            if device is None:\n",
+        "            if history:\n"
+        '                span.set_attribute("given.history", repr(history))\n'
+        '                query = history[0]["content"] + " " + query\n'
+        "                device = next((d for d in MANUALS if d in query.lower()), None)\n"
+        "            if device is None:\n",
+    )
+    agent.write_text(text)
+    goldens = project / "tests" / "goldens" / "desk.yaml"
+    goldens.write_text(
+        goldens.read_text() + "  - id: chat-no-tool\n    query: Hello there\n    label: chat\n"
+        "    expect: {tool_result: not_called}\n"
+        "  - id: kettle-from-history\n    query: And how often?\n"
+        "    history:\n      - {role: user, content: 'My kettle needs cleaning.'}\n"
+        "      - {role: assistant, content: 'Which kettle is it?'}\n"
+        "    label: manual\n    expect: {tool_result: success}\n"
+    )
+    done = pytest_run(project, "--evals-report=report.json")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    cases = {c["id"]: c for c in json.loads((project / "report.json").read_text())["cases"]}
+    checks = {c["evaluator"]: c["actual"] for c in cases["chat-no-tool"]["checks"]}
+    assert checks["tool_result"] == "not_called"
+    checks = {c["evaluator"]: c["actual"] for c in cases["kettle-from-history"]["checks"]}
+    assert checks["tool_result"] == "success"  # the agent found the kettle in the history
+    # the registry validates the label; an agent that takes no history is told why
+    goldens.write_text(goldens.read_text().replace("not_called}", "not_calld}"))
+    done = pytest_run(project)
+    assert done.returncode == 4 and "tool_result is 'not_calld'" in done.stderr
+    goldens.write_text(goldens.read_text().replace("not_calld}", "not_called}"))
+    agent.write_text(text.replace(", history=None):", "):"))
+    done = pytest_run(project, "--evals-report=report.json")
+    cases = {c["id"]: c for c in json.loads((project / "report.json").read_text())["cases"]}
+    assert "The agent does not take history=" in cases["kettle-from-history"]["error"]
+
+
+def test_a_tool_span_setting_that_matches_no_span_is_a_named_failure(project):
+    ini = project / "pyproject.toml"
+    ini.write_text(ini.read_text().replace('"findManual"', '"findManuals"'))
+    done = pytest_run(project)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "evals_tool_spans 'findManuals' matched no span in 3 runs" in out
