@@ -81,7 +81,7 @@ def llm_evaluator(
     description: str = "",
 ) -> Evaluator:
     """An LLM evaluator from a phoenix-evals classification template file: the judge model
-    (ini ``supportbot_judge_model``, default the agent's model) labels each span of
+    (ini ``evals_judge_model``, default the agent's model) labels each span of
     ``span_kind`` whose name matches ``span_name``. The template's placeholders: ``{input}`` and
     ``{output}`` (the span's input and output values) and ``{documents}`` (a RETRIEVER span's
     documents). ``human_labels=True`` lets goldens give a human label to calibrate it against."""
