@@ -58,10 +58,6 @@ def evals_agent(
     from pytest_supportbot_evals.contract import build_agent, load_factory
     from pytest_supportbot_evals.reference import supportbot_agent
 
-    overridden = user_override(request, "supportbot_agent")
-    if overridden:
-        deprecated(request.config, "fixture supportbot_agent", "fixture evals_agent")
-        return request.getfixturevalue("supportbot_agent")
     agent = evals_config.agent
     if agent is None or agent.factory is None:
         return supportbot_agent(request.getfixturevalue("supportbot_bot"))
@@ -70,11 +66,8 @@ def evals_agent(
 
 
 @pytest.fixture(scope="session")
-def evals_relevance_judge(request: pytest.FixtureRequest, evals_config: EvalConfig) -> Any:
+def evals_relevance_judge(evals_config: EvalConfig) -> Any:
     """The retrieval_relevance LLM judge (phoenix-evals); override to swap the judge."""
-    if user_override(request, "supportbot_relevance_judge"):
-        deprecated(request.config, "fixture supportbot_relevance_judge", "evals_relevance_judge")
-        return request.getfixturevalue("supportbot_relevance_judge")
     from supportbot.judges import RetrievalRelevanceJudge
 
     return RetrievalRelevanceJudge(evals_config.settings, evals_config.judge_method)
@@ -114,7 +107,9 @@ def evals_results(
     from pytest_supportbot_evals.contract import AgentSpec
     from pytest_supportbot_evals.runner import Runner, cassette_path, run_golden
 
-    spec = evals_agent
+    # an older conftest's supportbot_agent/supportbot_relevance_judge fixture still wins
+    spec = overridden(request, "supportbot_agent", evals_agent)
+    evals_relevance_judge = overridden(request, "supportbot_relevance_judge", evals_relevance_judge)
     if not isinstance(spec, AgentSpec):
         spec = AgentSpec(spec)
     prompt_dir = evals_config.agent.prompt_dir if evals_config.agent else None
@@ -182,10 +177,14 @@ def evals_assert(request: pytest.FixtureRequest, evals_config: EvalConfig) -> Ca
     return check
 
 
-def user_override(request: pytest.FixtureRequest, name: str) -> bool:
-    """Whether a conftest (not this plugin) defines the fixture ``name`` for this test."""
+def overridden(request: pytest.FixtureRequest, name: str, value: Any) -> Any:
+    """The value of the deprecated fixture ``name`` if a conftest or test module (not this
+    plugin) defines it for this test (one warning), else ``value``."""
     defs = request._fixturemanager.getfixturedefs(name, request.node)
-    return bool(defs) and defs[-1].func.__module__ != __name__
+    if not defs or defs[-1].func.__module__ == __name__:
+        return value
+    deprecated(request.config, f"fixture {name}", f"fixture {name.replace('supportbot', 'evals')}")
+    return request.getfixturevalue(name)
 
 
 def deprecated(config: pytest.Config, old: str, new: str) -> None:

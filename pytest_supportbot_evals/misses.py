@@ -105,7 +105,7 @@ def grouped_lines(results: Sequence[Any]) -> list[str]:
 MAX_CHANGED = 20
 
 #: Request fields that come from settings, not from prompts or goldens.
-SETTING_FIELDS = {"model": "supportbot_model", "max_tokens": "the ini's max-token budgets"}
+SETTING_FIELDS = {"model": "evals_model", "max_tokens": "the ini's max-token budgets"}
 
 
 def _settings_hint(recorded: Any, now: Any) -> list[str]:

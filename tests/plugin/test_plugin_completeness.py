@@ -18,7 +18,7 @@ ONE_BROKEN_FIXTURE = """
 
     @pytest.fixture(autouse=True)
     def flaky_setup(request):
-        case = request.node.callspec.params.get("supportbot_case")
+        case = request.node.callspec.params.get("evals_case")
         if case is not None and case.id == "tutorial-refund":
             raise RuntimeError("the test database is down")
 """

@@ -113,7 +113,7 @@ def assert_clean_usage_error(result):
     text = output_of(result)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text
     assert traceback_frames(text) == [], text
-    assert "pytest-supportbot-evals:" in "\n".join(result.errlines)
+    assert "evals:" in "\n".join(result.errlines)
 
 
 @pytest.mark.parametrize(("args", "ini", "env", "needles"), [c[1:] for c in BAD_SETTINGS],

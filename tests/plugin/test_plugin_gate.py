@@ -71,11 +71,11 @@ def test_junit_xml_carries_verdicts_and_checks_as_properties(eval_project, repla
     gate = dict(properties.pop("gate"))
     assert gate["evals.gate"] == "pass"
     for name, stat in replay_report["evaluators"].items():
-        assert gate[f"supportbot.{name}.passed"] == str(stat["passed"])
-        assert gate[f"supportbot.{name}.total"] == str(stat["total"])
+        assert gate[f"evals.{name}.passed"] == str(stat["passed"])
+        assert gate[f"evals.{name}.total"] == str(stat["total"])
     for case in replay_report["cases"]:
         expected = [
-            (f"supportbot.{v['judge']}", v["label"] or "error")
+            (f"evals.{v['judge']}", v["label"] or "error")
             for v in case["verdicts"]
             if v["document_position"] is None  # a document's verdict is not a test property
         ]

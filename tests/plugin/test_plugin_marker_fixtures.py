@@ -1,4 +1,4 @@
-"""The ``supportbot_eval`` marker (own goldens, thresholds, suite, cassettes); fixture overrides."""
+"""The ``evals`` marker (own goldens, thresholds, suite, cassettes); fixture overrides."""
 
 import shutil
 import textwrap
@@ -10,7 +10,7 @@ MINE = "tutorial-order-shipped"
 USER_MODULE = """
     import pytest
 
-    pytestmark = pytest.mark.supportbot_eval(
+    pytestmark = pytest.mark.evals(
         goldens="my_goldens",
         thresholds={"tool_result": 1.01},
         suite="mine",
@@ -18,13 +18,13 @@ USER_MODULE = """
     )
 
 
-    def test_mine(supportbot_result, supportbot_assert):
-        supportbot_assert(supportbot_result)
+    def test_mine(evals_result, evals_assert):
+        evals_assert(evals_result)
 
 
-    def test_case_ids(request, supportbot_case):
-        assert request.node.callspec.id == supportbot_case.id
-        assert supportbot_case.source.startswith(str(request.path.parent / "my_goldens"))
+    def test_case_ids(request, evals_case):
+        assert request.node.callspec.id == evals_case.id
+        assert evals_case.source.startswith(str(request.path.parent / "my_goldens"))
 """
 FAKE_JUDGE_CONFTEST = '''
     import pytest

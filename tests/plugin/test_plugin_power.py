@@ -23,7 +23,7 @@ def test_every_comparison_shows_what_it_could_detect_and_a_lost_measurement_is_a
     data = json.loads(path.read_text())
     # The baseline says the order golden had a judged ranking (as if it had once been routed to
     # retrieval); this run measures none for it: a lost measurement.
-    judged = data["outcomes"]["supportbot:judged_hit_rate"]
+    judged = data["outcomes"]["evals:judged_hit_rate"]
     assert "tutorial-order-shipped" not in judged and judged
     judged["tutorial-order-shipped"] = 1.0
     path.write_text(json.dumps(data))
@@ -54,7 +54,7 @@ def test_every_comparison_shows_what_it_could_detect_and_a_lost_measurement_is_a
     assert "| detects |" in markdown
     assert "- judged_hit_rate lost its measurement: tutorial-order-shipped" in markdown
     junit = files["junit.xml"].read_text()
-    assert 'name="supportbot.judged_hit_rate.lost" value="1"' in junit
+    assert 'name="evals.judged_hit_rate.lost" value="1"' in junit
     assert 'name="evals.tool_result.min_detectable" value="none"' in junit
     assert 'name="evals.tool_result.paired" value="2"' in junit
 

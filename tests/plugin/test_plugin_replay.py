@@ -11,9 +11,9 @@ UNREACHABLE_LLM = "http://127.0.0.1:9/v1"
 
 
 def summary_rows(result):
-    """{evaluator: (passed, total, rate)} from the "supportbot evals" section."""
+    """{evaluator: (passed, total, rate)} from the "evals" section."""
     lines = result.outlines
-    start = next(i for i, line in enumerate(lines) if "supportbot evals" in line)
+    start = next(i for i, line in enumerate(lines) if "= evals =" in line)
     rows = {}
     for line in lines[start + 1 :]:
         match = SUMMARY_ROW.match(line)
@@ -37,7 +37,7 @@ def test_replay_passes_offline_with_summary_table(replay_run):
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
-            "*= supportbot evals =*",
+            "*= evals =*",
             "evaluator*passed/total*rate*threshold*status*",
             f"evals gate: PASS ({len(CASE_IDS)} case runs; {len(CASE_IDS)}/{len(CASE_IDS)} "
             "selected golden runs evaluated)",

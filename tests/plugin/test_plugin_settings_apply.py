@@ -14,11 +14,11 @@ MARKED = """
     import pytest
 
 
-    @pytest.mark.supportbot_eval(
+    @pytest.mark.evals(
         goldens="my_goldens", cassettes="my_cassettes"{extra}
     )
-    def test_mine(supportbot_result, supportbot_assert):
-        supportbot_assert(supportbot_result)
+    def test_mine(evals_result, evals_assert):
+        evals_assert(evals_result)
 """
 
 
@@ -84,7 +84,7 @@ def test_bad_marker_arguments_are_a_usage_error(eval_project, extra, suite, need
 
     text = output_of(result)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text
-    assert "supportbot_eval marker of tests/test_mine.py::test_mine" in text
+    assert "evals marker of tests/test_mine.py::test_mine" in text
     for needle in needles:
         assert needle in text
     assert traceback_frames(text) == []
@@ -92,14 +92,14 @@ def test_bad_marker_arguments_are_a_usage_error(eval_project, extra, suite, need
 
 def test_a_marker_on_a_test_that_runs_no_golden_is_a_usage_error(eval_project):
     (eval_project.path / "tests" / "test_other.py").write_text(
-        "import pytest\n\n\n@pytest.mark.supportbot_eval(suite='x')\ndef test_plain():\n    pass\n",
+        "import pytest\n\n\n@pytest.mark.evals(suite='x')\ndef test_plain():\n    pass\n",
         encoding="utf-8",
     )
 
     result = eval_project.run()  # beside the working golden suite
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "test_plain has the supportbot_eval marker but does not use" in output_of(result)
+    assert "test_plain has the evals marker but does not use" in output_of(result)
     assert "evals gate" not in output_of(result)  # nothing ran: no gate to blame
 
 

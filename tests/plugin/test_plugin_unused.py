@@ -42,7 +42,7 @@ def test_plugin_options_are_listed_in_help(plain_project):
 
     result.stdout.fnmatch_lines(
         [
-            "*LLM eval regression gate (pytest-supportbot-evals)*",
+            "*LLM eval regression gate (evals)*",
             "*--evals-record-mode*",
             "*--evals-threshold=NAME=VALUE*",
             "*evals_thresholds (linelist)*",
