@@ -6,6 +6,7 @@ project that never uses the plugin nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -204,10 +205,16 @@ class SpellingError(ValueError):
     """A setting given under both spellings with different values."""
 
 
-def reconcile(config: pytest.Config, ini_keys: list[str]) -> list[str]:
+def reconcile(
+    config: pytest.Config, ini_keys: list[str], environ: Mapping[str, str] | None = None
+) -> list[str]:
     """Fold each deprecated flag into its neutral one, refuse a setting given both ways with
     different values, and return one deprecation message per old spelling used (``ini_keys``:
     the plugin's keys the ini file sets)."""
+    if environ is None:
+        import os
+
+        environ = os.environ
     used: dict[str, str] = {}
     neutral_used = any(k.startswith(NEUTRAL) for k in ini_keys)
     option = config.option
@@ -236,7 +243,19 @@ def reconcile(config: pytest.Config, ini_keys: list[str]) -> list[str]:
             )
         used[new_key] = key
     _SPOKEN.update(used=used, old_only=bool(used) and not neutral_used)
-    return [f"{legacy} is deprecated; use {new}." for new, legacy in used.items()]
+    notes = [f"{legacy} is deprecated; use {new}." for new, legacy in used.items()]
+    return notes + [
+        f"environment variable {name} is deprecated; use {name.replace('SUPPORTBOT_', 'EVALS_')}."
+        for name in sorted(environ)
+        if name.startswith("SUPPORTBOT_") and name.removeprefix("SUPPORTBOT_") in ENV_SETTINGS
+    ]
+
+
+#: The run's settings that may come from ``EVALS_X`` variables (``SUPPORTBOT_X``: deprecated).
+ENV_SETTINGS = frozenset(
+    "MODEL JUDGE_MODEL TEMPERATURE SEED MAX_TOKENS CLASSIFY_MAX_TOKENS CLASSIFY_TOP_LOGPROBS "
+    "JUDGE_MAX_TOKENS TOP_K TIMEOUT MAX_RETRIES STRUCTURED_OUTPUT PHOENIX_BUDGET".split()
+)
 
 
 def _show(value: Any) -> str:

@@ -34,14 +34,14 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def pytest_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def pytest_run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(project)},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(project), **env},
     )
 
 
@@ -106,7 +106,9 @@ def test_the_old_spellings_still_work_with_one_warning_each(project):
     body = test.read_text()
     assert "evals_results" in body and "evals_assert" in body
     test.write_text(body.replace("evals_", "supportbot_"))
-    done = pytest_run(project, "--supportbot-report=report.json", "-W", "default")
+    done = pytest_run(
+        project, "--supportbot-report=report.json", "-W", "default", SUPPORTBOT_SEED="7"
+    )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "evals gate: PASS" in out
@@ -117,6 +119,7 @@ def test_the_old_spellings_still_work_with_one_warning_each(project):
     for fixture in ("supportbot_results", "supportbot_assert"):
         assert out.count(f"fixture {fixture} is deprecated") == 1, out
     assert out.count("hook pytest_supportbot_evals_evaluators is deprecated") == 1, out
+    assert out.count("variable SUPPORTBOT_SEED is deprecated; use EVALS_SEED.") == 1, out
 
 
 def test_both_spellings_with_different_values_are_a_usage_error(project):
