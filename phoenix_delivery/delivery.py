@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals_core.tracing import public_url
 from phoenix_delivery.spool import MAX_ATTEMPTS, Spool
-from supportbot.tracing import public_url
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from evals_core.tracing import base_url, public_url
 from phoenix_delivery.budget import DELIVERY_BUDGET, Deadline
 from phoenix_delivery.delivery import Delivery
 from phoenix_delivery.phoenix_payloads import encode_spans
 from phoenix_delivery.sending import Sender
 from phoenix_delivery.spool import Record, Refused, Spool, Unconfirmed
-from supportbot.tracing import base_url, public_url
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 1000

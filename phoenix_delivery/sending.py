@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from evals_core.tracing import traces_url
 from phoenix_delivery.budget import Deadline, client
 from phoenix_delivery.phoenix_payloads import span_ids
 from phoenix_delivery.spool import Unconfirmed
-from supportbot.tracing import traces_url
 
 
 class Sender:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supportbot.files import write_atomic
+from evals_core.files import write_atomic
 
 Record = dict[str, Any]
 MAX_ATTEMPTS = 5

@@ -13,13 +13,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "Answer": "contract",
-    "AgentSpec": "contract",
-    "Evaluator": "evaluators",
-    "Outcome": "evaluators",
-    "TurnRun": "evaluators",
-    "code_evaluator": "user_evaluators",
-    "llm_evaluator": "user_evaluators",
+    "Answer": "config.contract",
+    "AgentSpec": "config.contract",
+    "Evaluator": "evaluators.base",
+    "Outcome": "evaluators.base",
+    "TurnRun": "evaluators.base",
+    "code_evaluator": "evaluators.user",
+    "llm_evaluator": "evaluators.user",
 }
 __all__ = sorted(_PUBLIC)
 

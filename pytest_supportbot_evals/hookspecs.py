@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_supportbot_evals.evaluators import Evaluator
+    from pytest_supportbot_evals.evaluators.base import Evaluator
 
 
 def pytest_evals_evaluators(config: Any) -> list[Evaluator]:  # type: ignore[empty-body]

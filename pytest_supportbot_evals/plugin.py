@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from pytest_supportbot_evals.options import speak
-from pytest_supportbot_evals.state import (
+from pytest_supportbot_evals.config.options import speak
+from pytest_supportbot_evals.run.state import (
     GOLDEN_ITEMS,
     GOLDENS_USED,
     MARKER,
@@ -28,10 +28,10 @@ from pytest_supportbot_evals.state import (
     eval_marker,
     suite_of,
 )
-from pytest_supportbot_evals.state import eval_session as _session
+from pytest_supportbot_evals.run.state import eval_session as _session
 
 #: The fixtures live in their own module, registered with this plugin.
-pytest_plugins = ["pytest_supportbot_evals.fixtures"]
+pytest_plugins = ["pytest_supportbot_evals.run.fixtures"]
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -41,14 +41,14 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from pytest_supportbot_evals.options import add_options
+    from pytest_supportbot_evals.config.options import add_options
 
     add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_supportbot_evals.agent_config import plugin_ini_keys
-    from pytest_supportbot_evals.options import SpellingError, reconcile
+    from pytest_supportbot_evals.config._agent_config import plugin_ini_keys
+    from pytest_supportbot_evals.config.options import SpellingError, reconcile
 
     try:
         notes = reconcile(config, plugin_ini_keys(config))
@@ -80,10 +80,10 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     from dataclasses import replace
     from pathlib import Path
 
-    from pytest_supportbot_evals.goldens import GoldenError, load_goldens
-    from pytest_supportbot_evals.marker import MarkerError, marker_options
-    from pytest_supportbot_evals.results import DEFAULT_SUITE
-    from pytest_supportbot_evals.session import SuiteConflict
+    from pytest_supportbot_evals.run.goldens import GoldenError, load_goldens
+    from pytest_supportbot_evals.run.marker import MarkerError, marker_options
+    from pytest_supportbot_evals.run.results import DEFAULT_SUITE
+    from pytest_supportbot_evals.run.session import SuiteConflict
 
     session = _session(metafunc.config)
     where = f"{MARKER} marker of {metafunc.definition.nodeid}"
@@ -136,7 +136,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items
         if eval_marker(item) and "evals_case" not in _fixtures(item)
     ]
-    errors += _old_overrides(config, items)
+    from pytest_supportbot_evals.run.fixtures import old_overrides
+
+    errors += old_overrides([i for i in items if "evals_case" in _fixtures(i)])
     if errors:
         raise pytest.UsageError(speak("\n".join(dict.fromkeys(errors))))
     only = config.getoption("evals_only")
@@ -170,8 +172,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     --deselect, --evals-only and --evals-shard)."""
     if SESSION_KEY not in session.config.stash or session.config.stash.get(USAGE_ERRORS, []):
         return
-    from pytest_supportbot_evals.goldens import GoldenCase
-    from pytest_supportbot_evals.runner import result_ids
+    from pytest_supportbot_evals.run.goldens import GoldenCase
+    from pytest_supportbot_evals.run.runner import result_ids
 
     eval_session = _session(session.config)
     golden_items = session.config.stash.setdefault(GOLDEN_ITEMS, {})
@@ -213,23 +215,6 @@ def _why(report: pytest.TestReport) -> str:
     return str(longrepr or report.outcome)
 
 
-def _old_overrides(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
-    """A conftest's ``supportbot_bot`` fixture no longer plugs an agent in: one usage error."""
-    golden = next((i for i in items if "evals_case" in _fixtures(i)), None)
-    if golden is None:
-        return []
-    manager = golden.session._fixturemanager
-    defs = manager.getfixturedefs("supportbot_bot", golden) or ()
-    mine = "pytest_supportbot_evals.fixtures"
-    if not defs or defs[-1].func.__module__ == mine:
-        return []
-    return [
-        f"evals: fixture supportbot_bot is overridden ({defs[-1].baseid or 'conftest.py'}), but "
-        'it no longer plugs an agent in: set ini evals_agent = "module:factory" (or override '
-        "the evals_agent fixture) and delete the supportbot_bot fixture."
-    ]
-
-
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, Any] | None:
     """A missed expectation is its own outcome (``MISSED``, ``m``): evaluated, counted against
     the gate, neither a pass nor an xfail (so ``--runxfail`` cannot change it)."""
@@ -249,8 +234,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if worker_output is not None:  # a pytest-xdist worker: the controller gates
         worker_output.update(eval_session.to_worker_output())
         return
-    from pytest_supportbot_evals.finishers import finish
-    from pytest_supportbot_evals.junit import report_gate
+    from pytest_supportbot_evals.phoenix.finishers import finish
+    from pytest_supportbot_evals.reporting.junit import report_gate
 
     finish(eval_session)
     report_gate(session, eval_session)
@@ -282,14 +267,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     if getattr(config, "workeroutput", None) is not None:
         return
-    from pytest_supportbot_evals.junit import scrub_written
+    from pytest_supportbot_evals.reporting.junit import scrub_written
 
     scrubbed = scrub_written(config)  # pytest has written --junitxml by now
     if scrubbed:
         terminalreporter.write_line(scrubbed, red=True)
     if config.stash.get(USAGE_ERRORS, []):
         return
-    from pytest_supportbot_evals.report import summary_lines
+    from pytest_supportbot_evals.reporting.report import summary_lines
 
     terminalreporter.section("evals")
     failed = eval_session.verdict == "fail"

@@ -61,12 +61,13 @@ def _cases(project: Path) -> list[dict]:
 def direct(project: Path) -> tuple[float, int]:
     """CPU seconds per case when the agent and the judge run on the cassettes without pytest."""
     from bench_parts import ini_settings
-
-    from pytest_supportbot_evals.cassettes import use_cassette
     from supportbot.agent import SupportBot
-    from supportbot.judges import RetrievalRelevanceJudge, judge_spans
-    from supportbot.spans import SpanView
-    from supportbot.tracing import memory_provider
+    from supportbot.evaluate import judge_spans
+
+    from evals_core.judges import RetrievalRelevanceJudge
+    from evals_core.spans import SpanView
+    from evals_core.tracing import memory_provider
+    from pytest_supportbot_evals.recording.cassettes import use_cassette
 
     settings = ini_settings()
     provider, exporter = memory_provider("bench")

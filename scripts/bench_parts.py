@@ -60,7 +60,7 @@ def synthetic_project(root: Path, count: int) -> Path:
 
 def ini_settings() -> object:
     """The settings the plugin replays with: env ignored, model and budgets from the ini."""
-    from supportbot.settings import Settings
+    from evals_core.settings import Settings
 
     ini = _ini()
     return Settings.from_env({}).with_overrides(
@@ -74,12 +74,12 @@ def ini_settings() -> object:
 
 def phoenix_annotations(count: int) -> tuple[float, int]:
     """Seconds and HTTP requests to log ``count`` annotations to a real local Phoenix."""
+    from devservices.services import PhoenixServer
     from phoenix.client import Client
 
-    from devservices.services import PhoenixServer
+    from evals_core.tracing import memory_provider
     from phoenix_delivery.phoenix_payloads import span_annotation
     from phoenix_delivery.phoenix_sink import PhoenixSink
-    from supportbot.tracing import memory_provider
 
     provider, exporter = memory_provider("bench-annotations")
     tracer = provider.get_tracer("bench")

@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from devservices.llm_server import LOCAL_MODELS, LlmServer, LocalModel
-from pytest_supportbot_evals.calibration import calibrate
-from pytest_supportbot_evals.goldens import GoldenCase, load_goldens
-from pytest_supportbot_evals.overlap import overlap_label
 from supportbot.agent import SupportBot
 from supportbot.classification import CATEGORIES, parse_classification
-from supportbot.judges import RetrievalRelevanceJudge
-from supportbot.llm import build_client
-from supportbot.settings import Settings
+
+from evals_core.judges import RetrievalRelevanceJudge
+from evals_core.llm import build_client
+from evals_core.settings import Settings
+from pytest_supportbot_evals.evaluators._overlap import overlap_label
+from pytest_supportbot_evals.evaluators.calibration import calibrate
+from pytest_supportbot_evals.run.goldens import GoldenCase, load_goldens
 
 GOLDENS = Path("tests/goldens")
 RELEVANCE = ("relevant", "irrelevant")

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# The plugin (root: evals_core, phoenix_delivery, pytest_supportbot_evals) and SupportBot, its
+# reference agent with the dev services, a distribution of its own (packages/supportbot).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e packages/supportbot
 # Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every run would otherwise re-compile
 # thousands of modules (about half of a replay's wall time).
-.venv/bin/python -m compileall -q -j 0 .venv/lib supportbot pytest_supportbot_evals > /dev/null || true
+.venv/bin/python -m compileall -q -j 0 .venv/lib evals_core phoenix_delivery \
+  pytest_supportbot_evals packages/supportbot > /dev/null || true

@@ -49,7 +49,7 @@ def merged_cassette(tmp_path: Path, golden_ids: list[str]) -> Path:
     path = tmp_path / "merged.yaml"
     path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
     # The recordings are unchanged, only put together: sealed as such (see seal.py).
-    from pytest_supportbot_evals.cassettes import reseal
+    from pytest_supportbot_evals.recording.cassettes import reseal
 
     reseal(path)
     return path
@@ -92,7 +92,7 @@ def graphql(phoenix_url: str, query: str, **variables: Any) -> dict:
 def served_model(golden_id: str, step: str) -> str:
     """The model the recorded reply of a step says answered (``model`` of the reply, as
     ``llm.served_name`` names it), read from the golden's cassette."""
-    from supportbot.llm import served_name
+    from evals_core.llm import served_name
 
     data = yaml.safe_load((CASSETTES / f"{golden_id}.yaml").read_text())
     for interaction in data["interactions"]:
@@ -104,8 +104,9 @@ def served_model(golden_id: str, step: str) -> str:
 def evaluate_replayed(monkeypatch: Any, phoenix: Any, tmp_path: Path, golden_ids: list[str]) -> Any:
     """``supportbot evaluate`` on a real Phoenix, the judge's replies replayed from the goldens'
     cassettes (nothing live); the cassette's use (its misses)."""
-    from pytest_supportbot_evals.cassettes import use_cassette
     from supportbot.cli import main
+
+    from pytest_supportbot_evals.recording.cassettes import use_cassette
 
     for name, value in recorded_settings().items():
         monkeypatch.setenv(name, value)

@@ -9,9 +9,9 @@ import time
 
 import httpx
 from integration_helpers import PHOENIX_HOSTS, annotations_by_name, merged_cassette
-
-from pytest_supportbot_evals.cassettes import use_cassette
 from supportbot.cli import main
+
+from pytest_supportbot_evals.recording.cassettes import use_cassette
 
 NOT_FOUND = "What's the status of order ORD-99999?"
 REFUND = "How can I get a refund?"

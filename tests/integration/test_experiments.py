@@ -23,7 +23,7 @@ import pytest
 import yaml
 from test_regression_gate import ROOT, Run, clean_env, run_suite, verdicts
 
-from pytest_supportbot_evals.answer_checks import FAILED, has_phrase
+from pytest_supportbot_evals.evaluators._answer_checks import FAILED, has_phrase
 
 EXPERIMENTS = "tests/evals/experiments"
 
@@ -55,7 +55,9 @@ def golden_ids(where) -> list[str]:
 
 
 def removed(packaged: str, kept: str, key: str) -> set[str]:
-    before = json.loads((ROOT / "supportbot" / "data" / packaged).read_text())
+    before = json.loads(
+        (ROOT / "packages" / "supportbot" / "supportbot" / "data" / packaged).read_text()
+    )
     after = json.loads((ROOT / EXPERIMENTS / kept).read_text())
     return {e[key] for e in before} - {e[key] for e in after}
 

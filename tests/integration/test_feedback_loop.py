@@ -18,8 +18,8 @@ import pytest
 import yaml
 from integration_helpers import recorded_settings
 
-from pytest_supportbot_evals.goldens import load_goldens
-from pytest_supportbot_evals.secrets import scan_paths
+from pytest_supportbot_evals.recording.secrets import scan_paths
+from pytest_supportbot_evals.run.goldens import load_goldens
 
 ORDER = "What's the status of order ORD-12345?"
 FOLLOW_UP = "When will it arrive?"

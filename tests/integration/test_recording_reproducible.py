@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_supportbot_evals import health
+from pytest_supportbot_evals.recording import health
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A FAQ golden (classify, answer, judge), an order found and an order not found.

@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from supportbot.feedback import feedback_annotation
 
+from evals_core.tracing import memory_provider
 from phoenix_delivery.phoenix_sink import PhoenixSink
 from phoenix_delivery.spool import Spool
-from supportbot.feedback import feedback_annotation
-from supportbot.tracing import memory_provider
 
 
 class LossyProxy:

@@ -68,7 +68,7 @@ class EvalProject:
         """pyproject.toml with the repository's model settings; ``overrides`` replace keys."""
         ini = repo_ini()
         settings = {
-            "evals_agent": "pytest_supportbot_evals.reference:make_agent",
+            "evals_agent": "pytest_supportbot_evals.run.reference:make_agent",
             "evals_goldens": "goldens",
             "evals_cassettes": "cassettes",
             "evals_model": ini["evals_model"],

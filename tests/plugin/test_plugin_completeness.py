@@ -26,7 +26,13 @@ ONE_BROKEN_FIXTURE = """
 
 def merge(project, *reports, extra=()):
     merged = project.path / "merged.json"
-    command = [sys.executable, "-m", "pytest_supportbot_evals.cli", "merge", *map(str, reports)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest_supportbot_evals.cli",
+        "merge",
+        *map(str, reports),
+    ]
     result = subprocess.run(
         [*command, "--report", str(merged), *extra],
         capture_output=True,

@@ -28,7 +28,7 @@ USER_MODULE = """
 """
 FAKE_JUDGE_CONFTEST = '''
     import pytest
-    from supportbot.judges import RETRIEVAL_RELEVANCE, Verdict
+    from evals_core.judges import RETRIEVAL_RELEVANCE, Verdict
 
 
     class FakeJudge:

@@ -15,11 +15,11 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from pytest_supportbot_evals.cassettes import use_cassette
-from pytest_supportbot_evals.misses import explain_miss
-from pytest_supportbot_evals.steps import STEP_HEADER
-from supportbot.settings import Settings
-from supportbot.spans import SpanView
+from evals_core.settings import Settings
+from evals_core.spans import SpanView
+from pytest_supportbot_evals.recording.cassettes import use_cassette
+from pytest_supportbot_evals.recording.misses import explain_miss
+from pytest_supportbot_evals.run.steps import STEP_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTE_DIR = ROOT / "cassettes"
@@ -120,7 +120,8 @@ def cassettes():
 def make_bot():
     """Factory: (SupportBot, in-memory exporter), each bot on its own provider."""
     from supportbot.agent import SupportBot
-    from supportbot.tracing import memory_provider
+
+    from evals_core.tracing import memory_provider
 
     providers = []
 
@@ -138,7 +139,7 @@ def make_bot():
 @pytest.fixture
 def run_golden(make_bot):
     """Run a golden's query replayed from its cassette: (result, [SpanView], [ReadableSpan])."""
-    from pytest_supportbot_evals.goldens import load_goldens
+    from pytest_supportbot_evals.run.goldens import load_goldens
 
     cases = {c.id: c for c in load_goldens([GOLDEN_DIR])}
 

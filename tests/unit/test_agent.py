@@ -5,7 +5,6 @@ import re
 from dataclasses import replace
 
 import pytest
-
 from supportbot.agent import (
     FALLBACK_CATEGORY,
     Classification,
@@ -15,8 +14,9 @@ from supportbot.agent import (
     parse_classification,
     route,
 )
-from supportbot.settings import Settings
-from supportbot.spans import SpanView
+
+from evals_core.settings import Settings
+from evals_core.spans import SpanView
 
 KIND = "openinference.span.kind"
 HEX16 = re.compile(r"^[0-9a-f]{16}$")

@@ -10,11 +10,11 @@ import json
 
 import pytest
 
-from pytest_supportbot_evals import answer_checks
-from pytest_supportbot_evals.answer_evaluators import answer_evaluators
-from pytest_supportbot_evals.evaluators import Registry, TurnRun
-from pytest_supportbot_evals.vocabulary import GoldenTurn
-from supportbot.spans import SpanView
+from evals_core.spans import SpanView
+from pytest_supportbot_evals.config.vocabulary import GoldenTurn
+from pytest_supportbot_evals.evaluators import _answer_checks as answer_checks
+from pytest_supportbot_evals.evaluators._answers import answer_evaluators
+from pytest_supportbot_evals.evaluators.base import Registry, TurnRun
 
 SHIPPED = {
     "orderId": "ORD-12345",

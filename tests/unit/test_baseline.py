@@ -8,9 +8,15 @@ import json
 
 import pytest
 
-from pytest_supportbot_evals import baseline
-from pytest_supportbot_evals.baseline import BaselineError, compare, decide, load, mismatches
-from pytest_supportbot_evals.runner import CaseResult, Check
+from pytest_supportbot_evals.run.runner import CaseResult, Check
+from pytest_supportbot_evals.verdict import baseline
+from pytest_supportbot_evals.verdict.baseline import (
+    BaselineError,
+    compare,
+    decide,
+    load,
+    mismatches,
+)
 
 # -- decide ----------------------------------------------------------------------------------
 

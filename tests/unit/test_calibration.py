@@ -7,10 +7,10 @@ expected by chance from the two raters' label shares.
 
 import pytest
 
-from pytest_supportbot_evals.analysis import calibrations
-from pytest_supportbot_evals.calibration import NO_VERDICT, JudgePolicy, calibrate
-from pytest_supportbot_evals.runner import CaseResult
-from supportbot.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict
+from evals_core.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict
+from pytest_supportbot_evals.evaluators.calibration import NO_VERDICT, JudgePolicy, calibrate
+from pytest_supportbot_evals.run.runner import CaseResult
+from pytest_supportbot_evals.verdict.analysis import calibrations
 
 LABELS = ("relevant", "irrelevant")
 R, I = "relevant", "irrelevant"  # noqa: E741

@@ -3,12 +3,12 @@ counted and shown as rates (summary and JSON report)."""
 
 from __future__ import annotations
 
-from pytest_supportbot_evals import classification_rates
-from pytest_supportbot_evals.evaluators import TurnRun
-from pytest_supportbot_evals.goldens import GoldenTurn
-from pytest_supportbot_evals.registry import reference_registry
-from pytest_supportbot_evals.results import CaseResult
-from supportbot.spans import SpanView
+from evals_core.spans import SpanView
+from pytest_supportbot_evals.evaluators import classification_rates
+from pytest_supportbot_evals.evaluators.base import TurnRun
+from pytest_supportbot_evals.evaluators.registry import reference_registry
+from pytest_supportbot_evals.run.goldens import GoldenTurn
+from pytest_supportbot_evals.run.results import CaseResult
 
 
 def agent(source: str | None, llm: str = "", fallback: bool = False) -> SpanView:

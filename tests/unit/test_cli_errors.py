@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-
 from supportbot.agent import SupportBot
-from supportbot.settings import Settings
-from supportbot.tracing import memory_provider
+
+from evals_core.settings import Settings
+from evals_core.tracing import memory_provider
 
 
 def supportbot(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from pytest_supportbot_evals import baseline, tokens
-from pytest_supportbot_evals.results import CaseResult
+from pytest_supportbot_evals.run.results import CaseResult
+from pytest_supportbot_evals.verdict import baseline, tokens
 
 
 class Request:

@@ -16,10 +16,10 @@ import yaml
 from openai import OpenAI
 from openai.types.chat import ChatCompletion
 from opentelemetry.sdk.trace import TracerProvider
-
 from supportbot.agent import SupportBot
 from supportbot.classification import label_confidence, reply_tokens
-from supportbot.settings import Settings
+
+from evals_core.settings import Settings
 
 RECORDED = Path(__file__).parent / "data" / "classify-logprobs.yaml"
 
@@ -119,7 +119,7 @@ def test_the_agent_asks_for_logprobs_only_when_set_and_reads_the_confidence_from
 
 
 def test_the_setting_is_strict():
-    from supportbot.settings import SettingsError
+    from evals_core.settings import SettingsError
 
     assert Settings.from_env({"SUPPORTBOT_CLASSIFY_TOP_LOGPROBS": "5"}).classify_top_logprobs == 5
     assert Settings.from_env({}).classify_top_logprobs == 0

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_supportbot_evals.contract import (
+from evals_core.tracing import memory_provider
+from pytest_supportbot_evals.config.contract import (
     AgentError,
     AgentSpec,
     Answer,
@@ -14,10 +15,9 @@ from pytest_supportbot_evals.contract import (
     missing_keywords,
     read_answer,
 )
-from pytest_supportbot_evals.goldens import GoldenCase, GoldenTurn
-from pytest_supportbot_evals.registry import build
-from pytest_supportbot_evals.runner import Runner, run_golden
-from supportbot.tracing import memory_provider
+from pytest_supportbot_evals.evaluators.registry import build
+from pytest_supportbot_evals.run.goldens import GoldenCase, GoldenTurn
+from pytest_supportbot_evals.run.runner import Runner, run_golden
 
 
 @pytest.mark.parametrize(

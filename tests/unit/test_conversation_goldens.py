@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_supportbot_evals.goldens import GoldenError, goldens_hash, load_file, load_goldens
-from pytest_supportbot_evals.results import CaseResult, Check, fold_turns
-from pytest_supportbot_evals.runner import result_ids
+from pytest_supportbot_evals.run.goldens import GoldenError, goldens_hash, load_file, load_goldens
+from pytest_supportbot_evals.run.results import CaseResult, Check, fold_turns
+from pytest_supportbot_evals.run.runner import result_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from pytest_supportbot_evals.export import (
+from pytest_supportbot_evals.phoenix.datasets import examples_from_goldens, examples_from_results
+from pytest_supportbot_evals.phoenix.export import (
     AgentRun,
     AnnotationFilter,
     ExportError,
     new_cases,
     parse_time,
 )
-from pytest_supportbot_evals.export_file import append_cases
-from pytest_supportbot_evals.goldens import GoldenError, load_file
-from pytest_supportbot_evals.phoenix_datasets import examples_from_goldens, examples_from_results
-from pytest_supportbot_evals.results import CaseResult, Check
+from pytest_supportbot_evals.phoenix.export_file import append_cases
+from pytest_supportbot_evals.run.goldens import GoldenError, load_file
+from pytest_supportbot_evals.run.results import CaseResult, Check
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 DOWN = [AnnotationFilter("user_feedback", "thumbs-down")]
@@ -179,7 +179,7 @@ def test_dataset_examples_match_result_ids_turn_by_turn(tmp_path):
 
 
 def test_a_key_pasted_into_a_query_is_redacted_and_never_in_the_id(tmp_path, monkeypatch):
-    from pytest_supportbot_evals import secrets
+    from pytest_supportbot_evals.recording import secrets
 
     key = "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX1234"
     monkeypatch.setenv("SHOP_API_KEY", "hunter2-shop-secret")
@@ -214,7 +214,7 @@ def test_export_refuses_only_the_case_still_holding_a_secret_and_names_it(tmp_pa
 
 
 def test_phoenix_default_feedback_labels_read_as_thumbs():
-    from pytest_supportbot_evals.export import label_of
+    from pytest_supportbot_evals.phoenix.export import label_of
 
     assert label_of("user_feedback", "negative") == "thumbs-down"
     assert label_of("user_feedback", "positive") == "thumbs-up"

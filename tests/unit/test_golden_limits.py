@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 from fake_servers import base_url, serve
-
-from pytest_supportbot_evals import timeouts
-from pytest_supportbot_evals.goldens import GoldenCase
-from pytest_supportbot_evals.reference import supportbot_agent
-from pytest_supportbot_evals.registry import reference_registry
-from pytest_supportbot_evals.runner import Runner, run_golden
 from supportbot.agent import SupportBot
-from supportbot.settings import Settings
-from supportbot.tracing import memory_provider
+
+from evals_core.settings import Settings
+from evals_core.tracing import memory_provider
+from pytest_supportbot_evals.evaluators.registry import reference_registry
+from pytest_supportbot_evals.run import timeouts
+from pytest_supportbot_evals.run.goldens import GoldenCase
+from pytest_supportbot_evals.run.reference import supportbot_agent
+from pytest_supportbot_evals.run.runner import Runner, run_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUND = GoldenCase(

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pytest_supportbot_evals.goldens import CASE_FIELDS, GoldenError, load_file
+from pytest_supportbot_evals.run.goldens import CASE_FIELDS, GoldenError, load_file
 
 SETTINGS = settings(
     max_examples=150,

@@ -3,17 +3,16 @@
 import json
 
 import pytest
+from supportbot.evaluate import judge_spans, judges_for
 
-from supportbot.judges import (
+from evals_core.judges import (
     RETRIEVAL_RELEVANCE,
     TOOL_RESULT,
     RetrievalRelevanceJudge,
     Verdict,
-    judge_spans,
-    judges_for,
     tool_result,
 )
-from supportbot.spans import SpanView, flatten
+from evals_core.spans import SpanView, flatten
 
 CHOICES = ("relevant", "irrelevant")
 
@@ -174,7 +173,7 @@ def test_retrieval_relevance_replayed_from_cassette(cassettes, run_golden, golde
 
 
 def test_judge_whose_request_fails_returns_an_error_verdict(cassettes, tmp_path):
-    from pytest_supportbot_evals.cassettes import use_cassette
+    from pytest_supportbot_evals.recording.cassettes import use_cassette
 
     judge = RetrievalRelevanceJudge(cassettes.settings(), cassettes.judge_method())
     empty = tmp_path / "empty.yaml"

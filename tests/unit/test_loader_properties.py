@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from evals_core.settings import Settings, SettingsError
 from phoenix_delivery.spool import Spool
-from pytest_supportbot_evals.cassettes import AtomicPersister, CassetteError, use_cassette
-from pytest_supportbot_evals.gate import ThresholdError, parse_thresholds
-from pytest_supportbot_evals.goldens import GoldenError, load_file
-from supportbot.settings import Settings, SettingsError
+from pytest_supportbot_evals.recording.cassettes import AtomicPersister, CassetteError, use_cassette
+from pytest_supportbot_evals.run.goldens import GoldenError, load_file
+from pytest_supportbot_evals.verdict.gate import ThresholdError, parse_thresholds
 
 SETTINGS = settings(
     max_examples=60,

@@ -3,11 +3,11 @@ comparison says what it could detect, and the gate's reasons come in order of ca
 
 import pytest
 
-from pytest_supportbot_evals import baseline
-from pytest_supportbot_evals.baseline import compare
-from pytest_supportbot_evals.gate import compute
-from pytest_supportbot_evals.ranking import ranking_evaluators
-from pytest_supportbot_evals.runner import CaseResult, Check
+from pytest_supportbot_evals.evaluators.ranking import ranking_evaluators
+from pytest_supportbot_evals.run.runner import CaseResult, Check
+from pytest_supportbot_evals.verdict import baseline
+from pytest_supportbot_evals.verdict.baseline import compare
+from pytest_supportbot_evals.verdict.gate import compute
 
 METRIC = "precision_at_k"
 
@@ -125,7 +125,7 @@ def test_an_unmeasured_metric_counts_against_the_threshold():
 def test_a_golden_that_names_relevant_entries_but_retrieved_nothing_scores_zero():
     from types import SimpleNamespace
 
-    from pytest_supportbot_evals.evaluators import TurnRun
+    from pytest_supportbot_evals.evaluators.base import TurnRun
 
     golden = SimpleNamespace(relevant_ids=("faq-001",))
     turn = TurnRun("q", "a", "order_status", [], golden=golden)
@@ -143,7 +143,7 @@ def test_a_golden_that_names_relevant_entries_but_retrieved_nothing_scores_zero(
 def test_judged_metrics_are_expected_where_the_relevance_judge_runs():
     from types import SimpleNamespace
 
-    from pytest_supportbot_evals.evaluators import TurnRun
+    from pytest_supportbot_evals.evaluators.base import TurnRun
 
     golden = SimpleNamespace(relevant_ids=("faq-001",))
     judges = {"retrieval_relevance": object()}

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import pytest
+from supportbot.classification import CLASSIFICATION_SCHEMA
 
-from pytest_supportbot_evals.analysis import advisory_judges, calibrations
-from pytest_supportbot_evals.calibration import JudgePolicy
-from pytest_supportbot_evals.evaluators import CODE, TurnRun
-from pytest_supportbot_evals.goldens import GoldenCase
-from pytest_supportbot_evals.overlap import (
+from evals_core.llm import compact
+from evals_core.spans import SpanView
+from pytest_supportbot_evals.evaluators._overlap import (
     RETRIEVAL_OVERLAP,
     overlap,
     overlap_evaluator,
     overlap_verdicts,
     terms,
 )
-from pytest_supportbot_evals.registry import reference_registry
-from pytest_supportbot_evals.runner import CaseResult
-from supportbot.classification import CLASSIFICATION_SCHEMA, compact
-from supportbot.spans import SpanView
+from pytest_supportbot_evals.evaluators.base import CODE, TurnRun
+from pytest_supportbot_evals.evaluators.calibration import JudgePolicy
+from pytest_supportbot_evals.evaluators.registry import reference_registry
+from pytest_supportbot_evals.run.goldens import GoldenCase
+from pytest_supportbot_evals.run.runner import CaseResult
+from pytest_supportbot_evals.verdict.analysis import advisory_judges, calibrations
 
 REFUND = "Q: How do I get a refund?\nA: Refunds are issued within 30 days of the return."
 PASSWORD = "Q: How do I reset my password?\nA: Click 'Forgot password' on the login page."

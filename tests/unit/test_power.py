@@ -6,7 +6,7 @@ from math import comb
 
 import pytest
 
-from pytest_supportbot_evals.power import (
+from pytest_supportbot_evals.verdict._power import (
     Detectable,
     binomial_tail,
     flips_needed,

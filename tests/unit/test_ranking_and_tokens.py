@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from pytest_supportbot_evals import ranking, tokens
-from pytest_supportbot_evals.evaluators import TurnRun
-from pytest_supportbot_evals.goldens import GoldenTurn
-from pytest_supportbot_evals.registry import reference_registry
-from pytest_supportbot_evals.results import CaseResult
-from supportbot.judges import Verdict, span_verdict
-from supportbot.spans import SpanView
+from evals_core.judges import Verdict, span_verdict
+from evals_core.spans import SpanView
+from pytest_supportbot_evals.evaluators import ranking
+from pytest_supportbot_evals.evaluators.base import TurnRun
+from pytest_supportbot_evals.evaluators.registry import reference_registry
+from pytest_supportbot_evals.run.goldens import GoldenTurn
+from pytest_supportbot_evals.run.results import CaseResult
+from pytest_supportbot_evals.verdict import tokens
 
 
 def retriever(*ids: str) -> SpanView:

@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 import pytest
 
-from pytest_supportbot_evals import secrets
-from pytest_supportbot_evals.export import AgentRun, AnnotationFilter, new_cases
-from pytest_supportbot_evals.export_file import append_cases
-from pytest_supportbot_evals.goldens import load_file
+from pytest_supportbot_evals.phoenix.export import AgentRun, AnnotationFilter, new_cases
+from pytest_supportbot_evals.phoenix.export_file import append_cases
+from pytest_supportbot_evals.recording import secrets
+from pytest_supportbot_evals.run.goldens import load_file
 
 #: One made-up key per documented shape (docs/secrets.md), built so this file holds none whole.
 SHAPES = {
@@ -82,7 +82,7 @@ def test_plain_text_and_protobuf_payloads_are_not_flagged():
 def test_check_secrets_finds_each_shape_in_a_cassette_report_junit_and_golden(
     kind, tmp_path, capsys
 ):
-    from pytest_supportbot_evals.cli import main
+    from pytest_supportbot_evals.cli.main import main
 
     key = SHAPES[kind]
     body = json.dumps({"choices": [{"message": {"content": f"use {key}"}}]})

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from fake_servers import base_url, send_json, serve
-
-from pytest_supportbot_evals import secrets
-from pytest_supportbot_evals.cassettes import AtomicPersister, use_cassette
 from supportbot.agent import SupportBot
-from supportbot.settings import Settings
-from supportbot.tracing import memory_provider
+
+from evals_core.settings import Settings
+from evals_core.tracing import memory_provider
+from pytest_supportbot_evals.recording import secrets
+from pytest_supportbot_evals.recording.cassettes import AtomicPersister, use_cassette
 
 FAKE_KEY = "sk-fakekey-DO-NOT-LEAK-0123456789abcdef"
 ORG = "org-FAKEORGANIZATION0123456789"
@@ -177,7 +177,13 @@ def test_check_secrets_fails_on_a_planted_secret(tmp_path, planted, secret):
     folder = tmp_path / "cassettes"
     folder.mkdir()
     (folder / "ok.yaml").write_text("interactions: []\n")
-    command = [sys.executable, "-m", "pytest_supportbot_evals.cli", "check-secrets", str(folder)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest_supportbot_evals.cli",
+        "check-secrets",
+        str(folder),
+    ]
     clean = subprocess.run(command, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     (folder / "leak.yaml").write_text(f"headers:\n{planted}\n")

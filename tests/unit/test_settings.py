@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from supportbot.settings import DEFAULT_MODEL, DEFAULT_PROJECT, Settings, SettingsError
+from evals_core.settings import DEFAULT_MODEL, DEFAULT_PROJECT, Settings, SettingsError
 
 
 def test_defaults():

@@ -4,11 +4,11 @@ import base64
 import json
 
 import pytest
+from supportbot import feedback
 
+from evals_core.tracing import memory_provider
 from phoenix_delivery.phoenix_sink import Delivery, PhoenixSink
 from phoenix_delivery.spool import Refused, Spool
-from supportbot import feedback
-from supportbot.tracing import memory_provider
 
 #: Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.
 UNREACHABLE = "http://127.0.0.1:9"
@@ -335,8 +335,8 @@ def test_spooling_exporter_spools_spans(tmp_path):
 
 
 def test_a_failed_judgement_is_never_an_empty_annotation():
+    from evals_core.judges import Verdict
     from phoenix_delivery.phoenix_payloads import JUDGE_ERROR, verdict_annotation
-    from supportbot.judges import Verdict
 
     failed = Verdict(
         "retrieval_relevance", "a" * 16, "b" * 32, None, None, "", "LLM", "judge-m", "timeout"

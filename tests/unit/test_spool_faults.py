@@ -11,11 +11,11 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 from fake_servers import serve
+from supportbot.cli import main
 
 from phoenix_delivery.budget import Deadline, client
 from phoenix_delivery.phoenix_sink import PhoenixSink
 from phoenix_delivery.spool import Refused, Spool, Unconfirmed
-from supportbot.cli import main
 
 UNREACHABLE = "http://127.0.0.1:9"
 
@@ -197,7 +197,7 @@ def test_a_trickling_phoenix_cannot_hold_ask_past_its_budget(trickle, tmp_path, 
 def test_a_trickling_phoenix_cannot_hold_export_goldens_past_its_budget(
     trickle, tmp_path, monkeypatch, capsys
 ):
-    from pytest_supportbot_evals.cli import main as evals_main
+    from pytest_supportbot_evals.cli.main import main as evals_main
 
     monkeypatch.setenv("SUPPORTBOT_PHOENIX_BUDGET", "2")
     out = tmp_path / "goldens" / "exported.yaml"

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from supportbot import evaluate
 
+from evals_core.judges import RETRIEVAL_RELEVANCE, RetrievalRelevanceJudge, Verdict
+from evals_core.llm import served_name
 from phoenix_delivery.annotation_configs import _shape, configs
 from phoenix_delivery.phoenix_payloads import (
     TRUST_KEYS,
@@ -16,13 +19,10 @@ from phoenix_delivery.phoenix_payloads import (
     verdict_annotation,
     with_trust,
 )
-from pytest_supportbot_evals.analysis import Analysis
-from pytest_supportbot_evals.calibration import JudgePolicy, calibrate
-from pytest_supportbot_evals.gate import GateResult
-from pytest_supportbot_evals.phoenix_annotations import judge_trust
-from supportbot import evaluate
-from supportbot.judges import RETRIEVAL_RELEVANCE, RetrievalRelevanceJudge, Verdict
-from supportbot.llm import served_name
+from pytest_supportbot_evals.evaluators.calibration import JudgePolicy, calibrate
+from pytest_supportbot_evals.phoenix._annotations import judge_trust
+from pytest_supportbot_evals.verdict.analysis import Analysis
+from pytest_supportbot_evals.verdict.gate import GateResult
 
 RUN = {"git_commit": "abc123", "golden_id": "tutorial-upgrade-premium", "suite": "supportbot"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from supportbot.files import write_atomic
+from evals_core.files import write_atomic
 
 
 def test_a_new_file_gets_the_usual_mode_and_an_old_one_keeps_its_own(tmp_path):

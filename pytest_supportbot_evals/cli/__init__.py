@@ -1,0 +1,1 @@
+"""The ``evals`` command line (also ``supportbot-evals``)."""

@@ -1,0 +1,1 @@
+"""Evaluators: the base types, the registry, built-in, user and ranking ones."""

@@ -1,0 +1,1 @@
+"""Phoenix: annotations, datasets and experiments, golden export, session finish."""

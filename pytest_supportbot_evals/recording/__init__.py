@@ -1,0 +1,1 @@
+"""Cassettes: recording, replay, seals, secret scanning, misses and reply health."""

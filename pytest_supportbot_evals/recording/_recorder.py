@@ -1,0 +1,134 @@
+"""The vcrpy recorder behind ``cassettes.use_cassette``: requests match on their canonical JSON
+body, credentials and secret values never reach a recording, and replay does no work twice.
+
+vcrpy passes every request through its ``before_record_request`` filters about four times (to
+test whether a recording can answer it, to find the recording, to play it; once per loaded
+interaction), deep-copying the request before each pass, and its matcher parses both bodies for
+every comparison. Here a request is scrubbed and tagged once, in place (vcrpy's request object
+is built for this one call; the HTTP request sent is another object), and is then marked as
+filtered; a body's canonical form is computed once; the secret values are read from the
+environment once per cassette use (``secret_values``), not per filter pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from pytest_supportbot_evals.recording import secrets
+from pytest_supportbot_evals.run import steps
+
+#: Request-body fields that vary between otherwise identical calls; not matched.
+VOLATILE_FIELDS = ("user", "metadata", "stream_options", "service_tier")
+MATCH_ON = ("method", "path", "query", "supportbot_body")
+#: Set on a vcrpy request once it has been scrubbed and tagged.
+_FILTERED = "_supportbot_filtered"
+_SECRET_VALUES: ContextVar[list[str] | None] = ContextVar("supportbot_secret_values", default=None)
+
+
+def canonical_body(body: bytes | str | None) -> Any:
+    if body is None or body == b"" or body == "":
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in VOLATILE_FIELDS}
+    return data
+
+
+#: The canonical form of the bodies compared lately (a replayed request is compared with every
+#: recorded one, twice): computed once per body. Read only; never handed out.
+_canonical = functools.lru_cache(maxsize=512)(canonical_body)
+
+
+def body_matcher(r1: Any, r2: Any) -> None:
+    b1, b2 = r1.body, r2.body
+    if b1 is b2 or b1 == b2:
+        return
+    if not isinstance(b1, bytes | str | None) or not isinstance(b2, bytes | str | None):
+        if canonical_body(b1) != canonical_body(b2):
+            raise AssertionError("request bodies differ")
+    elif _canonical(b1) != _canonical(b2):
+        raise AssertionError("request bodies differ")
+
+
+@contextmanager
+def secret_values() -> Iterator[list[str]]:
+    """The secret values of the environment, read once for the requests of this block."""
+    values = secrets.secret_values()
+    token = _SECRET_VALUES.set(values)
+    try:
+        yield values
+    finally:
+        _SECRET_VALUES.reset(token)
+
+
+def _values() -> list[str]:
+    values = _SECRET_VALUES.get()
+    return secrets.secret_values() if values is None else values
+
+
+def scrub_request(request: Any) -> Any:
+    """Drop credential headers, scrub secret values from the body, name the step; once."""
+    if getattr(request, _FILTERED, False):
+        return request
+    steps.tag(request)  # which step sent it, for misses and health checks (not matched)
+    for name in list(request.headers):
+        if name.lower() in secrets.SECRET_HEADERS:
+            del request.headers[name]
+    values = _values()
+    if values and request.body:
+        body = request.body
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        request.body = secrets.scrub(text, values).encode("utf-8")
+    setattr(request, _FILTERED, True)
+    return request
+
+
+def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    drop = set(secrets.SECRET_HEADERS) | set(secrets.ACCOUNT_HEADERS)
+    response["headers"] = {
+        k: v for k, v in response.get("headers", {}).items() if k.lower() not in drop
+    }
+    values = _values()
+    body = response.get("body", {}).get("string")
+    if values and body:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        response["body"]["string"] = secrets.scrub(text, values).encode("utf-8")
+    return response
+
+
+def build(persister: Any) -> Any:
+    """A vcrpy ``VCR`` with the filters above, run once per request and without copies."""
+    import vcr
+
+    class Recorder(vcr.VCR):  # type: ignore[misc]
+        def _build_before_record_request(self, options: dict[str, Any]) -> Any:
+            ignored = frozenset(options.get("ignore_hosts", self.ignore_hosts))
+
+            def before_record_request(request: Any) -> Any:
+                if ignored and request.host in ignored:
+                    return None  # passes through untouched, never recorded
+                return scrub_request(request)
+
+            return before_record_request
+
+    recorder = Recorder(
+        before_record_response=scrub_response,
+        decode_compressed_response=True,
+        record_on_exception=False,
+    )
+    recorder.register_persister(persister)
+    recorder.register_matcher("supportbot_body", body_matcher)
+    return recorder
+
+
+def rerecord_command(case_ids: list[str]) -> str:
+    return "supportbot-evals record " + " ".join(sorted(case_ids))

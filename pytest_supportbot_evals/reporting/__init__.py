@@ -1,0 +1,1 @@
+"""Reports of a run: the JSON/Markdown report and JUnit properties."""

@@ -1,0 +1,1 @@
+"""Running golden cases: the session, fixtures, marker, goldens, runner and results."""

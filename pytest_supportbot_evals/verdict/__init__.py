@@ -1,0 +1,1 @@
+"""The verdict of a run: gate, baseline comparison, analysis, power, coverage, tokens."""
