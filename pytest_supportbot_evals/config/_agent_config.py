@@ -78,8 +78,8 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
         raise AgentConfigError(
             f"ini {', '.join(neutral_only)} set, but no evals_agent: the plugin would run "
             "SupportBot, its reference agent, on your goldens (and `record` would write its "
-            'calls into your cassettes). Set evals_agent = "module:factory" (README, "Gate '
-            'your own agent"); for SupportBot itself, evals_agent = '
+            'calls into your cassettes). Set evals_agent = "module:factory" (docs/gate-your-'
+            "own-agent.md); for SupportBot itself, evals_agent = "
             '"pytest_supportbot_evals.run.reference:make_agent".'
         )
     if factory in (REFERENCE_FACTORY, OLD_REFERENCE_FACTORY):

@@ -96,13 +96,11 @@ def given(value: Any) -> bool:
 
 def ini_value(getini: Any, name: str) -> Any:
     """An ini value by either name: the neutral key if set, else its deprecated alias, else the
-    default (``names.check`` has already refused the two set to different values)."""
+    default (``reconcile`` has already refused the two set to different values)."""
     key = neutral(name)
-    for candidate in (key, old(key)):
-        value = getini(candidate)
-        if given(value):
-            return value
-    return [] if key in LINELIST_KEYS else DEFAULTS.get(key, "")
+    value, legacy = getini(key), getini(old(key))
+    unset = [] if key in LINELIST_KEYS else DEFAULTS.get(key, "")
+    return legacy if given(legacy) and value == unset else value
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -119,8 +117,8 @@ def add_options(parser: pytest.Parser) -> None:
 
     for flag, help_text, extra in FLAGS:
         add(flag, help=help_text, **extra)
-    for name, help_text, _default in INI_KEYS:
-        parser.addini(name, help_text, default="")
+    for name, help_text, default in INI_KEYS:
+        parser.addini(name, help_text, default=default)
         parser.addini(old(name), f"Deprecated alias of {name}.", default="")
     for name, help_text in (
         ("evals_thresholds", "NAME=VALUE pass-rate thresholds."),
@@ -236,7 +234,7 @@ def reconcile(
             continue
         new_key = neutral(key)
         new, legacy = config.getini(new_key), config.getini(key)
-        if given(new) and given(legacy) and new != legacy:
+        if new_key in ini_keys and new != legacy:
             raise SpellingError(
                 f"ini {new_key}={_show(new)} and {key}={_show(legacy)} disagree; set only "
                 f"{new_key} ({key} is its deprecated name)."

@@ -118,7 +118,7 @@ def run_golden(
         for result in results:
             result.error = (
                 f"The agent does not take {' or '.join(f'{m}=' for m in missing)}, which {why} "
-                "needs; add the keyword to the agent (see README, 'Gate your own agent')."
+                "needs; add the keyword to the agent (see docs/contract.md)."
             )
         return results
     if session_id and runner.agent.reset is not None:

@@ -113,8 +113,8 @@ class Analysis:
             lines.append(
                 f"the baseline comparison cannot detect even a total breakage of: {listed}; at "
                 f"alpha {baseline_mod.ALPHA} it needs at least {needed} golden runs that passed "
-                "in the baseline to flip, so only the threshold can fail these (README: 'How "
-                "many goldens you need')"
+                "in the baseline to flip, so only the threshold can fail these (docs/how-many-"
+                "goldens.md)"
             )
         for cal in self.calibrations:
             if cal.trusted:

@@ -1,5 +1,6 @@
-"""The README's own agent, made to hang on one golden: with ``evals_golden_timeout`` that golden
-fails by name and the rest of the run goes on (a real pytest run in a subprocess)."""
+"""The tutorial's own agent (docs/gate-your-own-agent.md), made to hang on one golden: with
+``evals_golden_timeout`` that golden fails by name and the rest of the run goes on (a real pytest
+run in a subprocess)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""README, "Gate your own agent", followed literally: its files are taken from the README itself,
+"""docs/gate-your-own-agent.md followed literally: its files are taken from the page itself,
 written to a fresh project, and run with pytest in a subprocess (the installed plugin, as a
 team meets it). The agent shares no name with SupportBot: its own labels, its own TOOL span,
 its own code evaluator. ``examples/shopbot`` (recorded from the local model) is run the same way,
@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = "## Gate your own agent"
+TUTORIAL = ROOT / "docs" / "gate-your-own-agent.md"
 
 
 def readme_files() -> dict[str, str]:
-    """``{path: content}`` of every block in the section introduced by a `` `path`: `` line."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    """``{path: content}`` of every block of the tutorial introduced by a `` `path`: `` line."""
+    section = TUTORIAL.read_text()
     files, intro, fence = {}, "", None
     for line in section.split("\n"):
         if fence is not None:  # inside a block
