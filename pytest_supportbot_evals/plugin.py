@@ -285,6 +285,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         verbose=config.get_verbosity() > 0,
     )
     for line in lines:
-        terminalreporter.write_line(line, red=failed and line.startswith("evals gate"))
+        terminalreporter.write_line(speak(line), red=failed and line.startswith("evals gate"))
     for note in eval_session.notes:
         terminalreporter.write_line(note)

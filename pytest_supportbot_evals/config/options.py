@@ -76,6 +76,9 @@ LINELIST_KEYS = ("evals_thresholds", "evals_prices")
 DEFAULTS = {name: default for name, _, default in INI_KEYS}
 
 
+_INI_NAMES = {*DEFAULTS, *LINELIST_KEYS}
+
+
 def neutral(name: str) -> str:
     """``supportbot_goldens`` -> ``evals_goldens``; ``--supportbot-x`` -> ``--evals-x``."""
     if name.startswith("--"):
@@ -229,7 +232,14 @@ def reconcile(
             )
         setattr(option, dest, legacy)
         used[flag] = old(flag)
+    overrides = [o.partition("=")[0] for o in getattr(option, "override_ini", None) or ()]
+    for key in overrides:  # ``-o supportbot_x=...`` overrides the file's ``evals_x`` too
+        if key.startswith(PREFIX) and neutral(key) in _INI_NAMES and neutral(key) not in overrides:
+            config._inicache[neutral(key)] = config.getini(key)
+            used[neutral(key)] = key
     for key in ini_keys:
+        if key in overrides or neutral(key) in overrides:
+            continue
         if not key.startswith(PREFIX):
             continue
         new_key = neutral(key)

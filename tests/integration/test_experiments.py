@@ -109,7 +109,7 @@ def test_rerecorded_unchanged_agent_is_not_regressed_and_passes(out, baseline):
     run = run_experiment(out, "rerecorded")
     report = run.data()
     assert report["errored"] == [], run.output[-6000:]
-    assert len(report["cases"]) == len(baseline["outcomes"]["supportbot:category"])
+    assert len(report["cases"]) == len(baseline["outcomes"]["evals:label"])
     assert report["comparisons"], "nothing was compared"
     for c in report["comparisons"]:
         assert "not in both runs" not in c["note"], c  # every golden was compared
@@ -128,7 +128,7 @@ def test_broken_retrieval_is_caught_by_retrieval_hit(out, baseline):
     assert report["errored"] == [], run.output[-6000:]
     gone = removed("faq.json", "broken-retrieval/faq.json", "id")
     assert len(gone) == 5
-    hit = baseline["outcomes"]["supportbot:retrieval_hit"]
+    hit = baseline["outcomes"]["evals:retrieval_hit"]
     expected = golden_ids(lambda c: c.get("faq_id") in gone and hit.get(c["id"]))
     found = comparison(report, "retrieval_hit")
     assert sorted(found["pass_to_fail"]) == expected and found["fail_to_pass"] == []
@@ -189,7 +189,7 @@ def test_broken_classify_prompt_is_named_and_caught(out, baseline):
     note = "agent prompt(s) changed: classify (the change under test?)"
     assert note in report["baseline_notes"]
     found = verdicts(report)
-    assert found["category"] == "regressed"
+    assert found["label"] == "regressed"
     assert found["retrieval_hit"] == "regressed"  # routed away from retrieval
     # the FAQ goldens routed away lost their ranking measurement: drops, not "unchanged"
     assert lost_are_drops(run, report, baseline) >= 5
@@ -208,10 +208,10 @@ def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out, 
         "agent prompt(s) changed: faq_answer (the change under test?)" in report["baseline_notes"]
     )
     growth = report["token_growth"]
-    (total,) = [line for line in growth if line.startswith("supportbot: agent tokens ")]
+    (total,) = [line for line in growth if line.startswith("evals: agent tokens ")]
     assert "over the limit of +20%" in total
     # the answers got longer: per step, and answers cut at max_tokens that were complete
-    before = baseline["tokens"]["supportbot"]["steps_by_run"]
+    before = baseline["tokens"]["evals"]["steps_by_run"]
     newly = sorted(
         f"{case['id']} ({step})"
         for case in report["cases"]
@@ -221,7 +221,7 @@ def test_a_bloated_faq_prompt_is_a_token_regression_with_quality_unchanged(out, 
     cut = [line for line in growth if "now cut at max_tokens" in line]
     if newly:
         (line,) = cut
-        assert line.startswith(f"supportbot: {len(newly)} answer(s) now cut at max_tokens")
+        assert line.startswith(f"evals: {len(newly)} answer(s) now cut at max_tokens")
         assert ", ".join(newly) in line
     else:
         assert cut == []
@@ -244,7 +244,7 @@ def measured(report: dict, evaluator: str) -> set[str]:
     return {
         c["id"]
         for c in report["cases"]
-        if c["suite"] == "supportbot"
+        if c["suite"] == "evals"
         for check in c["checks"]
         if check["evaluator"] == evaluator and check["actual"] is not None
     }
@@ -255,7 +255,7 @@ def lost_are_drops(run: Run, report: dict, baseline: dict) -> int:
     now are counted as lost: in the denominator, as drops in the exact test; the fewest lost."""
     fewest = None
     for evaluator in ("precision_at_k", "mrr", "ndcg_at_k"):
-        before = baseline["outcomes"][f"supportbot:{evaluator}"]
+        before = baseline["outcomes"][f"evals:{evaluator}"]
         lost = sorted(set(before) - measured(report, evaluator))
         found = comparison(report, evaluator)
         assert found["lost"] == lost, found
@@ -271,7 +271,7 @@ def lost_are_drops(run: Run, report: dict, baseline: dict) -> int:
                 assert found["verdict"] == "regressed", found
         # the threshold counts the goldens that name relevant entries and retrieved nothing
         row = report["evaluators"][evaluator]
-        expecting = [c for c in report["cases"] if c["suite"] == "supportbot" and c["relevant_ids"]]
+        expecting = [c for c in report["cases"] if c["suite"] == "evals" and c["relevant_ids"]]
         assert row["total"] >= len(expecting)
         # what the comparison could have detected, from the counts alone
         assert found["detectable"]["paired"] == len(before)
