@@ -168,7 +168,7 @@ FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     (
         "--evals-model",
         "Model for every agent step and the judge (overrides ini evals_model and "
-        "evals_answer_model).",,
+        "evals_answer_model).",
         {"metavar": "NAME"},
     ),
     (
