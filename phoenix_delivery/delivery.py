@@ -44,13 +44,22 @@ class Delivery:
     def ok(self) -> bool:
         return self.pending == 0 and not (self.dead or self.set_aside or self.dead_total)
 
-    def describe(self, endpoint: str, spool: Path) -> str:
+    def describe(
+        self,
+        endpoint: str,
+        spool: Path,
+        deliver: str | None = "supportbot deliver",
+        budget: str = "SUPPORTBOT_PHOENIX_BUDGET",
+    ) -> str:
+        """What happened, naming the ``deliver`` command (``None``: none; the next run sends
+        what is left) and the ``budget`` variable of the caller."""
         endpoint = public_url(endpoint)
+        then = f", or with `{deliver}`" if deliver else ""
         lines = []
         if self.unreachable and self.endpoint and self.endpoint != endpoint:
             lines.append(
                 f"Records queued for Phoenix at {self.endpoint} wait for it; to send them to "
-                f"{endpoint} instead: `supportbot deliver --reroute`."
+                f"{endpoint} instead: `{deliver or 'supportbot deliver'} --reroute`."
             )
             endpoint = self.endpoint
         if self.busy:
@@ -61,14 +70,13 @@ class Delivery:
         elif self.out_of_time:
             lines.append(
                 f"Phoenix at {endpoint}: {self.error} before everything was delivered; "
-                f"{self.pending} record(s) kept in {spool}; they are sent on the next run, or "
-                "with `supportbot deliver` (the budget is SUPPORTBOT_PHOENIX_BUDGET)."
+                f"{self.pending} record(s) kept in {spool}; they are sent on the next run{then} "
+                f"(the budget is {budget})."
             )
         elif self.unreachable:
             lines.append(
                 f"Phoenix is not reachable at {endpoint} ({self.error}): {self.pending} "
-                f"record(s) kept in {spool}; they are sent on the next run, or with "
-                "`supportbot deliver`."
+                f"record(s) kept in {spool}; they are sent on the next run{then}."
             )
         elif self.refused:
             lines.append(
@@ -79,13 +87,13 @@ class Delivery:
         elif self.unconfirmed:
             lines.append(
                 f"Phoenix at {endpoint} accepted {self.unconfirmed} batch(es) it has not shown "
-                f"stored yet: pending in {spool}, confirmed by the next `supportbot deliver` "
-                "(kept until then)."
+                f"stored yet: pending in {spool}, confirmed by the next "
+                f"{f'`{deliver}`' if deliver else 'run'} (kept until then)."
             )
         elif self.pending > self.unknown:
             lines.append(
                 f"Phoenix {endpoint}: {self.pending} record(s) wait in {spool} (older backlog, "
-                "not sent now); send them with `supportbot deliver`."
+                f"not sent now); {_sent_by(deliver)}."
             )
         else:
             lines.append(
@@ -100,7 +108,8 @@ class Delivery:
             dead = Spool(spool).dead_letters
             lines.append(
                 f"{max(self.dead, self.dead_total)} record(s) refused {MAX_ATTEMPTS} times wait in "
-                f"{dead}; fix the cause, then retry them with `supportbot deliver --retry-dead`."
+                f"{dead}; fix the cause, then retry them with "
+                f"`{deliver or 'supportbot deliver'} --retry-dead`."
             )
         if self.set_aside:
             lines.append(
@@ -108,3 +117,7 @@ class Delivery:
                 f"{Spool(spool).rejected}; they cannot be delivered: inspect them."
             )
         return "\n".join(lines)
+
+
+def _sent_by(deliver: str | None) -> str:
+    return f"send them with `{deliver}`" if deliver else "the next run sends them"

@@ -125,17 +125,21 @@ class PhoenixSink:
         annotations: Sequence[dict[str, Any]],
         document_annotations: Sequence[dict[str, Any]],
         configs: Callable[[], Iterable[dict[str, Any]]] = tuple,
+        *,
+        deliver: str | None = "supportbot deliver",
+        budget: str = "SUPPORTBOT_PHOENIX_BUDGET",
     ) -> str:
         """Queue an eval run's spans (objects, and OTLP already encoded) and annotations, flush
         them, and once Phoenix stored some, put the annotation ``configs()`` in place; the
-        message says what was delivered and what waits in the spool."""
+        message says what was delivered and what waits in the spool (naming the caller's
+        ``deliver`` command and ``budget`` variable, as :meth:`Delivery.describe`)."""
         self.add_spans(spans)
         for text in encoded:
             self.add_encoded_spans(text)
         self.add_annotations(annotations)
         self.add_document_annotations(document_annotations)
         delivery = self.flush()
-        note = delivery.describe(self.public_endpoint, self.spool.path)
+        note = delivery.describe(self.public_endpoint, self.spool.path, deliver, budget)
         if delivery.delivered:
             ensured = self.ensure_annotation_configs(configs())
             note += "\n" + (ensured or "Phoenix annotation configs in place.")

@@ -16,13 +16,16 @@ from typing import Any
 
 import pytest
 
+from pytest_supportbot_evals.config.options import speak
 from pytest_supportbot_evals.run.state import (
     GOLDEN_ITEMS,
     GOLDENS_USED,
     MARKER,
     MISSED,
+    OLD_MARKER,
     SESSION_KEY,
     USAGE_ERRORS,
+    eval_marker,
     suite_of,
 )
 from pytest_supportbot_evals.run.state import eval_session as _session
@@ -44,15 +47,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from pytest_supportbot_evals.config._agent_config import plugin_ini_keys
+    from pytest_supportbot_evals.config.options import SpellingError, reconcile
+
+    try:
+        notes = reconcile(config, plugin_ini_keys(config))
+    except SpellingError as exc:
+        raise pytest.UsageError(f"evals: {exc}") from None
+    for note in notes:  # one warning per deprecated spelling
+        config.issue_config_time_warning(pytest.PytestDeprecationWarning(note), stacklevel=2)
+    config.addinivalue_line("markers", f"{OLD_MARKER}: deprecated name of the {MARKER} marker.")
     config.addinivalue_line(
         "markers",
         f"{MARKER}(goldens=None, thresholds=None, suite=None, cassettes=None): run the test once "
-        "per golden case (fixture supportbot_case) under its own thresholds and cassette folder.",
+        "per golden case (fixture evals_case) under its own thresholds and cassette folder.",
     )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "supportbot_case" not in metafunc.fixturenames:
+    if "evals_case" not in metafunc.fixturenames:
         return
     try:
         _parametrize(metafunc)
@@ -60,7 +73,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # Raised here, pytest would report a collection error with a traceback; raised from
         # pytest_collection_modifyitems it is a plain "ERROR: ..." line and exit status 4.
         metafunc.config.stash.setdefault(USAGE_ERRORS, []).append(str(exc))
-        metafunc.parametrize("supportbot_case", [])
+        metafunc.parametrize("evals_case", [])
 
 
 def _parametrize(metafunc: pytest.Metafunc) -> None:
@@ -75,10 +88,10 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     session = _session(metafunc.config)
     where = f"{MARKER} marker of {metafunc.definition.nodeid}"
     try:
-        marker = metafunc.definition.get_closest_marker(MARKER)
+        marker = eval_marker(metafunc.definition)
         options = marker_options(marker, where, session.config.registry.names)
     except MarkerError as exc:
-        raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
+        raise pytest.UsageError(f"evals: {exc}") from None
     if options.goldens is None:
         golden_paths, setting = list(session.config.goldens), "--evals-goldens/ini evals_goldens"
         metafunc.config.stash[GOLDENS_USED] = True
@@ -90,50 +103,53 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
         agent = session.config.agent
         cases = load_goldens(golden_paths, agent.vocabulary if agent else None)
     except GoldenError as exc:
-        raise pytest.UsageError(f"pytest-supportbot-evals: {exc} (from {setting})") from None
+        raise pytest.UsageError(f"evals: {exc} (from {setting})") from None
     if not cases:
         shown = ", ".join(str(p) for p in golden_paths)
         raise pytest.UsageError(
-            f"pytest-supportbot-evals: no golden case found in {shown} (from {setting}): no "
+            f"evals: no golden case found in {shown} (from {setting}): no "
             "*.yaml/*.yml golden file there. Check the path, or add golden files."
         )
     runs = [replace(c, repetition=r) for c in cases for r in range(session.config.repeat)]
     try:
         session.note_goldens(options.suite or DEFAULT_SUITE, runs, options.thresholds, where)
     except SuiteConflict as exc:
-        raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
-    metafunc.parametrize("supportbot_case", runs, ids=[run.run_id for run in runs])
+        raise pytest.UsageError(f"evals: {exc}") from None
+    metafunc.parametrize("evals_case", runs, ids=[run.run_id for run in runs])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Report bad goldens or settings as one usage error; apply ``--supportbot-only`` (golden
-    ids, e.g. to re-record just those) and ``--supportbot-shard I/N``."""
+    """Report bad goldens or settings as one usage error; apply ``--evals-only`` (golden
+    ids, e.g. to re-record just those) and ``--evals-shard I/N``."""
     errors = config.stash.setdefault(USAGE_ERRORS, [])
-    golden_tests = any("supportbot_case" in _fixtures(item) for item in items)
-    if config.getoption("supportbot_goldens") and golden_tests and GOLDENS_USED not in config.stash:
+    golden_tests = any("evals_case" in _fixtures(item) for item in items)
+    if config.getoption("evals_goldens") and golden_tests and GOLDENS_USED not in config.stash:
         errors.append(
-            "pytest-supportbot-evals: --supportbot-goldens applies to eval tests without their own "
+            "evals: --evals-goldens applies to eval tests without their own "
             "goldens=, but every eval test collected here names its goldens in its "
             f"{MARKER} marker; drop the option, or the marker's goldens=."
         )
     errors += [
-        f"pytest-supportbot-evals: {item.nodeid} has the {MARKER} marker but does not use the "
-        "supportbot_case fixture (directly or through supportbot_results/supportbot_result), "
+        f"evals: {item.nodeid} has the {MARKER} marker but does not use the "
+        "evals_case fixture (directly or through evals_results/evals_result), "
         "so the marker would do nothing; use one of those fixtures or remove the marker."
         for item in items
-        if item.get_closest_marker(MARKER) and "supportbot_case" not in _fixtures(item)
+        if eval_marker(item) and "evals_case" not in _fixtures(item)
     ]
+    from pytest_supportbot_evals.run.fixtures import old_overrides
+
+    errors += old_overrides([i for i in items if "evals_case" in _fixtures(i)])
     if errors:
-        raise pytest.UsageError("\n".join(dict.fromkeys(errors)))
-    only = config.getoption("supportbot_only")
-    shard = config.getoption("supportbot_shard")
+        raise pytest.UsageError(speak("\n".join(dict.fromkeys(errors))))
+    only = config.getoption("evals_only")
+    shard = config.getoption("evals_shard")
     if not only and not shard:
         return
-    golden_runs = [i for i in items if "supportbot_case" in _fixtures(i)]
+    golden_runs = [i for i in items if "evals_case" in _fixtures(i)]
     drop = set()
     if only:  # every other test is deselected too: this is for running just those goldens
         wanted = {i.strip() for i in only.split(",")}
-        cases = {id(i): i.callspec.params["supportbot_case"] for i in golden_runs}  # type: ignore[attr-defined]
+        cases = {id(i): i.callspec.params["evals_case"] for i in golden_runs}  # type: ignore[attr-defined]
         keep = {
             key for key, case in cases.items() if "*" in wanted or {case.id, case.run_id} & wanted
         }
@@ -153,7 +169,7 @@ def _fixtures(item: pytest.Item) -> tuple[str, ...]:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """What the gate must see: every golden run of the selected tests (after -k, node ids,
-    --deselect, --supportbot-only and --supportbot-shard)."""
+    --deselect, --evals-only and --evals-shard)."""
     if SESSION_KEY not in session.config.stash or session.config.stash.get(USAGE_ERRORS, []):
         return
     from pytest_supportbot_evals.run.goldens import GoldenCase
@@ -162,8 +178,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     eval_session = _session(session.config)
     golden_items = session.config.stash.setdefault(GOLDEN_ITEMS, {})
     for item in session.items:
-        case = getattr(item, "callspec", None) and item.callspec.params.get("supportbot_case")  # type: ignore[attr-defined]
-        if not isinstance(case, GoldenCase) or "supportbot_results" not in _fixtures(item):
+        case = getattr(item, "callspec", None) and item.callspec.params.get("evals_case")  # type: ignore[attr-defined]
+        if not isinstance(case, GoldenCase) or "evals_results" not in _fixtures(item):
             continue  # only tests that run their golden case give results
         suite, ids = suite_of(item), result_ids(case)
         golden_items[item.nodeid] = (suite, ids)
@@ -180,7 +196,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     missed = item.stash.get(MISSED, None)
     if call.when == "call" and report.passed and missed:
-        report.supportbot_missed = missed
+        report.evals_missed = missed
     if report.failed or report.skipped:
         _session(item.config).coverage.note_reason(
             *golden, f"{report.outcome} in {call.when}: {_why(report)}"
@@ -202,7 +218,7 @@ def _why(report: pytest.TestReport) -> str:
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, Any] | None:
     """A missed expectation is its own outcome (``MISSED``, ``m``): evaluated, counted against
     the gate, neither a pass nor an xfail (so ``--runxfail`` cannot change it)."""
-    if report.when == "call" and report.passed and getattr(report, "supportbot_missed", None):
+    if report.when == "call" and report.passed and getattr(report, "evals_missed", None):
         return "missed", "m", ("MISSED", {"yellow": True})
     return None
 
@@ -244,7 +260,7 @@ def _no_run(config: pytest.Config) -> bool:
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """pytest-xdist controller: gather a worker's results for the one session gate."""
     output = getattr(node, "workeroutput", {})
-    if "supportbot_results" in output:
+    if "evals_results" in output:
         _session(node.config).add_worker_output(output)
 
 
@@ -263,7 +279,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from pytest_supportbot_evals.reporting.report import summary_lines
 
-    terminalreporter.section("supportbot evals")
+    terminalreporter.section("evals")
     failed = eval_session.verdict == "fail"
     lines = summary_lines(
         eval_session.analysis(),
@@ -272,6 +288,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         verbose=config.get_verbosity() > 0,
     )
     for line in lines:
-        terminalreporter.write_line(line, red=failed and line.startswith("supportbot gate"))
+        terminalreporter.write_line(speak(line), red=failed and line.startswith("evals gate"))
     for note in eval_session.notes:
         terminalreporter.write_line(note)

@@ -35,16 +35,13 @@ def synthetic_project(root: Path, count: int) -> Path:
     (root / "cassettes").mkdir()
     (root / "pyproject.toml").write_text(
         "[tool.pytest.ini_options]\n"
-        f'supportbot_model = "{ini["supportbot_model"]}"\n'
-        f'supportbot_max_tokens = "{ini["supportbot_max_tokens"]}"\n'
-        f'supportbot_classify_max_tokens = "{ini["supportbot_classify_max_tokens"]}"\n'
-        f'supportbot_judge_max_tokens = "{ini["supportbot_judge_max_tokens"]}"\n'
-        + (
-            f'supportbot_answer_model = "{ini["supportbot_answer_model"]}"\n'
-            if ini.get("supportbot_answer_model")
-            else ""
-        )
-        + 'supportbot_goldens = "goldens"\nsupportbot_cassettes = "cassettes"\n'
+        'evals_agent = "pytest_supportbot_evals.run.reference:make_agent"\n'
+        f'evals_answer_model = "{ini.get("evals_answer_model", "")}"\n'
+        f'evals_model = "{ini["evals_model"]}"\n'
+        f'evals_max_tokens = "{ini["evals_max_tokens"]}"\n'
+        f'evals_classify_max_tokens = "{ini["evals_classify_max_tokens"]}"\n'
+        f'evals_judge_max_tokens = "{ini["evals_judge_max_tokens"]}"\n'
+        'evals_goldens = "goldens"\nevals_cassettes = "cassettes"\n'
     )
     shutil.copy(ROOT / "tests" / "evals" / "test_goldens.py", root / "tests" / "test_goldens.py")
     originals = real_cases()
@@ -69,11 +66,11 @@ def ini_settings() -> object:
 
     ini = _ini()
     return Settings.from_env({}).with_overrides(
-        model=ini["supportbot_model"],
-        max_tokens=int(ini["supportbot_max_tokens"]),
-        classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
-        judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
-        answer_model=ini.get("supportbot_answer_model") or None,
+        model=ini["evals_model"],
+        answer_model=ini.get("evals_answer_model") or None,
+        max_tokens=int(ini["evals_max_tokens"]),
+        classify_max_tokens=int(ini["evals_classify_max_tokens"]),
+        judge_max_tokens=int(ini["evals_judge_max_tokens"]),
         max_retries=0,
     )
 

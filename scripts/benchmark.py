@@ -114,7 +114,7 @@ def bench_startup(runs: int, **_: Any) -> dict[str, Any]:
 
 def bench_replay(runs: int, **_: Any) -> dict[str, Any]:
     """The Quick start's main job vs a --collect-only of the same suite, interleaved."""
-    command = [*PYTEST, "tests/evals", "-o", "supportbot_thresholds="]
+    command = [*PYTEST, "tests/evals", "-o", "evals_thresholds="]
     job: list[tuple[float, float, float, int]] = []
     collect: list[tuple[float, float, float, int]] = []
     for n in range(max(3, runs // 3)):
@@ -143,7 +143,7 @@ def _cpu_sample(kind: str, project: Path) -> tuple[float, tuple[float, float, fl
         run = None
         if kind == "plugin":
             env = {**os.environ, "BENCH_CPU_OUT": str(out)}
-            run = measure([*PYTEST, "tests", "-o", "supportbot_thresholds="], project, env)
+            run = measure([*PYTEST, "tests", "-o", "evals_thresholds="], project, env)
         else:
             script = str(ROOT / "scripts" / "bench_cpu.py")
             measure([sys.executable, script, kind, str(project), str(out)], ROOT)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from pytest_supportbot_evals.config.options import PREFIX, neutral
 from pytest_supportbot_evals.recording import secrets
 
 #: Every committed cassette folder (checked by ``check-cassettes`` by default, and in CI).
@@ -54,9 +55,9 @@ def project_cassettes(root: Path) -> list[Path]:
     """Every vcrpy cassette of the project (a YAML file that starts with ``interactions:``),
     wherever its suite keeps it; the ini's cassette folder must exist if it is set."""
     ini = _ini(root)
-    configured = root / str(ini.get("supportbot_cassettes", "cassettes"))
-    if "supportbot_cassettes" in ini and not configured.exists():
-        raise ValueError(f"ini supportbot_cassettes: {configured} does not exist; fix the setting.")
+    configured = root / str(ini.get("evals_cassettes", "cassettes"))
+    if "evals_cassettes" in ini and not configured.exists():
+        raise ValueError(f"ini evals_cassettes: {configured} does not exist; fix the setting.")
     return sorted(p for p in _project_files(root, {".yaml", ".yml"}) if _starts_like_a_cassette(p))
 
 
@@ -92,14 +93,14 @@ def default_scan(root: Path) -> list[Path]:
     project (other suites' cassettes and goldens, reports, baselines)."""
     ini = _ini(root)
     paths = []
-    for key, default in (("supportbot_cassettes", "cassettes"), ("supportbot_goldens", "")):
+    for key, default in (("evals_cassettes", "cassettes"), ("evals_goldens", "")):
         for entry in str(ini.get(key, default)).split(","):
             path = root / entry.strip()
             if entry.strip() and not path.exists() and key in ini:
                 raise ValueError(f"ini {key}: {path} does not exist; fix the setting.")
             if entry.strip() and path.exists():
                 paths.append(path)
-    spool = root / str(ini.get("supportbot_spool", ".supportbot/phoenix-spool.jsonl"))
+    spool = root / str(ini.get("evals_spool", ".evals/phoenix-spool.jsonl"))
     if spool.parent.exists():
         paths.append(spool.parent)
     configured = [p for p in paths if p.is_dir()]
@@ -118,7 +119,9 @@ def _ini(root: Path) -> dict[str, object]:
     if not pyproject.exists():
         return {}
     with pyproject.open("rb") as handle:
-        return tomllib.load(handle).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        raw = tomllib.load(handle).get("tool", {}).get("pytest", {}).get("ini_options", {})
+    # the neutral names, a deprecated ``supportbot_`` key read as its ``evals_`` one
+    return {**{neutral(k): v for k, v in raw.items() if k.startswith(PREFIX)}, **raw}
 
 
 def cmd_check_cassettes(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record.add_argument(
         "--mode", default="rewrite", choices=("rewrite", "all", "new_episodes", "once")
     )
-    record.add_argument("--model", help="model name (default: ini supportbot_model)")
+    record.add_argument("--model", help="model name (default: ini evals_model)")
     record.add_argument(
         "--tests", default=EVAL_TESTS, help=f"eval test file (default {EVAL_TESTS})"
     )
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record.add_argument("--cassettes", type=Path, help="cassette folder (default: ini setting)")
     record.add_argument("--repeat", type=int, default=1, help="repetitions per golden")
     record.add_argument(
-        "--goldens", type=Path, help="golden files or folder (default: ini supportbot_goldens)"
+        "--goldens", type=Path, help="golden files or folder (default: ini evals_goldens)"
     )
     record.set_defaults(run=cmd_record)
     merge = sub.add_parser("merge", help="merge shard reports into one report and one gate")
@@ -158,11 +158,11 @@ def _read_report(path: Path) -> dict:
 
     data = read_json(
         path,
-        f"{path}: no such report; check the shard's --supportbot-report.",
+        f"{path}: no such report; check the shard's --evals-report.",
         f"{path}: not a readable JSON report ({{error}}); re-run its shard.",
     )
     if not isinstance(data, dict) or not {"cases", "meta", "evaluators"} <= set(data):
-        raise ValueError(f"{path}: not a supportbot-evals report; give --supportbot-report files.")
+        raise ValueError(f"{path}: not a supportbot-evals report; give --evals-report files.")
     if "coverage" not in data or "planned" not in data["coverage"]:
         raise ValueError(
             f"{path}: written by an older version (no coverage of the golden set); "
@@ -196,16 +196,16 @@ def cmd_record(args: argparse.Namespace) -> int:
             "-v",
             "-p",
             "no:cacheprovider",
-            f"--supportbot-record-mode={args.mode}",
-            f"--supportbot-report={report}",
-            f"--supportbot-repeat={repeat}",
+            f"--evals-record-mode={args.mode}",
+            f"--evals-report={report}",
+            f"--evals-repeat={repeat}",
         ]
         if args.goldens:
-            command.append(f"--supportbot-goldens={args.goldens}")
+            command.append(f"--evals-goldens={args.goldens}")
         # Only golden runs (of every suite under --tests), never the rest of the test suite.
-        command.append(f"--supportbot-only={','.join(args.ids) or '*'}")
+        command.append(f"--evals-only={','.join(args.ids) or '*'}")
         if args.model:
-            command.append(f"--supportbot-model={args.model}")
+            command.append(f"--evals-model={args.model}")
         if args.cassettes:
             command += ["-o", f"evals_cassettes={args.cassettes}"]
         if args.workers > 1:

@@ -4,7 +4,8 @@
 agent) runs. ``evals_labels`` is its label vocabulary (golden files may declare their own),
 ``evals_prompts`` the folder of its prompt files, ``evals_tool_spans`` which TOOL spans
 ``tool_result`` judges. The registry of evaluators is built here, once per run, from the
-built-ins and the ``pytest_supportbot_evals_evaluators`` hook.
+built-ins and the ``pytest_evals_evaluators`` hook (``pytest_supportbot_evals_evaluators``, its
+deprecated name, still works).
 """
 
 from __future__ import annotations
@@ -13,18 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals.config.options import INI_KEYS, NEUTRAL, PREFIX, ini_value, neutral
+from pytest_supportbot_evals.config.options import (
+    DEFAULTS,
+    LINELIST_KEYS,
+    NEUTRAL,
+    PREFIX,
+    ini_value,
+    old,
+    said,
+)
 from pytest_supportbot_evals.config.vocabulary import Vocabulary
 from pytest_supportbot_evals.evaluators.base import EvaluatorError, Registry
 
 #: ``evals_agent`` naming SupportBot, the reference agent, explicitly.
 REFERENCE_FACTORY = "pytest_supportbot_evals.run.reference:make_agent"
+#: Its path before the plugin's modules were grouped (still accepted).
+OLD_REFERENCE_FACTORY = "pytest_supportbot_evals.reference:make_agent"
 #: The plugin's ini keys, under both names (a misspelt one is an error, not a silent default).
-KNOWN_KEYS = {
-    name
-    for key in [*(k for k, _, _ in INI_KEYS), "supportbot_thresholds", "supportbot_prices"]
-    for name in (key, neutral(key))
-}
+KNOWN_KEYS = {name for key in [*DEFAULTS, *LINELIST_KEYS] for name in (key, old(key))}
 
 
 class AgentConfigError(ValueError):
@@ -65,7 +72,7 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
 
     ini = pytest_config.getini
     given = _check_ini_keys(pytest_config)
-    factory = ini_value(ini, "supportbot_agent").strip() or None
+    factory = _text(ini_value(ini, "evals_agent"), "evals_agent") or None
     neutral_only = sorted(k for k in given if k.startswith(NEUTRAL))
     if factory is None and neutral_only:
         raise AgentConfigError(
@@ -75,27 +82,27 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
             "own-agent.md); for SupportBot itself, evals_agent = "
             '"pytest_supportbot_evals.run.reference:make_agent".'
         )
-    if factory == REFERENCE_FACTORY:
+    if factory in (REFERENCE_FACTORY, OLD_REFERENCE_FACTORY):
         factory = None  # SupportBot, named explicitly
     if factory is not None:
         _check_importable(factory)
-    raw_labels = ini_value(ini, "supportbot_labels").split()
+    raw_labels = _labels(ini_value(ini, "evals_labels"))
     labels = tuple(raw_labels) if raw_labels else (reference.LABELS if factory is None else None)
     if raw_labels and len(raw_labels) < 2:
         raise AgentConfigError(
-            f"ini {neutral('supportbot_labels')}={raw_labels!r}: list at least two labels, "
-            "space-separated (e.g. warranty policy other)."
+            f"ini {said('evals_labels')}={raw_labels!r}: list at least two labels, "
+            "space-separated (e.g. warranty policy other) or as a list."
         )
-    prompts = ini_value(ini, "supportbot_prompts").strip()
+    prompts = _text(ini_value(ini, "evals_prompts"), "evals_prompts")
     prompt_dir = root / prompts if prompts else None
     if prompt_dir is not None and not prompt_dir.is_dir():
         raise AgentConfigError(
-            f"ini {neutral('supportbot_prompts')}={prompts!r}: {prompt_dir} is not a folder; "
+            f"ini {said('evals_prompts')}={prompts!r}: {prompt_dir} is not a folder; "
             "give the folder of the agent's prompt files, relative to the rootdir."
         )
-    tool_spans = ini_value(ini, "supportbot_tool_spans").strip() or "*"
+    tool_spans = _text(ini_value(ini, "evals_tool_spans"), "evals_tool_spans") or "*"
     try:
-        registered = pytest_config.hook.pytest_supportbot_evals_evaluators(config=pytest_config)
+        registered = _registered(pytest_config)
         registry = registry_mod.build(
             tool_spans, reference_agent=factory is None, registered=registered
         )
@@ -104,21 +111,57 @@ def build(pytest_config: Any, root: Path) -> AgentConfig:
     return AgentConfig(factory, labels, prompt_dir, tool_spans, registry, tuple(given))
 
 
-def _check_importable(path: str) -> None:
-    """``module:factory`` names a module that exists (imported only when the agent is needed)."""
-    import importlib.util
-
-    module, sep, attribute = path.partition(":")
-    try:
-        found = bool(sep and attribute and module) and importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+def _text(value: Any, key: str) -> str:
+    """A string setting; a TOML list or number where a string belongs is a usage error."""
+    if not isinstance(value, str):
         raise AgentConfigError(
-            f"ini {neutral('supportbot_agent')}={path!r}: give module:factory of an importable "
-            "module (e.g. shopbot.evals:agent); is it installed, or on pytest's pythonpath "
-            "(ini pythonpath = .)?"
+            f'ini {said(key)} = {value!r}: give a string (in quotes), e.g. {key} = "...".'
         )
+    return value.strip()
+
+
+def _labels(value: Any) -> list[str]:
+    """``evals_labels`` as space-separated words or as a TOML list of strings."""
+    if isinstance(value, list):
+        if not all(isinstance(x, str) and x.strip() and " " not in x.strip() for x in value):
+            raise AgentConfigError(
+                f"ini {said('evals_labels')} = {value!r}: list the labels as strings without "
+                'spaces, e.g. ["warranty", "policy", "other"].'
+            )
+        return [x.strip() for x in value]
+    return _text(value, "evals_labels").split()
+
+
+def _registered(pytest_config: Any) -> list[Any]:
+    """What the evaluator hooks returned: the neutral ``pytest_evals_evaluators`` and its
+    deprecated name (one warning when a conftest still implements the old one)."""
+    hook = pytest_config.hook
+    registered = list(hook.pytest_evals_evaluators(config=pytest_config))
+    legacy = list(hook.pytest_supportbot_evals_evaluators(config=pytest_config))
+    if hook.pytest_supportbot_evals_evaluators.get_hookimpls():
+        import warnings
+
+        import pytest
+
+        warnings.warn(
+            pytest.PytestDeprecationWarning(
+                "hook pytest_supportbot_evals_evaluators is deprecated; name it "
+                "pytest_evals_evaluators."
+            ),
+            stacklevel=2,
+        )
+    return registered + legacy
+
+
+def _check_importable(path: str) -> None:
+    """``module:factory`` names an importable module with that callable: imported now, so that
+    a typo is one usage error rather than an error in every golden test."""
+    from pytest_supportbot_evals.config.contract import AgentError, load_factory
+
+    try:
+        load_factory(path, f"ini {said('evals_agent')}")
+    except AgentError as exc:
+        raise AgentConfigError(str(exc)) from None
 
 
 def _check_ini_keys(pytest_config: Any) -> list[str]:
@@ -132,8 +175,33 @@ def _check_ini_keys(pytest_config: Any) -> list[str]:
         if key not in KNOWN_KEYS:
             close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
-            raise AgentConfigError(f"ini {key} is not a setting of pytest-supportbot-evals{hint}")
+            raise AgentConfigError(f"ini {key} is not a setting of the evals plugin{hint}")
+    for key in given:  # a misspelt prefix (eval_tool_spans) that pytest does not know either
+        if key in ours or _pytest_knows(pytest_config, key):
+            continue
+        close = difflib.get_close_matches(
+            key, sorted(k for k in KNOWN_KEYS if k[:1] == "e"), 1, 0.85
+        )
+        if close:
+            raise AgentConfigError(
+                f"ini {key} is not a setting of pytest or of the evals plugin; did you mean "
+                f"{close[0]}?"
+            )
     return ours
+
+
+def _pytest_knows(pytest_config: Any, key: str) -> bool:
+    try:
+        pytest_config.getini(key)
+    except ValueError:
+        return False
+    return True
+
+
+def plugin_ini_keys(pytest_config: Any) -> list[str]:
+    """The plugin's keys (either spelling) the project's ini file sets."""
+    keys = _ini_file_keys(getattr(pytest_config, "inipath", None))
+    return [k for k in keys if k in KNOWN_KEYS]
 
 
 def _ini_file_keys(path: Path | None) -> list[str]:

@@ -4,8 +4,10 @@ An agent is a callable ``agent(query, *, session_id=None, seed=None)`` that answ
 returns its answer text: a ``str``, or an ``Answer`` (text and, optionally, the label it gave the
 query), or any object or mapping with ``response`` and optionally ``label``. ``session_id`` is
 given for each turn of a conversation golden (the agent remembers earlier turns of a session);
-``seed`` for repetitions (``--supportbot-repeat``). An agent may leave out either keyword; then
-goldens that need it error, naming why.
+``seed`` for repetitions (``--evals-repeat``); ``history`` (a list of ``{"role": "user" |
+"assistant", "content": str}``) for a golden that gives earlier turns the agent did not write
+(passed with its first query). An agent may leave out any of them; goldens that need one error,
+naming why.
 
 Everything else is read from the OpenInference spans the agent makes with the tracer provider
 the plugin hands its factory (``tracer_provider=``): the AGENT (or root) span is the turn's span,
@@ -98,9 +100,15 @@ def read_answer(value: Any) -> Answer:
     return Answer(response, label)
 
 
-def call(agent: Callable[..., Any], query: str, session_id: str | None, seed: int | None) -> Answer:
-    """Ask the agent one query, passing only the keywords it takes (see ``needs``)."""
-    kwargs: dict[str, Any] = {}
+def call(
+    agent: Callable[..., Any],
+    query: str,
+    session_id: str | None,
+    seed: int | None,
+    history: list[dict[str, str]] | None = None,
+) -> Answer:
+    """Ask the agent one query, passing only the keywords it needs (``missing_keywords``)."""
+    kwargs: dict[str, Any] = {"history": history} if history else {}
     if session_id is not None:
         kwargs["session_id"] = session_id
     if seed is not None:
@@ -108,7 +116,9 @@ def call(agent: Callable[..., Any], query: str, session_id: str | None, seed: in
     return read_answer(agent(query, **kwargs))
 
 
-def missing_keywords(agent: Callable[..., Any], session: bool, seeded: bool) -> list[str]:
+def missing_keywords(
+    agent: Callable[..., Any], session: bool, seeded: bool, history: bool = False
+) -> list[str]:
     """The contract keywords a golden run needs that the agent does not take."""
     try:
         parameters = inspect.signature(agent).parameters.values()
@@ -118,6 +128,7 @@ def missing_keywords(agent: Callable[..., Any], session: bool, seeded: bool) -> 
         return []
     names = {p.name for p in parameters}
     needed = (["session_id"] if session else []) + (["seed"] if seeded else [])
+    needed += ["history"] if history else []
     return [n for n in needed if n not in names]
 
 
@@ -132,6 +143,12 @@ def load_factory(path: str, setting: str) -> Callable[..., Any]:
         raise AgentError(
             f"{setting}={path!r}: cannot import {module_name!r} ({exc}); is it installed, or on "
             "pytest's pythonpath (ini pythonpath = .)?"
+        ) from None
+    except Exception as exc:  # the module itself fails while importing
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise AgentError(
+            f"{setting}={path!r}: importing {module_name!r} failed: {type(exc).__name__}: "
+            f"{first}; fix the module (run `python -c 'import {module_name}'` to see where)."
         ) from None
     factory = getattr(module, attribute, None)
     if not callable(factory):

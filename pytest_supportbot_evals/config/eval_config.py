@@ -90,115 +90,103 @@ def build(pytest_config: Any) -> EvalConfig:
         raise ConfigError(str(exc)) from None
     names = agent.registry.names
 
-    record_mode = opt("supportbot_record_mode") or "none"
+    record_mode = opt("evals_record_mode") or "none"
     if record_mode not in RECORD_MODES:
-        raise ConfigError(f"--supportbot-record-mode={record_mode!r}: use one of {RECORD_MODES}.")
-    ini_thresholds = parse_thresholds(
-        ini("supportbot_thresholds"), "ini supportbot_thresholds", names
-    )
-    cli_thresholds = parse_thresholds(
-        opt("supportbot_threshold") or [], "--supportbot-threshold", names
-    )
-    judge_method = ini("supportbot_judge_method") or "auto"
+        raise ConfigError(f"--evals-record-mode={record_mode!r}: use one of {RECORD_MODES}.")
+    ini_thresholds = parse_thresholds(ini("evals_thresholds"), "ini evals_thresholds", names)
+    cli_thresholds = parse_thresholds(opt("evals_threshold") or [], "--evals-threshold", names)
+    judge_method = ini("evals_judge_method") or "auto"
     if judge_method not in JUDGE_METHODS:
-        raise ConfigError(
-            f"ini supportbot_judge_method={judge_method!r}: use one of {JUDGE_METHODS}."
-        )
+        raise ConfigError(f"ini evals_judge_method={judge_method!r}: use one of {JUDGE_METHODS}.")
 
     settings = Settings.from_env()
     # an explicit --evals-model answers too; else the answers ask ini evals_answer_model, if set
-    explicit = opt("supportbot_model") or None
+    explicit = opt("evals_model") or None
     settings = settings.with_overrides(
-        model=explicit or ini("supportbot_model") or None,
-        answer_model=explicit or ini("supportbot_answer_model") or None,
-        judge_model=ini("supportbot_judge_model") or None,
-        max_tokens=_tokens(ini, "supportbot_max_tokens"),
-        classify_max_tokens=_tokens(ini, "supportbot_classify_max_tokens"),
-        judge_max_tokens=_tokens(ini, "supportbot_judge_max_tokens"),
-        classify_top_logprobs=_tokens(ini, "supportbot_classify_top_logprobs", low=0, high=20),
-        phoenix_project=ini("supportbot_phoenix_project")
+        model=explicit or ini("evals_model") or None,
+        answer_model=explicit or ini("evals_answer_model") or None,
+        judge_model=ini("evals_judge_model") or None,
+        max_tokens=_tokens(ini, "evals_max_tokens"),
+        classify_max_tokens=_tokens(ini, "evals_classify_max_tokens"),
+        judge_max_tokens=_tokens(ini, "evals_judge_max_tokens"),
+        classify_top_logprobs=_tokens(ini, "evals_classify_top_logprobs", low=0, high=20),
+        phoenix_project=ini("evals_phoenix_project")
         or os.environ.get("PHOENIX_PROJECT_NAME", "").strip()
         or agent.default_project(),
         # Replay never retries: a miss is an answer, not a flake.
         max_retries=0 if record_mode == "none" else None,
     )
-    endpoint = _phoenix_endpoint(opt("supportbot_phoenix"))
-    report = _output_path(opt("supportbot_report"), "--supportbot-report")
-    markdown = _output_path(opt("supportbot_markdown"), "--supportbot-markdown")
-    baseline = opt("supportbot_baseline") or ini("supportbot_baseline")
+    endpoint = _phoenix_endpoint(opt("evals_phoenix"))
+    report = _output_path(opt("evals_report"), "--evals-report")
+    markdown = _output_path(opt("evals_markdown"), "--evals-markdown")
+    baseline = opt("evals_baseline") or ini("evals_baseline")
     for limit in ("max_token_growth", "max_completion_growth"):
         if {f"supportbot_{limit}", f"evals_{limit}"} & set(agent.ini_keys) and not baseline:
             raise ConfigError(
                 f"ini evals_{limit} is set, but no baseline to compare tokens with: set ini "
                 "evals_baseline (or --evals-baseline), or drop the limit."
             )
-    if opt("supportbot_update_baseline") and not baseline:
+    if opt("evals_update_baseline") and not baseline:
         raise ConfigError(
             "--evals-update-baseline writes the baseline, but none is set: give "
             "--evals-baseline PATH or ini evals_baseline (e.g. tests/baseline.json)."
         )
-    repeat = opt("supportbot_repeat")
+    repeat = opt("evals_repeat")
     repeat = 1 if repeat is None else repeat
     if repeat < 1:
-        raise ConfigError(f"--supportbot-repeat={repeat}: give a whole number of at least 1.")
-    gating = ini("supportbot_judge_gating") or "advisory"
+        raise ConfigError(f"--evals-repeat={repeat}: give a whole number of at least 1.")
+    gating = ini("evals_judge_gating") or "advisory"
     if gating not in ("advisory", "strict"):
-        raise ConfigError(f"ini supportbot_judge_gating={gating!r}: use advisory or strict.")
+        raise ConfigError(f"ini evals_judge_gating={gating!r}: use advisory or strict.")
     judges = JudgePolicy(
-        min_kappa=_fraction(
-            ini("supportbot_min_judge_kappa"), "ini supportbot_min_judge_kappa", -1.0
-        ),
-        min_accuracy=_fraction(
-            ini("supportbot_min_judge_accuracy"), "ini supportbot_min_judge_accuracy"
-        ),
-        strict=gating == "strict" or bool(opt("supportbot_strict_judges")),
+        min_kappa=_fraction(ini("evals_min_judge_kappa"), "ini evals_min_judge_kappa", -1.0),
+        min_accuracy=_fraction(ini("evals_min_judge_accuracy"), "ini evals_min_judge_accuracy"),
+        strict=gating == "strict" or bool(opt("evals_strict_judges")),
     )
-    experiment = opt("supportbot_experiment") or ini("supportbot_experiment") or None
+    experiment = opt("evals_experiment") or ini("evals_experiment") or None
     if experiment and not endpoint:
         raise ConfigError(
-            f"--supportbot-experiment={experiment!r} logs to Phoenix: give --supportbot-phoenix "
+            f"--evals-experiment={experiment!r} logs to Phoenix: give --evals-phoenix "
             "URL or set PHOENIX_COLLECTOR_ENDPOINT."
         )
-    goldens = tuple(
-        root / p for p in (opt("supportbot_goldens") or ini("supportbot_goldens")).split(",")
-    )
+    goldens = tuple(root / p for p in (opt("evals_goldens") or ini("evals_goldens")).split(","))
     return EvalConfig(
         rootdir=root,
         goldens=goldens,
-        cassette_dir=root / ini("supportbot_cassettes"),
+        cassette_dir=root / ini("evals_cassettes"),
         record_mode=record_mode,
         cli_thresholds=cli_thresholds,
         ini_thresholds=ini_thresholds,
         report_path=report,
         phoenix_endpoint=endpoint,
-        spool_path=root / ini("supportbot_spool"),
-        strict=bool(opt("supportbot_strict")),
+        spool_path=root / ini("evals_spool"),
+        strict=bool(opt("evals_strict")),
         judge_method=judge_method,
         settings=settings,
         baseline_path=root / baseline if baseline else None,
-        update_baseline=bool(opt("supportbot_update_baseline")),
+        update_baseline=bool(opt("evals_update_baseline")),
         repeat=repeat,
-        shard=_shard(opt("supportbot_shard")),
+        shard=_shard(opt("evals_shard")),
         markdown_path=markdown,
         judges=judges,
         experiment_dataset=experiment,
         agent=agent,
-        prices=_prices(ini("supportbot_prices")),
-        max_token_growth=_growth(ini("supportbot_max_token_growth")),
-        golden_timeout=timeouts.parse(ini("supportbot_golden_timeout"), ConfigError),
+        prices=_prices(ini("evals_prices")),
+        max_token_growth=_growth(ini("evals_max_token_growth")),
+        golden_timeout=timeouts.parse(ini("evals_golden_timeout"), ConfigError),
         max_completion_growth=_growth(
-            ini("supportbot_max_completion_growth"), "evals_max_completion_growth"
+            ini("evals_max_completion_growth"), "evals_max_completion_growth"
         ),
     )
 
 
 def _phoenix_endpoint(option: str | None) -> str | None:
-    """The Phoenix URL from ``--supportbot-phoenix`` or ``PHOENIX_COLLECTOR_ENDPOINT``, checked."""
+    """The Phoenix URL from ``--evals-phoenix`` or ``PHOENIX_COLLECTOR_ENDPOINT``, checked."""
     from urllib.parse import urlsplit
 
     from evals_core.tracing import public_url
 
-    where, raw = "--supportbot-phoenix", option
+    where, raw = "--evals-phoenix", option
     if not raw:
         where, raw = "PHOENIX_COLLECTOR_ENDPOINT", os.environ.get("PHOENIX_COLLECTOR_ENDPOINT")
     if not raw or not raw.strip():
@@ -271,7 +259,7 @@ def _shard(raw: str | None) -> tuple[int, int] | None:
     except ValueError:
         shard = (0, 0)
     if not 1 <= shard[0] <= shard[1]:
-        raise ConfigError(f"--supportbot-shard={raw!r}: use I/N with 1 <= I <= N, e.g. 2/4.")
+        raise ConfigError(f"--evals-shard={raw!r}: use I/N with 1 <= I <= N, e.g. 2/4.")
     return shard
 
 

@@ -1,4 +1,4 @@
-"""Command-line options and ini keys of pytest-supportbot-evals.
+"""Command-line options and ini keys of the evals plugin (pytest-supportbot-evals).
 
 Kept apart from the hooks, and free of imports beyond pytest, so that registering them costs a
 project that never uses the plugin nothing.
@@ -6,189 +6,292 @@ project that never uses the plugin nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 # (name, help, default) of the ini keys; literal here so that registering them imports nothing.
 INI_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("supportbot_goldens", "Golden YAML files or folders (relative to rootdir).", "tests/goldens"),
-    ("supportbot_cassettes", "Folder of one cassette per golden case.", "cassettes"),
-    ("supportbot_model", "Model name the cassettes were recorded with.", ""),
+    ("evals_goldens", "Golden YAML files or folders (relative to rootdir).", "tests/goldens"),
+    ("evals_cassettes", "Folder of one cassette per golden case.", "cassettes"),
+    ("evals_model", "Model name the cassettes were recorded with.", ""),
     (
-        "supportbot_answer_model",
+        "evals_answer_model",
         "Model of the agent's answer steps (default: evals_model; --evals-model overrides both).",
         "",
     ),
-    ("supportbot_judge_model", "Judge model name (default: the agent's model).", ""),
-    ("supportbot_judge_method", "Judge structured-output path: auto or tool_calling.", "auto"),
-    ("supportbot_max_tokens", "max_tokens of the answer steps (free text).", ""),
-    ("supportbot_classify_max_tokens", "max_tokens of the classification step (JSON).", ""),
-    ("supportbot_judge_max_tokens", "max_tokens of the relevance judge (JSON).", ""),
+    ("evals_judge_model", "Judge model name (default: the agent's model).", ""),
+    ("evals_judge_method", "Judge structured-output path: auto or tool_calling.", "auto"),
+    ("evals_max_tokens", "max_tokens of the answer steps (free text).", ""),
+    ("evals_classify_max_tokens", "max_tokens of the classification step (JSON).", ""),
+    ("evals_judge_max_tokens", "max_tokens of the relevance judge (JSON).", ""),
     (
-        "supportbot_classify_top_logprobs",
+        "evals_classify_top_logprobs",
         "top_logprobs asked of the classification step (its confidence); 0 or empty: none.",
         "",
     ),
-    ("supportbot_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
+    ("evals_phoenix_project", "Phoenix project for the eval runs' traces.", ""),
     (
-        "supportbot_golden_timeout",
+        "evals_golden_timeout",
         "Seconds one golden may take before it is stopped and fails (0: no limit).",
         "600",
     ),
     (
-        "supportbot_spool",
+        "evals_spool",
         "Spool of Phoenix deliveries not yet accepted.",
-        ".supportbot/phoenix-spool.jsonl",
+        ".evals/phoenix-spool.jsonl",
     ),
-    ("supportbot_baseline", "Committed baseline JSON to compare each run with.", ""),
-    ("supportbot_min_judge_kappa", "Cohen's kappa below which a judge is untrusted.", "0.4"),
+    ("evals_baseline", "Committed baseline JSON to compare each run with.", ""),
+    ("evals_min_judge_kappa", "Cohen's kappa below which a judge is untrusted.", "0.4"),
     (
-        "supportbot_min_judge_accuracy",
+        "evals_min_judge_accuracy",
         "Accuracy a judge needs when kappa is undefined (human labels of one class only).",
         "0.8",
     ),
     (
-        "supportbot_judge_gating",
+        "evals_judge_gating",
         "advisory (default): an untrusted judge's rows do not decide the gate; strict: they do.",
         "advisory",
     ),
-    ("supportbot_experiment", "Phoenix dataset to log each run to as an experiment.", ""),
+    ("evals_experiment", "Phoenix dataset to log each run to as an experiment.", ""),
     # The agent under the gate (see README, "Gate your own agent"); SupportBot when unset.
-    ("supportbot_agent", "module:factory of the agent (factory(tracer_provider=...)).", ""),
-    ("supportbot_labels", "The labels the agent gives (category); space-separated.", ""),
-    ("supportbot_prompts", "Folder of the agent's prompt files (fingerprinted).", ""),
-    ("supportbot_tool_spans", "Glob of the TOOL span names tool_result judges.", "*"),
+    ("evals_agent", "module:factory of the agent (factory(tracer_provider=...)).", ""),
+    ("evals_labels", "The labels the agent gives (the label evaluator); space-separated.", ""),
+    ("evals_prompts", "Folder of the agent's prompt files (fingerprinted).", ""),
+    ("evals_tool_spans", "Glob of the TOOL span names tool_result judges.", "*"),
     (
-        "supportbot_max_token_growth",
+        "evals_max_token_growth",
         "Fail when a suite's agent tokens grow by more than this fraction over the baseline "
         "(0.25: +25%; empty: never).",
         "0.25",
     ),
     (
-        "supportbot_max_completion_growth",
+        "evals_max_completion_growth",
         "Fail when an agent step's completion tokens grow by more than this fraction over the "
         "baseline (0.2: +20%; empty: never).",
         "0.2",
     ),
 )
-#: Every ini key and flag also has a neutral name: ``evals_goldens`` for ``supportbot_goldens``,
-#: ``--evals-threshold`` for ``--supportbot-threshold``. The neutral name wins when both are set.
+#: Old spellings (``supportbot_x``, ``--supportbot-x``, ``SUPPORTBOT_X``) are deprecated
+#: aliases of the neutral names (``evals_x``, ``--evals-x``, ``EVALS_X``); ``names`` resolves them.
 PREFIX, NEUTRAL = "supportbot_", "evals_"
+#: Ini keys that list one entry per line.
+LINELIST_KEYS = ("evals_thresholds", "evals_prices")
+DEFAULTS = {name: default for name, _, default in INI_KEYS}
+
+
+_INI_NAMES = {*DEFAULTS, *LINELIST_KEYS}
 
 
 def neutral(name: str) -> str:
     """``supportbot_goldens`` -> ``evals_goldens``; ``--supportbot-x`` -> ``--evals-x``."""
     if name.startswith("--"):
         return name.replace("--supportbot-", "--evals-", 1)
-    return NEUTRAL + name.removeprefix(PREFIX)
+    return NEUTRAL + name.removeprefix(PREFIX).removeprefix(NEUTRAL)
+
+
+def old(name: str) -> str:
+    """The deprecated spelling of a neutral name (``evals_x`` -> ``supportbot_x``)."""
+    if name.startswith("--"):
+        return name.replace("--evals-", "--supportbot-", 1)
+    return PREFIX + name.removeprefix(NEUTRAL).removeprefix(PREFIX)
+
+
+def given(value: Any) -> bool:
+    return value not in (None, "", [], False)
 
 
 def ini_value(getini: Any, name: str) -> Any:
-    """An ini value by its ``supportbot_`` name: the neutral ``evals_`` key if set, else it."""
-    return getini(neutral(name)) or getini(name)
+    """An ini value by either name: the neutral key if set, else its deprecated alias, else the
+    default (``reconcile`` has already refused the two set to different values)."""
+    key = neutral(name)
+    value, legacy = getini(key), getini(old(key))
+    unset = [] if key in LINELIST_KEYS else DEFAULTS.get(key, "")
+    return legacy if given(legacy) and value == unset else value
 
 
 def add_options(parser: pytest.Parser) -> None:
-    """Register the plugin's command-line options and ini keys (imports nothing heavy)."""
-    group = parser.getgroup(
-        "supportbot-evals", "LLM eval regression gate (pytest-supportbot-evals)"
-    )
+    """Register the plugin's command-line options and ini keys (imports nothing heavy): each
+    under its neutral name, and its deprecated ``supportbot`` spelling under its own ``dest``
+    (``names.check`` reconciles the two and warns)."""
+    group = parser.getgroup("evals", "LLM eval regression gate (evals)")
 
-    def add(flag: str, **kwargs: Any) -> None:  # every flag under its name and neutral alias
-        group.addoption(flag, neutral(flag), **kwargs)
-
-    mode_help = (
-        "Cassette record mode: none (default; replay only, a miss fails), once, new_episodes, "
-        "all, rewrite (drop what is not re-recorded)."
-    )
-    # No ``--record-mode`` alias: pytest-recording owns that flag, and two plugins registering
-    # one option string stop pytest from starting (argparse refuses it across option groups).
-    add("--supportbot-record-mode", dest="supportbot_record_mode", default=None, help=mode_help)
-    add(
-        "--supportbot-threshold",
-        action="append",
-        dest="supportbot_threshold",
-        metavar="NAME=VALUE",
-        help="Pass-rate threshold for an evaluator (repeatable).",
-    )
-    add(
-        "--supportbot-report",
-        dest="supportbot_report",
-        metavar="PATH",
-        help="Write the JSON report (per-case verdicts, rates, gate) to PATH.",
-    )
-    add(
-        "--supportbot-phoenix",
-        dest="supportbot_phoenix",
-        metavar="URL",
-        help="Phoenix to send spans and verdicts to (default: PHOENIX_COLLECTOR_ENDPOINT).",
-    )
-    add(
-        "--supportbot-goldens",
-        dest="supportbot_goldens",
-        metavar="PATHS",
-        help="Comma-separated golden files or folders (overrides ini supportbot_goldens).",
-    )
-    add(
-        "--supportbot-model",
-        dest="supportbot_model",
-        metavar="NAME",
-        help="Model for every agent step and the judge (overrides ini evals_model and "
-        "evals_answer_model).",
-    )
-    add(
-        "--supportbot-strict",
-        action="store_true",
-        dest="supportbot_strict",
-        help="A golden whose expectations miss fails, instead of xfail under the gate.",
-    )
-    for flag, help_text, extra in (
-        ("--supportbot-baseline", "Compare with this baseline JSON (default: ini).", {}),
-        (
-            "--supportbot-update-baseline",
-            "Write this run as the new baseline.",
-            {"action": "store_true"},
-        ),
-        (
-            "--supportbot-repeat",
-            "Run each golden N times (own seed and cassette each).",
-            {"type": int, "metavar": "N"},
-        ),
-        (
-            "--supportbot-shard",
-            "Run shard I of N; merge reports with supportbot-evals merge.",
-            {"metavar": "I/N"},
-        ),
-        (
-            "--supportbot-only",
-            "Run only these golden ids (comma-separated; id@N for one repetition; * for every "
-            "golden), deselecting every other test.",
-            {"metavar": "IDS"},
-        ),
-        (
-            "--supportbot-experiment",
-            "Log this run to Phoenix as an experiment on dataset NAME (pushed first).",
-            {"metavar": "NAME"},
-        ),
-        (
-            "--supportbot-strict-judges",
-            "Gate on an untrusted judge's rows too (default: advisory; "
-            "ini supportbot_judge_gating).",
-            {"action": "store_true"},
-        ),
-        (
-            "--supportbot-markdown",
-            "Write the summary as a Markdown table to PATH.",
-            {"metavar": "PATH"},
-        ),
-    ):
+    def add(flag: str, **kwargs: Any) -> None:
         dest = flag.removeprefix("--").replace("-", "_")
-        add(flag, dest=dest, help=help_text, **extra)  # type: ignore[arg-type]
+        group.addoption(flag, dest=dest, **kwargs)
+        legacy = {k: v for k, v in kwargs.items() if k not in ("help", "default")}
+        group.addoption(old(flag), dest=old(dest), help=f"Deprecated alias of {flag}.", **legacy)
+
+    for flag, help_text, extra in FLAGS:
+        add(flag, help=help_text, **extra)
     for name, help_text, default in INI_KEYS:
         parser.addini(name, help_text, default=default)
-        parser.addini(neutral(name), f"{help_text} (neutral name of {name})", default="")
-    for name in ("supportbot_thresholds", neutral("supportbot_thresholds")):
-        parser.addini(name, "NAME=VALUE pass-rate thresholds.", type="linelist")
-    for name in ("supportbot_prices", neutral("supportbot_prices")):
-        parser.addini(name, "MODEL=INPUT,OUTPUT: USD per million tokens.", type="linelist")
+        parser.addini(old(name), f"Deprecated alias of {name}.", default="")
+    for name, help_text in (
+        ("evals_thresholds", "NAME=VALUE pass-rate thresholds."),
+        ("evals_prices", "MODEL=INPUT,OUTPUT: USD per million tokens."),
+    ):
+        parser.addini(name, help_text, type="linelist")
+        parser.addini(old(name), f"Deprecated alias of {name}.", type="linelist")
+
+
+#: (flag, help, argparse keywords) of the command-line options, under their neutral names.
+FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        # No ``--record-mode`` alias: pytest-recording owns that flag.
+        "--evals-record-mode",
+        "Cassette record mode: none (default; replay only, a miss fails), once, new_episodes, "
+        "all, rewrite (drop what is not re-recorded).",
+        {},
+    ),
+    (
+        "--evals-threshold",
+        "Pass-rate threshold for an evaluator (repeatable).",
+        {"action": "append", "metavar": "NAME=VALUE"},
+    ),
+    (
+        "--evals-report",
+        "Write the JSON report (per-case verdicts, rates, gate) to PATH.",
+        {"metavar": "PATH"},
+    ),
+    (
+        "--evals-phoenix",
+        "Phoenix to send spans and verdicts to (default: PHOENIX_COLLECTOR_ENDPOINT).",
+        {"metavar": "URL"},
+    ),
+    (
+        "--evals-goldens",
+        "Comma-separated golden files or folders (overrides ini evals_goldens).",
+        {"metavar": "PATHS"},
+    ),
+    (
+        "--evals-model",
+        "Model for every agent step and the judge (overrides ini evals_model and "
+        "evals_answer_model).",
+        {"metavar": "NAME"},
+    ),
+    (
+        "--evals-strict",
+        "A golden whose expectations miss fails, instead of xfail under the gate.",
+        {"action": "store_true"},
+    ),
+    ("--evals-baseline", "Compare with this baseline JSON (default: ini).", {}),
+    ("--evals-update-baseline", "Write this run as the new baseline.", {"action": "store_true"}),
+    (
+        "--evals-repeat",
+        "Run each golden N times (own seed and cassette each).",
+        {"type": int, "metavar": "N"},
+    ),
+    ("--evals-shard", "Run shard I of N; merge reports with evals merge.", {"metavar": "I/N"}),
+    (
+        "--evals-only",
+        "Run only these golden ids (comma-separated; id@N for one repetition; * for every "
+        "golden), deselecting every other test.",
+        {"metavar": "IDS"},
+    ),
+    (
+        "--evals-experiment",
+        "Log this run to Phoenix as an experiment on dataset NAME (pushed first).",
+        {"metavar": "NAME"},
+    ),
+    (
+        "--evals-strict-judges",
+        "Gate on an untrusted judge's rows too (default: advisory; ini evals_judge_gating).",
+        {"action": "store_true"},
+    ),
+    ("--evals-markdown", "Write the summary as a Markdown table to PATH.", {"metavar": "PATH"}),
+)
+
+#: The deprecated spellings this run used (neutral name -> old one), and whether it used only
+#: deprecated ones; set once per run by ``reconcile``, read by ``said`` when wording a hint.
+_SPOKEN: dict[str, Any] = {"used": {}, "old_only": False}
+
+
+class SpellingError(ValueError):
+    """A setting given under both spellings with different values."""
+
+
+def reconcile(
+    config: pytest.Config, ini_keys: list[str], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Fold each deprecated flag into its neutral one, refuse a setting given both ways with
+    different values, and return one deprecation message per old spelling used (``ini_keys``:
+    the plugin's keys the ini file sets)."""
+    if environ is None:
+        import os
+
+        environ = os.environ
+    used: dict[str, str] = {}
+    neutral_used = any(k.startswith(NEUTRAL) for k in ini_keys)
+    option = config.option
+    for flag, _, _ in FLAGS:
+        dest = flag.removeprefix("--").replace("-", "_")
+        new, legacy = getattr(option, dest, None), getattr(option, old(dest), None)
+        if not given(legacy):
+            neutral_used = neutral_used or given(new)
+            continue
+        if given(new) and new != legacy:
+            raise SpellingError(
+                f"{flag}={_show(new)} and {old(flag)}={_show(legacy)} disagree; give only "
+                f"{flag} ({old(flag)} is its deprecated name)."
+            )
+        setattr(option, dest, legacy)
+        used[flag] = old(flag)
+    overrides = [o.partition("=")[0] for o in getattr(option, "override_ini", None) or ()]
+    for key in overrides:  # ``-o supportbot_x=...`` overrides the file's ``evals_x`` too
+        if key.startswith(PREFIX) and neutral(key) in _INI_NAMES and neutral(key) not in overrides:
+            config._inicache[neutral(key)] = config.getini(key)
+            used[neutral(key)] = key
+    for key in ini_keys:
+        if key in overrides or neutral(key) in overrides:
+            continue
+        if not key.startswith(PREFIX):
+            continue
+        new_key = neutral(key)
+        new, legacy = config.getini(new_key), config.getini(key)
+        if new_key in ini_keys and new != legacy:
+            raise SpellingError(
+                f"ini {new_key}={_show(new)} and {key}={_show(legacy)} disagree; set only "
+                f"{new_key} ({key} is its deprecated name)."
+            )
+        used[new_key] = key
+    _SPOKEN.update(used=used, old_only=bool(used) and not neutral_used)
+    notes = [f"{legacy} is deprecated; use {new}." for new, legacy in used.items()]
+    return notes + [
+        f"environment variable {name} is deprecated; use {name.replace('SUPPORTBOT_', 'EVALS_')}."
+        for name in sorted(environ)
+        if name.startswith("SUPPORTBOT_") and name.removeprefix("SUPPORTBOT_") in ENV_SETTINGS
+    ]
+
+
+#: The run's settings that may come from ``EVALS_X`` variables (``SUPPORTBOT_X``: deprecated).
+ENV_SETTINGS = frozenset(
+    "MODEL JUDGE_MODEL TEMPERATURE SEED MAX_TOKENS CLASSIFY_MAX_TOKENS CLASSIFY_TOP_LOGPROBS "
+    "JUDGE_MAX_TOKENS TOP_K TIMEOUT MAX_RETRIES STRUCTURED_OUTPUT PHOENIX_BUDGET".split()
+)
+
+
+def _show(value: Any) -> str:
+    return repr(value) if not isinstance(value, bool) else "set"
+
+
+def said(name: str) -> str:
+    """A setting as this run's user spells it: the deprecated name if that is what they used
+    (or if they used deprecated names only), else the neutral one (``name``: either spelling)."""
+    name = neutral(name)
+    used = _SPOKEN["used"]
+    if name in used:
+        return used[name]
+    return old(name) if _SPOKEN["old_only"] else name
+
+
+def speak(text: str) -> str:
+    """A message with every setting it names in the spelling this run's user used (``said``)."""
+    import re
+
+    if not _SPOKEN["used"] and not _SPOKEN["old_only"]:
+        return text
+    names = {f for f, _, _ in FLAGS} | set(DEFAULTS) | set(LINELIST_KEYS)
+    pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.sub(rf"(?<![\w-])({pattern})(?![\w-])", lambda m: said(m.group(1)), text)

@@ -24,6 +24,10 @@ MAX_QUERY_CHARS = 4000
 FEEDBACK_LABELS: dict[str, tuple[str, ...]] = {"user_feedback": ("thumbs-up", "thumbs-down")}
 
 
+#: The label evaluator's deprecated name and back (fingerprints still say ``category``).
+RENAMED, RENAMED_BACK = {"category": "label"}, {"label": "category"}
+
+
 class GoldenError(ValueError):
     """A golden file is not valid; the message says where and how to fix it."""
 
@@ -63,7 +67,7 @@ class Vocabulary:
     @classmethod
     def of(cls, registry: Registry, labels: tuple[str, ...] | None) -> Vocabulary:
         return cls(
-            {e.name: e.labels for e in registry if e.name != "category" and e.in_expect},
+            {e.name: e.labels for e in registry if e.name != "label" and e.in_expect},
             {**registry.human_labels, **FEEDBACK_LABELS},
             labels,
         )
@@ -71,7 +75,7 @@ class Vocabulary:
     @property
     def reviewable(self) -> tuple[str, ...]:
         """What ``review:`` may list: every expectation (``category`` included)."""
-        return ("category", *self.expectations)
+        return ("label", *self.expectations)
 
     def with_labels(self, labels: Any, path: Path) -> Vocabulary:
         """This vocabulary with a golden file's own ``labels:`` (they win)."""
@@ -95,7 +99,10 @@ class Vocabulary:
         if len(query) > MAX_QUERY_CHARS:
             raise GoldenError(f"{label}: field 'query' is over {MAX_QUERY_CHARS} characters.")
         given = raw.get("expect", {})
-        if (isinstance(given, dict) and "category" in given) or {"category", "label"} <= set(raw):
+        if (isinstance(given, dict) and {"category", "label"} & set(given)) or {
+            "category",
+            "label",
+        } <= set(raw):
             raise GoldenError(
                 f"{label}: give the expected label once, as the case's 'label' (or 'category')."
             )
@@ -112,11 +119,41 @@ class Vocabulary:
                 raise GoldenError(
                     f"{label}: field {field_name!r} is {category!r}; use one of {self.labels}."
                 )
-            expect = {"category": category, **expect}
+            expect = {"label": category, **expect}
         where = f"{label}: field 'human_label'"
         human = _mapping(raw.get("human_label", {}), self.human_labels, where)
         contains, matches = _answer_expectations(raw, label)
         return GoldenTurn(query, expect, human, _relevant_ids(raw, label), contains, matches)
+
+
+#: The roles a golden's given ``history`` may hold (earlier turns the agent did not write).
+HISTORY_ROLES = ("user", "assistant")
+
+
+def parse_history(raw: Any, label: str) -> tuple[tuple[str, str], ...]:
+    """A golden's ``history:``: earlier turns given to the agent (``history=``) as if they had
+    happened, each ``{role: user|assistant, content: text}``; ``()`` when the golden has none."""
+    if raw is None:
+        return ()
+    example = "e.g. [{role: user, content: 'Hi'}, {role: assistant, content: 'Hello!'}]"
+    if not isinstance(raw, list) or not raw:
+        raise GoldenError(f"{label}: field 'history' must be a list of earlier turns, {example}.")
+    turns = []
+    for n, turn in enumerate(raw, start=1):
+        if (
+            not isinstance(turn, dict)
+            or set(turn) != {"role", "content"}
+            or turn["role"] not in HISTORY_ROLES
+            or not isinstance(turn["content"], str)
+            or not turn["content"].strip()
+            or len(turn["content"]) > MAX_QUERY_CHARS
+        ):
+            raise GoldenError(
+                f"{label}: history turn {n} must be a mapping with 'role' (user or assistant) "
+                f"and a non-empty 'content' (at most {MAX_QUERY_CHARS} characters), {example}."
+            )
+        turns.append((turn["role"], turn["content"]))
+    return tuple(turns)
 
 
 def _answer_expectations(

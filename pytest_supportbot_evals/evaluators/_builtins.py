@@ -1,11 +1,12 @@
 """The built-in evaluators, for any agent that makes OpenInference spans.
 
-* ``category``: the label the agent gave the query, against the golden's ``category`` (any label
-  vocabulary the golden file declares);
+* ``label``: the label the agent gave the query, against the golden's ``label`` (any label
+  vocabulary the golden file declares; ``category`` is its deprecated name);
 * ``retrieval_hit`` (CODE): an entry the golden names in ``relevant_ids`` is among the documents
   of the RETRIEVER span;
 * ``tool_result`` (CODE): the outcome of TOOL spans whose name matches a pattern (ini
-  ``evals_tool_spans``, default every TOOL span): ``success`` or ``error``;
+  ``evals_tool_spans``, default every TOOL span): ``success`` or ``error``, ``not_called``
+  when the agent made no such span;
 * ``retrieval_relevance`` (LLM, phoenix-evals): was what the RETRIEVER span found relevant?
 * ``answer_grounded``, ``answer_contains``, ``answer_matches``: the answer text (see
   ``answer_evaluators``).
@@ -13,6 +14,8 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from evals_core import prompts
 from evals_core.judges import RETRIEVAL_RELEVANCE, TOOL_RESULT, Verdict, tool_result, verdicts_of
@@ -27,8 +30,13 @@ from pytest_supportbot_evals.evaluators.base import (
 )
 from pytest_supportbot_evals.evaluators.ranking import ranking_evaluators
 
-CATEGORY = "category"
+CATEGORY = "label"
+#: The label evaluator's deprecated name, still read in thresholds and baselines.
+OLD_CATEGORY = "category"
 RETRIEVAL_HIT = "retrieval_hit"
+#: ``tool_result``'s label when no TOOL span (of ``evals_tool_spans``) was made: a golden may
+#: expect it (``tool_result: not_called``: the agent must not call the tool).
+NOT_CALLED = "not_called"
 
 
 def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
@@ -61,8 +69,8 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
         ),
         Evaluator(
             TOOL_RESULT,
-            ("success", "error"),
-            first_verdict(TOOL_RESULT, f"no TOOL span{named} in the trace"),
+            ("success", "error", NOT_CALLED),
+            _tool_outcome(f"no TOOL span{named} in the trace"),
             judge=judge_tools,
             description=f"the outcome of the TOOL spans{named}",
         ),
@@ -80,6 +88,17 @@ def builtin_evaluators(tool_spans: str = "*") -> list[Evaluator]:
         *ranking_evaluators(),
         *answer_evaluators(tool_spans),
     ]
+
+
+def _tool_outcome(missing: str) -> Callable[[TurnRun, list[Verdict]], Outcome]:
+    first = first_verdict(TOOL_RESULT, missing)
+
+    def outcome(run: TurnRun, verdicts: list[Verdict]) -> Outcome:
+        if not any(v.judge == TOOL_RESULT for v in verdicts):
+            return Outcome(NOT_CALLED, missing)
+        return first(run, verdicts)
+
+    return outcome
 
 
 def _label_outcome(run: TurnRun, verdicts: list[Verdict]) -> Outcome:

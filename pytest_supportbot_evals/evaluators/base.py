@@ -10,7 +10,7 @@ Phoenix annotations call it), the labels an expectation may take, and up to two 
 
 Everything else (golden validation, thresholds, baseline, calibration, reports, annotations)
 follows the registry, so adding an evaluator is one registration (see ``user_evaluators`` and the
-``pytest_supportbot_evals_evaluators`` hook).
+``pytest_evals_evaluators`` hook).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ def build(
     registered: Iterable[Any] = (),
 ) -> Registry:
     """The built-ins, SupportBot's own evaluators when it is the agent, then the evaluators the
-    ``pytest_supportbot_evals_evaluators`` hook returned (each a list of ``Evaluator``)."""
+    ``pytest_evals_evaluators`` hook returned (each a list of ``Evaluator``)."""
     from pytest_supportbot_evals.run import reference
 
     label, *others = builtin_evaluators(tool_spans)
@@ -31,7 +31,7 @@ def build(
             continue
         if isinstance(returned, Evaluator) or not isinstance(returned, (list, tuple)):
             raise EvaluatorError(
-                "pytest_supportbot_evals_evaluators must return a list of evaluators, got "
+                "pytest_evals_evaluators must return a list of evaluators, got "
                 f"{type(returned).__name__}."
             )
         evaluators += returned

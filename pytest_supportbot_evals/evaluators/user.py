@@ -1,10 +1,10 @@
 """Evaluators a team writes: a Python function (CODE) or a classification template file (LLM).
 
-Register them with the ``pytest_supportbot_evals_evaluators`` hook in a ``conftest.py``::
+Register them with the ``pytest_evals_evaluators`` hook in a ``conftest.py``::
 
     from pytest_supportbot_evals import code_evaluator, llm_evaluator
 
-    def pytest_supportbot_evals_evaluators(config):
+    def pytest_evals_evaluators(config):
         return [
             code_evaluator("cites_policy", ("yes", "no"), cites_policy),
             llm_evaluator("answer_tone", "prompts/judge_tone.txt", {"polite": 1.0, "rude": 0.0}),
@@ -81,7 +81,7 @@ def llm_evaluator(
     description: str = "",
 ) -> Evaluator:
     """An LLM evaluator from a phoenix-evals classification template file: the judge model
-    (ini ``supportbot_judge_model``, default the agent's model) labels each span of
+    (ini ``evals_judge_model``, default the agent's model) labels each span of
     ``span_kind`` whose name matches ``span_name``. The template's placeholders: ``{input}`` and
     ``{output}`` (the span's input and output values) and ``{documents}`` (a RETRIEVER span's
     documents). ``human_labels=True`` lets goldens give a human label to calibrate it against."""

@@ -26,7 +26,10 @@ from pytest_supportbot_evals.run.session import EvalSession
 from pytest_supportbot_evals.verdict import tokens
 from pytest_supportbot_evals.verdict.analysis import Analysis
 
-ANNOTATION_PREFIX = "supportbot-evals"
+ANNOTATION_PREFIX = "evals"
+GOLDEN_ANNOTATION = "evals_golden"
+#: The agent span's token figures (a CONTINUOUS annotation config).
+TOKENS_ANNOTATION = "tokens"
 
 
 def judge_trust(analysis: Analysis) -> dict[str, dict[str, Any]]:

@@ -203,7 +203,7 @@ def new_cases(
         if run.session_id:
             origin["session_id"] = secrets.redact(run.session_id)
         body = [_turn(t) for t in turns]
-        review = sorted({k for t in body for k in ("category", *t.get("expect", {}))})
+        review = sorted({k for t in body for k in ("label", *t.get("expect", {}))})
         case: dict[str, Any] = {"id": case_id}
         case.update(body[0] if len(body) == 1 else {"turns": body})
         case.update(review=review, tags=["exported", *map(str, matched)], origin=origin)
@@ -240,7 +240,7 @@ def _turn(run: AgentRun) -> dict[str, Any]:
     expectations = vocabulary.expectations
     turn: dict[str, Any] = {
         "query": run.query,
-        "category": run.category if run.category in (vocabulary.labels or ()) else "faq",
+        "label": run.category if run.category in (vocabulary.labels or ()) else "faq",
     }
     expect: dict[str, str] = {}
     if run.order_lookup in expectations["order_lookup"]:

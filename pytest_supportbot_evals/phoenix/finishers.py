@@ -62,13 +62,13 @@ def _not_written(what: str, path: Path | str, exc: Exception) -> str:
 
 
 def update_baseline(session: EvalSession) -> str | None:
-    """Write this run as the baseline (``--supportbot-update-baseline``); say what happened."""
+    """Write this run as the baseline (``--evals-update-baseline``); say what happened."""
     config = session.config
     path = config.baseline_path
     if not config.update_baseline:
         return None
     if path is None:
-        return "no baseline written: set --supportbot-baseline or ini supportbot_baseline"
+        return "no baseline written: set --evals-baseline or ini evals_baseline"
     analysis = session.analysis()
     if analysis.gate.errored or analysis.gate.missing:
         session.output_errors.append(
@@ -132,6 +132,8 @@ def deliver_to_phoenix(session: EvalSession) -> str | None:
         annotations(session, meta),
         document_annotations(session, meta),
         config.registry.annotation_configs,  # the built-ins' come from the JSON
+        deliver=None,  # the next run sends what is left
+        budget="EVALS_PHOENIX_BUDGET",
     )
     if config.experiment_dataset:
         note += "\n" + log_experiment(session)

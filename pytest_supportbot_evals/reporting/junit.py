@@ -2,7 +2,7 @@
 terminal's counts and the exit status.
 
 At the end of a session the gate is reported through pytest's own hooks as one test,
-``supportbot_evals::gate``: failed, with the reasons as its message, when the gate fails; passed
+``evals::gate``: failed, with the reasons as its message, when the gate fails; passed
 otherwise. Its JUnit properties carry the per-evaluator figures. Every reporter (terminal,
 ``--junitxml``, pytest-xdist's controller, other plugins) sees it like any other test.
 """
@@ -17,24 +17,24 @@ import pytest
 from pytest_supportbot_evals.run.results import qualified
 from pytest_supportbot_evals.run.session import EvalSession
 
-GATE_FILE = "supportbot_evals"
+GATE_FILE = "evals"
 GATE_NODEID = f"{GATE_FILE}::gate"
 
 
 def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
-    """``supportbot.gate`` and, per evaluator, its figures (JUnit ``<property>`` elements)."""
+    """``evals.gate`` and, per evaluator, its figures (JUnit ``<property>`` elements)."""
     analysis = eval_session.analysis()
     selected, planned = analysis.selection
     props: list[tuple[str, object]] = [
-        ("supportbot.gate", eval_session.verdict),
-        ("supportbot.runs.planned", planned),
-        ("supportbot.runs.selected", selected),
-        ("supportbot.runs.missing", len(analysis.gate.missing)),
-        ("supportbot.runs.errored", len(analysis.gate.errored)),
+        ("evals.gate", eval_session.verdict),
+        ("evals.runs.planned", planned),
+        ("evals.runs.selected", selected),
+        ("evals.runs.missing", len(analysis.gate.missing)),
+        ("evals.runs.errored", len(analysis.gate.errored)),
     ]
     compared = {(c.suite, c.evaluator): c for c in analysis.comparisons}
     for stat in analysis.gate.stats:
-        prefix = f"supportbot.{qualified(stat.suite, stat.evaluator)}"
+        prefix = f"evals.{qualified(stat.suite, stat.evaluator)}"
         rate = stat.pass_rate
         props += [
             (f"{prefix}.passed", stat.passed),
@@ -58,7 +58,7 @@ def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
                 ),
             ]
     for suite, row in analysis.tokens.items():
-        prefix = f"supportbot.{qualified(suite, 'tokens')}"
+        prefix = f"evals.{qualified(suite, 'tokens')}"
         for who in ("agent", "judge"):
             r = row[who]
             props += [
@@ -71,10 +71,10 @@ def properties(eval_session: EvalSession) -> list[tuple[str, object]]:
 
 
 def report_gate(session: pytest.Session, eval_session: EvalSession) -> None:
-    """Report the gate as the test ``supportbot_evals::gate`` through pytest's hooks."""
+    """Report the gate as the test ``evals::gate`` through pytest's hooks."""
     failed = eval_session.verdict == "fail"
     reasons = [*eval_session.output_errors, *eval_session.analysis().reasons()]
-    location = (GATE_FILE, None, "supportbot gate")
+    location = (GATE_FILE, None, "evals gate")
     hook: Any = session.config.hook
     # Counted as collected, so progress stays at 100 % when the gate is reported; on a line of
     # its own (the previous file's line already ends in its progress).
@@ -89,7 +89,7 @@ def report_gate(session: pytest.Session, eval_session: EvalSession) -> None:
         (
             "call",
             "failed" if failed else "passed",
-            "\n".join(reasons or ["supportbot gate: FAIL"]) if failed else None,
+            "\n".join(reasons or ["evals gate: FAIL"]) if failed else None,
             [],
         ),
         ("teardown", "passed", None, properties(eval_session)),
@@ -97,7 +97,7 @@ def report_gate(session: pytest.Session, eval_session: EvalSession) -> None:
         report = pytest.TestReport(
             nodeid=GATE_NODEID,
             location=location,
-            keywords={"supportbot_gate": 1},
+            keywords={"evals_gate": 1},
             outcome=outcome,  # type: ignore[arg-type]
             longrepr=longrepr,
             when=when,  # type: ignore[arg-type]
@@ -129,7 +129,7 @@ def scrub_written(config: pytest.Config) -> str | None:
     what = "redacted in place"
     if secrets.scan_text(clean, str(path)):
         clean = (
-            '<?xml version="1.0" encoding="utf-8"?>\n<testsuites><!-- supportbot-evals removed '
+            '<?xml version="1.0" encoding="utf-8"?>\n<testsuites><!-- evals removed '
             "this report: it held a secret it could not redact; see the terminal --></testsuites>\n"
         )
         what = "replaced by a stub (a secret could not be redacted)"

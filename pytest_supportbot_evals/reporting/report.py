@@ -70,13 +70,13 @@ HEADER = (
 
 
 def gate_line(analysis: Analysis, results: Sequence[CaseResult], verdict: str) -> str:
-    """``supportbot gate: PASS (...)``: the verdict and how much of the golden set it covers."""
+    """``evals gate: PASS (...)``: the verdict and how much of the golden set it covers."""
     selected, planned = analysis.selection
     evaluated = selected - len(analysis.gate.missing) - len(analysis.gate.errored)
     scope = f"{max(evaluated, 0)}/{selected} selected golden runs evaluated"
     if planned > selected:
         scope += f", {planned} in the golden sets"
-    return f"supportbot gate: {verdict.upper()} ({len(results)} case runs; {scope})"
+    return f"evals gate: {verdict.upper()} ({len(results)} case runs; {scope})"
 
 
 def summary_lines(
@@ -149,7 +149,7 @@ def missed_lines(results: Sequence[CaseResult], verbose: bool) -> list[str]:
     ids = sorted({r.golden_run_id for r in missed})
     return [
         f"  {len(ids)} golden run(s) missed an expectation (counted by the gate; -v lists what "
-        f"each missed, --supportbot-strict fails them): {', '.join(ids)}"
+        f"each missed, --evals-strict fails them): {', '.join(ids)}"
     ]
 
 
@@ -157,7 +157,7 @@ def markdown(analysis: Analysis, results: Sequence[CaseResult] = ()) -> str:
     """The summary as a Markdown table (GitHub job summary, PR comments), with how much of the
     classification was the model's own label."""
     lines = [
-        f"### supportbot evals: {analysis.verdict.upper()}",
+        f"### evals: {analysis.verdict.upper()}",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),

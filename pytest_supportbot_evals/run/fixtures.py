@@ -1,7 +1,8 @@
-"""The fixtures of pytest-supportbot-evals. Every one can be overridden at any scope, in the style
-of pytest-recording: e.g. a ``supportbot_agent`` fixture in your conftest.py runs your own agent
-under the same gate (the usual way is ini ``evals_agent``; see ``contract``). Nothing heavy is
-imported until a test asks for one.
+"""The fixtures of the evals plugin. Every one can be overridden at any scope, in the style of
+pytest-recording: e.g. an ``evals_agent`` fixture in your conftest.py runs your own agent under
+the same gate (the usual way is ini ``evals_agent``; see ``contract``). Nothing heavy is
+imported until a test asks for one. The old ``supportbot_*`` names are deprecated aliases
+(``aliases``), and an old ``supportbot_agent`` override is still honoured, with a warning.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_supportbot_evals.run.state import MARKER, MISSED, eval_session, suite_of
+from pytest_supportbot_evals.run.state import (
+    MISSED,
+    deprecated,
+    eval_marker,
+    eval_session,
+    suite_of,
+)
 
 if TYPE_CHECKING:
     from pytest_supportbot_evals.config.eval_config import EvalConfig
@@ -21,83 +28,83 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="session")
-def supportbot_config(pytestconfig: pytest.Config) -> EvalConfig:
+def evals_config(pytestconfig: pytest.Config) -> EvalConfig:
     """The frozen plugin configuration (options, ini, env)."""
     return eval_session(pytestconfig).config
 
 
 @pytest.fixture(scope="session")
-def supportbot_collector(pytestconfig: pytest.Config) -> EvalSession:
+def evals_collector(pytestconfig: pytest.Config) -> EvalSession:
     """The session's collector of case results; the gate is computed from it at the end."""
     return eval_session(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def supportbot_tracing(supportbot_config: EvalConfig) -> tuple[Any, Any]:
+def evals_tracing(evals_config: EvalConfig) -> tuple[Any, Any]:
     """(tracer provider, in-memory exporter): spans stay in memory during the run."""
     from evals_core.tracing import memory_provider
 
-    return memory_provider(supportbot_config.settings.phoenix_project)
+    return memory_provider(evals_config.settings.phoenix_project)
 
 
 @pytest.fixture(scope="session")
-def supportbot_bot(supportbot_config: EvalConfig, supportbot_tracing: tuple[Any, Any]) -> Any:
+def supportbot_bot(evals_config: EvalConfig, evals_tracing: tuple[Any, Any]) -> Any:
     """SupportBot, the reference agent (used when no agent is configured)."""
     from pytest_supportbot_evals.run.reference import make_bot
 
-    return make_bot(supportbot_config.settings, supportbot_tracing[0])
+    return make_bot(evals_config.settings, evals_tracing[0])
 
 
 @pytest.fixture(scope="session")
-def supportbot_agent(
-    request: pytest.FixtureRequest, supportbot_config: EvalConfig, supportbot_tracing: Any
+def evals_agent(
+    request: pytest.FixtureRequest, evals_config: EvalConfig, evals_tracing: Any
 ) -> Any:
     """The agent under the gate (``contract``): ini ``evals_agent``'s factory, called with the
     plugin's tracer provider; SupportBot when unset. Override to build it yourself."""
     from pytest_supportbot_evals.config.contract import build_agent, load_factory
     from pytest_supportbot_evals.run.reference import supportbot_agent
 
-    agent = supportbot_config.agent
+    agent = evals_config.agent
     if agent is None or agent.factory is None:
         return supportbot_agent(request.getfixturevalue("supportbot_bot"))
     factory = load_factory(agent.factory, "ini evals_agent")
-    return build_agent(factory, supportbot_tracing[0])
+    return build_agent(factory, evals_tracing[0])
 
 
 @pytest.fixture(scope="session")
-def supportbot_relevance_judge(supportbot_config: EvalConfig) -> Any:
+def evals_relevance_judge(evals_config: EvalConfig) -> Any:
     """The retrieval_relevance LLM judge (phoenix-evals); override to swap the judge."""
     from evals_core.judges import RetrievalRelevanceJudge
 
-    return RetrievalRelevanceJudge(supportbot_config.settings, supportbot_config.judge_method)
+    return RetrievalRelevanceJudge(evals_config.settings, evals_config.judge_method)
 
 
 @pytest.fixture(scope="session")
-def supportbot_record_mode(supportbot_config: EvalConfig) -> str:
-    return supportbot_config.record_mode
+def evals_record_mode(evals_config: EvalConfig) -> str:
+    return evals_config.record_mode
 
 
 @pytest.fixture
-def supportbot_cassette_dir(request: pytest.FixtureRequest, supportbot_config: EvalConfig) -> Any:
+def evals_cassette_dir(request: pytest.FixtureRequest, evals_config: EvalConfig) -> Any:
     """Where this test's cassettes live: the marker's ``cassettes=`` or the ini setting."""
     from pathlib import Path
 
-    marker = request.node.get_closest_marker(MARKER)
+    marker = eval_marker(request.node)
     folder = marker.kwargs.get("cassettes") if marker else None
-    return Path(str(request.path)).parent / folder if folder else supportbot_config.cassette_dir
+    return Path(str(request.path)).parent / folder if folder else evals_config.cassette_dir
 
 
 @pytest.fixture
-def supportbot_results(
+def evals_results(
     request: pytest.FixtureRequest,
-    supportbot_case: GoldenCase,
-    supportbot_agent: Any,
-    supportbot_tracing: tuple[Any, Any],
-    supportbot_relevance_judge: Any,
-    supportbot_record_mode: str,
-    supportbot_cassette_dir: Any,
-    supportbot_collector: EvalSession,
-    supportbot_config: EvalConfig,
+    evals_case: GoldenCase,
+    evals_agent: Any,
+    evals_tracing: tuple[Any, Any],
+    evals_relevance_judge: Any,
+    evals_record_mode: str,
+    evals_cassette_dir: Any,
+    evals_collector: EvalSession,
+    evals_config: EvalConfig,
 ) -> list[CaseResult]:
     """Run this test's golden case (replayed from its cassette): one result per turn."""
     from dataclasses import replace
@@ -106,32 +113,34 @@ def supportbot_results(
     from pytest_supportbot_evals.run.runner import Runner, cassette_path, run_golden
     from pytest_supportbot_evals.verdict import tokens
 
-    spec = supportbot_agent
+    # an older conftest's supportbot_agent/supportbot_relevance_judge fixture still wins
+    spec = overridden(request, "supportbot_agent", evals_agent)
+    evals_relevance_judge = overridden(request, "supportbot_relevance_judge", evals_relevance_judge)
     if not isinstance(spec, AgentSpec):
         spec = AgentSpec(spec)
-    prompt_dir = supportbot_config.agent.prompt_dir if supportbot_config.agent else None
+    prompt_dir = evals_config.agent.prompt_dir if evals_config.agent else None
     if prompt_dir is not None:  # ini evals_prompts names the agent's prompts
         spec = replace(spec, prompt_dir=prompt_dir)
-    supportbot_collector.describe_agent(spec)
+    evals_collector.describe_agent(spec)
     runner = Runner(
         spec,
-        supportbot_tracing[1],
-        supportbot_config.registry,
-        judges={"retrieval_relevance": supportbot_relevance_judge},
-        settings=supportbot_config.settings,
-        judge_method=supportbot_config.judge_method,
-        timeout=supportbot_config.golden_timeout,
+        evals_tracing[1],
+        evals_config.registry,
+        judges={"retrieval_relevance": evals_relevance_judge},
+        settings=evals_config.settings,
+        judge_method=evals_config.judge_method,
+        timeout=evals_config.golden_timeout,
     )
     results = run_golden(
         runner,
-        supportbot_case,
-        cassette_path(supportbot_cassette_dir, supportbot_case),
-        supportbot_record_mode,
+        evals_case,
+        cassette_path(evals_cassette_dir, evals_case),
+        evals_record_mode,
         suite=suite_of(request.node),
     )
     for result in results:
-        supportbot_collector.add(result)
-        prefix = f"supportbot.turn{result.turn}." if result.turn else "supportbot."
+        evals_collector.add(result)
+        prefix = f"evals.turn{result.turn}." if result.turn else "evals."
         for verdict in result.verdicts:
             if verdict.document_position is None:  # the span's verdict, not its documents'
                 request.node.user_properties.append(
@@ -145,19 +154,17 @@ def supportbot_results(
 
 
 @pytest.fixture
-def supportbot_result(supportbot_results: list[CaseResult]) -> CaseResult:
+def evals_result(evals_results: list[CaseResult]) -> CaseResult:
     """The case's result; for a conversation, its turns folded into one (for asserting)."""
     from pytest_supportbot_evals.run.runner import fold_turns
 
-    return fold_turns(supportbot_results)
+    return fold_turns(evals_results)
 
 
 @pytest.fixture
-def supportbot_assert(
-    request: pytest.FixtureRequest, supportbot_config: EvalConfig
-) -> Callable[[Any], None]:
+def evals_assert(request: pytest.FixtureRequest, evals_config: EvalConfig) -> Callable[[Any], None]:
     """Assert a case's result(s): errors fail; a missed expectation is reported as MISSED (the
-    test is evaluated and the miss counts against the gate), or fails with --supportbot-strict."""
+    test is evaluated and the miss counts against the gate), or fails with --evals-strict."""
     from pytest_supportbot_evals.run.runner import fold_turns
 
     def check(results: CaseResult | list[CaseResult]) -> None:
@@ -168,9 +175,68 @@ def supportbot_assert(
         if not failed:
             return
         message = "; ".join(c.describe(detail=True) for c in failed)
-        if supportbot_config.strict:
+        if evals_config.strict:
             pytest.fail(message, pytrace=False)
         request.node.stash[MISSED] = message
-        request.node.user_properties.append(("supportbot.missed", message[:2000]))
+        request.node.user_properties.append(("evals.missed", message[:2000]))
 
     return check
+
+
+def old_overrides(golden_items: list[pytest.Item]) -> list[str]:
+    """A conftest's ``supportbot_bot`` fixture no longer plugs an agent in: one usage error."""
+    if not golden_items:
+        return []
+    golden = golden_items[0]
+    defs = golden.session._fixturemanager.getfixturedefs("supportbot_bot", golden) or ()
+    if not defs or defs[-1].func.__module__ == __name__:
+        return []
+    return [
+        f"evals: fixture supportbot_bot is overridden ({defs[-1].baseid or 'conftest.py'}), but "
+        'it no longer plugs an agent in: set ini evals_agent = "module:factory" (or override '
+        "the evals_agent fixture) and delete the supportbot_bot fixture."
+    ]
+
+
+def overridden(request: pytest.FixtureRequest, name: str, value: Any) -> Any:
+    """The value of the deprecated fixture ``name`` if a conftest or test module (not this
+    plugin) defines it for this test (one warning), else ``value``."""
+    defs = request._fixturemanager.getfixturedefs(name, request.node)
+    if not defs or defs[-1].func.__module__ == __name__:
+        return value
+    deprecated(request.config, f"fixture {name}", f"fixture {name.replace('supportbot', 'evals')}")
+    return request.getfixturevalue(name)
+
+
+def _alias(new: str, scope: Any) -> Any:
+    """The deprecated ``supportbot_*`` fixture of ``new``: the same value, one warning."""
+    import inspect
+
+    old = new.replace("evals_", "supportbot_", 1)
+
+    def alias(request: pytest.FixtureRequest, **values: Any) -> Any:
+        deprecated(request.config, f"fixture {old}", f"fixture {new}")
+        return values[new]
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    alias.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("request", kind), inspect.Parameter(new, kind)]
+    )
+    alias.__name__ = old
+    return pytest.fixture(scope=scope, name=old)(alias)
+
+
+for _new, _scope in (
+    ("evals_config", "session"),
+    ("evals_collector", "session"),
+    ("evals_tracing", "session"),
+    ("evals_agent", "session"),
+    ("evals_relevance_judge", "session"),
+    ("evals_record_mode", "session"),
+    ("evals_cassette_dir", "function"),
+    ("evals_case", "function"),
+    ("evals_results", "function"),
+    ("evals_result", "function"),
+    ("evals_assert", "function"),
+):
+    globals()["_alias_" + _new] = _alias(_new, _scope)

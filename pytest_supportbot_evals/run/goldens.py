@@ -15,19 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals.config.vocabulary import (
+    RENAMED,
+    RENAMED_BACK,
     GoldenError,
     GoldenTurn,
     Vocabulary,
     default_vocabulary,
+    parse_history,
 )
 
-#: Human labels that are not an evaluator's: a user's thumbs-up/down on the answer
-#: (``user_feedback`` in Phoenix), kept by export. Evaluators add their own (``human_labels``).
-FEEDBACK_LABELS: dict[str, tuple[str, ...]] = {"user_feedback": ("thumbs-up", "thumbs-down")}
 #: ``label`` is the neutral name of ``category``; ``faq_id`` an older name of ``relevant_ids``.
 TURN_FIELDS = {"query", "category", "label", "expect", "human_label", "faq_id", "relevant_ids"}
 TURN_FIELDS |= {"answer_contains", "answer_matches"}
-CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin"}
+CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin", "history"}
 #: Keys a golden file may hold: its cases, and the label vocabulary its agent gives.
 FILE_KEYS = {"cases", "labels"}
 #: Where an exported case came from (``supportbot-evals export-goldens``): a link back to the trace.
@@ -35,7 +35,6 @@ ORIGIN_FIELDS = {"trace_id", "span_id", "session_id", "project", "url", "filters
 MAX_TURNS = 20
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 MAX_FILE_BYTES = 5_000_000
-MAX_QUERY_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class GoldenCase:
     relevant_ids: tuple[str, ...] | None = None
     tags: tuple[str, ...] = ()
     source: str = ""
-    #: Which repetition of the case this is (``--supportbot-repeat``); 0 is the first.
+    #: Which repetition of the case this is (``--evals-repeat``); 0 is the first.
     repetition: int = 0
     #: The turns after the first, run in the same session (the bot remembers earlier turns).
     follow_ups: tuple[GoldenTurn, ...] = ()
@@ -61,6 +60,7 @@ class GoldenCase:
     origin: Mapping[str, str] = field(default_factory=dict)
     answer_contains: tuple[str, ...] | None = None
     answer_matches: str | None = None
+    history: tuple[tuple[str, str], ...] = ()  # (role, content) turns given as ``history=``
 
     @property
     def turns(self) -> tuple[GoldenTurn, ...]:
@@ -85,7 +85,7 @@ class GoldenCase:
 
     @property
     def category(self) -> str | None:
-        return self.expect.get("category")
+        return self.expect.get("label")
 
 
 def load_goldens(paths: Iterable[Path], vocabulary: Vocabulary | None = None) -> list[GoldenCase]:
@@ -117,7 +117,8 @@ def goldens_hash(cases: Iterable[GoldenCase]) -> str:
     digest = hashlib.sha256()
     for case in sorted(cases, key=lambda c: c.id):
         turns = [
-            (t.query, sorted(t.expect.items()), sorted(t.human_label.items()))
+            (t.query, sorted((RENAMED_BACK.get(k, k), v) for k, v in t.expect.items()))
+            + (sorted(t.human_label.items()),)
             + (
                 (t.answer_contains, t.answer_matches)
                 if t.answer_contains or t.answer_matches
@@ -126,6 +127,7 @@ def goldens_hash(cases: Iterable[GoldenCase]) -> str:
             for t in case.turns
         ]
         key = (case.id, *turns[0]) if len(turns) == 1 else (case.id, turns)  # single: as before
+        key += (case.history,) if case.history else ()
         digest.update(repr(key).encode())
     return digest.hexdigest()[:12]
 
@@ -239,6 +241,7 @@ def _parse_case(raw: Any, where: str, vocabulary: Vocabulary) -> GoldenCase:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise GoldenError(f"{label}: field 'tags' must be a list of strings.")
     review = raw.get("review", [])
+    review = [RENAMED.get(r, r) for r in review] if isinstance(review, list) else review
     if (
         not isinstance(review, list)
         or not all(isinstance(r, str) for r in review)
@@ -267,6 +270,7 @@ def _parse_case(raw: Any, where: str, vocabulary: Vocabulary) -> GoldenCase:
         origin={str(k): str(v) for k, v in origin.items()},
         answer_contains=first.answer_contains,
         answer_matches=first.answer_matches,
+        history=parse_history(raw.get("history"), label),
     )
 
 

@@ -50,7 +50,7 @@ class Check:
 
 
 #: The suite of tests without a ``suite=`` of their own; named unqualified everywhere.
-DEFAULT_SUITE = "supportbot"
+DEFAULT_SUITE = "evals"
 
 
 @dataclass(frozen=True, order=True)

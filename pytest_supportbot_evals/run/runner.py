@@ -108,9 +108,13 @@ def run_golden(
     if case.repetition:
         seed = getattr(runner.settings, "seed", 0) + case.repetition
     session_id = f"golden-{case.run_id}" if case.is_conversation else None
-    missing = missing_keywords(runner.agent.agent, bool(session_id), seed is not None)
+    history = [{"role": r, "content": c} for r, c in case.history] or None
+    missing = missing_keywords(
+        runner.agent.agent, bool(session_id), seed is not None, bool(history)
+    )
     if missing:
-        why = "a conversation golden" if "session_id" in missing else "--supportbot-repeat"
+        why = "a conversation golden" if "session_id" in missing else "--evals-repeat"
+        why = "a golden with a given history" if "history" in missing else why
         for result in results:
             result.error = (
                 f"The agent does not take {' or '.join(f'{m}=' for m in missing)}, which {why} "
@@ -133,7 +137,8 @@ def run_golden(
                     result.error = f"Not run: an earlier turn ({failed.case_id}) failed."
                     views.append([])
                     continue
-                views.append(_run_turn(runner, turn, result, seed, session_id))
+                given = history if not views else None  # the history precedes the first turn
+                views.append(_run_turn(runner, turn, result, seed, session_id, given))
                 result.tokens = meter.take()
             if record_mode != "none":
                 _keep_only_good_recordings(use, results, cassette, case.run_id)
@@ -178,10 +183,11 @@ def _run_turn(
     result: CaseResult,
     seed: int | None,
     session_id: str | None,
+    history: list[dict[str, str]] | None = None,
 ) -> list[SpanView]:
     """Run the agent on one query, judge its spans, check the expectations; fill ``result``."""
     try:
-        answer = call(runner.agent.agent, result.query, session_id, seed)
+        answer = call(runner.agent.agent, result.query, session_id, seed, history)
         result.response, result.category = answer.response, answer.label
     except Exception as exc:
         result.error = f"The agent failed: {type(exc).__name__}: {exc}"[:2000]

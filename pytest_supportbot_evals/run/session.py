@@ -12,7 +12,7 @@ import gc
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evals_core import prompts
@@ -155,26 +155,22 @@ class EvalSession:
 
         spans = [span for r in self.results for span in r.spans]
         return {
-            "supportbot_results": json.dumps([r.to_dict() for r in self.results]),
-            "supportbot_thresholds": json.dumps(self.suite_thresholds),
-            "supportbot_goldens": json.dumps(self.goldens),
-            "supportbot_case_hashes": json.dumps(self.case_hashes),
-            "supportbot_coverage": json.dumps(self.coverage.to_dict()),
-            "supportbot_spans": encode_spans(spans)
-            if spans and self.config.phoenix_endpoint
-            else "",
+            "evals_results": json.dumps([r.to_dict() for r in self.results]),
+            "evals_thresholds": json.dumps(self.suite_thresholds),
+            "evals_goldens": json.dumps(self.goldens),
+            "evals_case_hashes": json.dumps(self.case_hashes),
+            "evals_coverage": json.dumps(self.coverage.to_dict()),
+            "evals_spans": encode_spans(spans) if spans and self.config.phoenix_endpoint else "",
         }
 
     def add_worker_output(self, output: dict[str, str]) -> None:
-        self.results.extend(
-            CaseResult.from_dict(d) for d in json.loads(output["supportbot_results"])
-        )
-        self.suite_thresholds.update(json.loads(output["supportbot_thresholds"]))
-        self.goldens.update(json.loads(output.get("supportbot_goldens", "{}")))
-        self.case_hashes.update(json.loads(output.get("supportbot_case_hashes", "{}")))
-        self.coverage.merge(Coverage.from_dict(json.loads(output.get("supportbot_coverage", "{}"))))
-        if output.get("supportbot_spans"):
-            self.encoded_spans.append(output["supportbot_spans"])
+        self.results.extend(CaseResult.from_dict(d) for d in json.loads(output["evals_results"]))
+        self.suite_thresholds.update(json.loads(output["evals_thresholds"]))
+        self.goldens.update(json.loads(output.get("evals_goldens", "{}")))
+        self.case_hashes.update(json.loads(output.get("evals_case_hashes", "{}")))
+        self.coverage.merge(Coverage.from_dict(json.loads(output.get("evals_coverage", "{}"))))
+        if output.get("evals_spans"):
+            self.encoded_spans.append(output["evals_spans"])
         self._analysis = None
 
     def thresholds(self) -> dict[str, dict[str, float]]:
@@ -188,6 +184,11 @@ class EvalSession:
     def analysis(self) -> Analysis:
         if self._analysis is None:
             self._analysis = analyse(self.results, self.analysis_inputs())
+            unmatched = self._unmatched_tool_spans()
+            if unmatched:
+                gate = self._analysis.gate
+                gate = replace(gate, unapplied=[*gate.unapplied, unmatched])
+                self._analysis = replace(self._analysis, gate=gate)
         return self._analysis
 
     def analysis_inputs(self) -> AnalysisInputs:
@@ -206,6 +207,22 @@ class EvalSession:
             max_completion_growth=config.max_completion_growth,
             prices=config.prices,
             models=(config.settings.model, config.settings.effective_judge_model),
+        )
+
+    def _unmatched_tool_spans(self) -> str | None:
+        """``evals_tool_spans`` naming a glob no TOOL span of the run matched: a named failure
+        (a misspelt span name would otherwise only show as each golden's ``not_called``)."""
+        from pytest_supportbot_evals.config.options import said
+
+        pattern = self.config.agent.tool_spans if self.config.agent else "*"
+        runs = [r for r in self.results if r.error is None]
+        if pattern == "*" or not runs:
+            return None
+        if any(v.judge == "tool_result" for r in runs for v in r.verdicts):
+            return None
+        return (
+            f"{said('evals_tool_spans')} {pattern!r} matched no span in {len(runs)} runs: check "
+            "the TOOL span names your agent makes (a glob, e.g. 'lookup*')"
         )
 
     @property

@@ -12,13 +12,15 @@ import pytest
 if TYPE_CHECKING:
     from pytest_supportbot_evals.run.session import EvalSession
 
-MARKER = "supportbot_eval"
+MARKER = "evals"
+#: The marker's deprecated name, still honoured (one warning per run).
+OLD_MARKER = "supportbot_eval"
 SESSION_KEY = pytest.StashKey["EvalSession"]()
 USAGE_ERRORS = pytest.StashKey[list[str]]()
 #: nodeid -> (suite, result ids) of every selected golden test, for naming runs with no result.
 GOLDEN_ITEMS = pytest.StashKey[dict[str, tuple[str, list[str]]]]()
 MISSED = pytest.StashKey[str]()
-#: Set when a test was parametrized over the configured goldens (``--supportbot-goldens``/ini).
+#: Set when a test was parametrized over the configured goldens (``--evals-goldens``/ini).
 GOLDENS_USED = pytest.StashKey[bool]()
 
 
@@ -34,7 +36,9 @@ def eval_session(config: pytest.Config) -> EvalSession:
         try:
             config.stash[SESSION_KEY] = EvalSession(build(config))
         except (ConfigError, ThresholdError, SettingsError) as exc:
-            raise pytest.UsageError(f"pytest-supportbot-evals: {exc}") from None
+            from pytest_supportbot_evals.config.options import speak
+
+            raise pytest.UsageError(speak(f"evals: {exc}")) from None
     return config.stash[SESSION_KEY]
 
 
@@ -42,5 +46,31 @@ def suite_of(node: pytest.Item) -> str:
     """The suite a golden test reports to: its marker's ``suite=``, or the default suite."""
     from pytest_supportbot_evals.run.results import DEFAULT_SUITE
 
-    marker = node.get_closest_marker(MARKER)
+    marker = eval_marker(node)
     return (marker.kwargs.get("suite") if marker else None) or DEFAULT_SUITE
+
+
+def eval_marker(node: pytest.Item) -> pytest.Mark | None:
+    """The test's ``evals`` marker, or its deprecated ``supportbot_eval`` one (with a warning)."""
+    marker = node.get_closest_marker(MARKER)
+    if marker is not None:
+        return marker
+    marker = node.get_closest_marker(OLD_MARKER)
+    if marker is not None:
+        deprecated(node.config, f"marker {OLD_MARKER}", f"marker {MARKER}")
+    return marker
+
+
+def deprecated(config: pytest.Config, old: str, new: str) -> None:
+    """One deprecation warning per old name and run."""
+    import warnings
+
+    seen = config.stash.setdefault(WARNED, set())
+    if old not in seen:
+        seen.add(old)
+        warnings.warn(
+            pytest.PytestDeprecationWarning(f"{old} is deprecated; use {new}."), stacklevel=3
+        )
+
+
+WARNED = pytest.StashKey[set[str]]()

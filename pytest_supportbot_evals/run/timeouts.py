@@ -28,9 +28,7 @@ def parse(raw: str, error: type[Exception]) -> float | None:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds < float("inf"):
-        raise error(
-            f"ini supportbot_golden_timeout={raw!r}: give seconds (a number; 0 for no limit)."
-        )
+        raise error(f"ini evals_golden_timeout={raw!r}: give seconds (a number; 0 for no limit).")
     return seconds or None
 
 
@@ -49,7 +47,7 @@ def time_limit(seconds: float | None, what: str) -> Iterator[None]:
 
     def expire(_signum: int, _frame: Any) -> None:
         raise GoldenTimeout(
-            f"{what} did not finish within {seconds:g} s (ini supportbot_golden_timeout); it was "
+            f"{what} did not finish within {seconds:g} s (ini evals_golden_timeout); it was "
             "stopped and counts as failed. A hanging agent or LLM server? Raise the limit if it "
             "is just slow."
         )

@@ -97,7 +97,7 @@ class Analysis:
         if planned and selected < planned:
             lines.append(
                 f"partial run: {selected} of {planned} golden runs selected (node ids, -k, -m, "
-                "--supportbot-only or --supportbot-shard); the gate covers these only"
+                "--evals-only or --evals-shard); the gate covers these only"
             )
         for c in self.comparisons:
             if c.verdict in ("inconclusive", "not comparable"):
@@ -123,7 +123,7 @@ class Analysis:
                 lines.append(
                     f"{cal.judge} is advisory: its judge is not trusted ({cal.why()}), so its "
                     "threshold and baseline rows do not decide the gate "
-                    "(--supportbot-strict-judges gates on them anyway)"
+                    "(--evals-strict-judges gates on them anyway)"
                 )
             else:
                 lines.append(
@@ -245,9 +245,7 @@ def analyse(results: Sequence[CaseResult], given: AnalysisInputs) -> Analysis:
             notes += token_notes
             base["token_growth"] = grown
         else:
-            notes += [
-                f"{baseline_path} does not exist yet: write it with --supportbot-update-baseline"
-            ]
+            notes += [f"{baseline_path} does not exist yet: write it with --evals-update-baseline"]
     return Analysis(gate, comparisons, notes, **base)
 
 

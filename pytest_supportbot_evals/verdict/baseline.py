@@ -129,18 +129,26 @@ def load(path: Path) -> dict[str, Any]:
     try:
         data = read_json(
             path,
-            f"baseline {path} does not exist; create it with --supportbot-update-baseline.",
+            f"baseline {path} does not exist; create it with --evals-update-baseline.",
             f"baseline {path} cannot be read ({{error}}); regenerate it with "
-            "--supportbot-update-baseline.",
+            "--evals-update-baseline.",
         )
     except ValueError as exc:
         raise BaselineError(str(exc)) from None
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION:
         raise BaselineError(
             f"baseline {path} is not a version {BASELINE_VERSION} baseline; regenerate it with "
-            "--supportbot-update-baseline."
+            "--evals-update-baseline."
         )
+    outcomes = data.get("outcomes")
+    if isinstance(outcomes, dict):  # ``suite:category``: the label evaluator's deprecated name
+        data["outcomes"] = {_renamed(k): v for k, v in outcomes.items()}
     return data
+
+
+def _renamed(key: str) -> str:
+    suite, sep, name = key.rpartition(":")
+    return f"{suite}{sep}label" if name == "category" else key
 
 
 def mismatches(baseline: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> list[str]:
@@ -279,7 +287,7 @@ def decide(worse: int, better: int, paired: int) -> tuple[str, float | None, str
                 min(p_worse, p_better),
                 (
                     f"about {more} more paired case runs with the same flip rate would decide it "
-                    f"(e.g. --supportbot-repeat {factor})"
+                    f"(e.g. --evals-repeat {factor})"
                 ),
             )
     return "inconclusive", min(p_worse, p_better), f"{bigger} vs {smaller} flips: too close"

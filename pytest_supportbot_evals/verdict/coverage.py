@@ -6,7 +6,7 @@ fixture, a worker that died, ``-x`` stopping early). Keys are result ids (``<id>
 ``<id>@<repetition>``) per suite: goldens x repetitions x turns.
 
 ``planned`` is every run the golden sets define; ``selected`` the runs of the tests that were
-collected and selected (``-k``, node ids, ``--supportbot-only`` and ``--supportbot-shard`` narrow
+collected and selected (``-k``, node ids, ``--evals-only`` and ``--evals-shard`` narrow
 it on purpose: said in the summary, never a failure); a sharded run is complete when its merged
 reports cover every planned run.
 """

@@ -172,6 +172,15 @@ def parse_thresholds(
         name = name.strip()
         if not sep:
             raise ThresholdError(f"{where}: {item!r} is not NAME=VALUE, e.g. tool_result=0.9.")
+        if name == "category" and "label" in known:  # the label evaluator's deprecated name
+            import warnings
+
+            warnings.warn(
+                f"{where}: threshold 'category' is deprecated; name it 'label'.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            name = "label"
         if name not in known:
             raise ThresholdError(
                 f"{where}: unknown evaluator {name!r} in {item!r}; use one of {known}."
@@ -240,12 +249,12 @@ def compute(
     ]
     checked = {name for (_, name), (_, total) in counts.items() if total}
     unapplied = [
-        f"--supportbot-threshold {name}=... applies to no check of this run: no golden run "
+        f"--evals-threshold {name}=... applies to no check of this run: no golden run "
         f"expects {name}"
         for name in sorted(set(cli) - checked)
     ]
     unapplied += [
-        f"the supportbot_eval marker of suite {suite!r} sets a {name} threshold, but no golden "
+        f"the evals marker of suite {suite!r} sets a {name} threshold, but no golden "
         f"run of the suite expects {name}: drop the threshold or add the expectation"
         for suite, names in sorted((marker or {}).items())
         for name in sorted(names)

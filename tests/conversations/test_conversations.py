@@ -12,7 +12,7 @@ import json
 import pytest
 
 MEASURED = {
-    "category": 1.0,
+    "label": 1.0,
     "order_lookup": 1.0,
     "tool_result": 1.0,
     "retrieval_hit": 1.0,
@@ -22,13 +22,13 @@ MEASURED = {
 }
 
 
-@pytest.mark.supportbot_eval(
+@pytest.mark.evals(
     goldens="goldens.yaml", cassettes="cassettes", suite="conversations", thresholds=MEASURED
 )
-def test_conversation(supportbot_case, supportbot_results, supportbot_assert):
-    assert len(supportbot_results) == len(supportbot_case.turns)
+def test_conversation(evals_case, evals_results, evals_assert):
+    assert len(evals_results) == len(evals_case.turns)
     sessions = set()
-    for n, result in enumerate(supportbot_results):
+    for n, result in enumerate(evals_results):
         (agent,) = [s for s in result.spans if s.name == "support-agent"]
         sessions.add(agent.attributes["session.id"])
         assert agent.attributes["conversation.turn"] == n + 1
@@ -36,6 +36,6 @@ def test_conversation(supportbot_case, supportbot_results, supportbot_assert):
         llm = [s for s in result.spans if s.attributes.get("openinference.span.kind") == "LLM"]
         sent = json.loads(llm[0].attributes["input.value"])["messages"]
         users = [m["content"] for m in sent if m["role"] == "user"]
-        assert users == [turn.query for turn in supportbot_case.turns[: n + 1]]
+        assert users == [turn.query for turn in evals_case.turns[: n + 1]]
     assert len(sessions) == 1
-    supportbot_assert(supportbot_results)
+    evals_assert(evals_results)

@@ -8,5 +8,5 @@ evaluator's pass rate falls below its threshold (pyproject.toml, [tool.pytest.in
 """
 
 
-def test_golden(supportbot_results, supportbot_assert):
-    supportbot_assert(supportbot_results)
+def test_golden(evals_results, evals_assert):
+    evals_assert(evals_results)

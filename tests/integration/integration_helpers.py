@@ -28,12 +28,12 @@ def recorded_settings() -> dict[str, str]:
     """The model and token budgets the committed cassettes were recorded with (pyproject ini)."""
     ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     return {
-        "SUPPORTBOT_MODEL": ini["supportbot_model"],
-        "SUPPORTBOT_ANSWER_MODEL": ini.get("supportbot_answer_model") or "",
-        "SUPPORTBOT_MAX_TOKENS": ini["supportbot_max_tokens"],
-        "SUPPORTBOT_CLASSIFY_MAX_TOKENS": ini["supportbot_classify_max_tokens"],
-        "SUPPORTBOT_JUDGE_MAX_TOKENS": ini["supportbot_judge_max_tokens"],
-        "SUPPORTBOT_CLASSIFY_TOP_LOGPROBS": ini.get("supportbot_classify_top_logprobs") or "0",
+        "SUPPORTBOT_MODEL": ini["evals_model"],
+        "SUPPORTBOT_ANSWER_MODEL": ini.get("evals_answer_model") or "",
+        "SUPPORTBOT_MAX_TOKENS": ini["evals_max_tokens"],
+        "SUPPORTBOT_CLASSIFY_MAX_TOKENS": ini["evals_classify_max_tokens"],
+        "SUPPORTBOT_JUDGE_MAX_TOKENS": ini["evals_judge_max_tokens"],
+        "SUPPORTBOT_CLASSIFY_TOP_LOGPROBS": ini.get("evals_classify_top_logprobs") or "0",
     }
 
 

@@ -112,7 +112,7 @@ def test_rerecorded_unchanged_agent_is_not_regressed_and_passes(out, baseline):
     run = run_experiment(out, "rerecorded")
     report = run.data()
     assert report["errored"] == [], run.output[-6000:]
-    assert len(report["cases"]) == len(baseline["outcomes"]["supportbot:category"])
+    assert len(report["cases"]) == len(baseline["outcomes"]["evals:label"])
     assert report["comparisons"], "nothing was compared"
     for c in report["comparisons"]:
         assert "not in both runs" not in c["note"], c  # every golden was compared
@@ -131,7 +131,7 @@ def test_broken_retrieval_is_caught_by_retrieval_hit(out, baseline):
     assert report["errored"] == [], run.output[-6000:]
     gone = removed("faq.json", "broken-retrieval/faq.json", "id")
     assert len(gone) == 5
-    hit = baseline["outcomes"]["supportbot:retrieval_hit"]
+    hit = baseline["outcomes"]["evals:retrieval_hit"]
     expected = golden_ids(lambda c: c.get("faq_id") in gone and hit.get(c["id"]))
     found = comparison(report, "retrieval_hit")
     assert sorted(found["pass_to_fail"]) == expected and found["fail_to_pass"] == []
@@ -196,7 +196,7 @@ def test_broken_classify_prompt_is_named_and_caught(out, baseline):
     note = "agent prompt(s) changed: classify (the change under test?)"
     assert note in report["baseline_notes"]
     found = verdicts(report)
-    assert found["category"] == "regressed"
+    assert found["label"] == "regressed"
     assert found["retrieval_hit"] == "regressed"  # routed away from retrieval
     # the FAQ goldens routed away lost their ranking measurement: drops, not "unchanged"
     assert lost_are_drops(run, report, baseline) >= 5
@@ -217,7 +217,7 @@ def test_a_bloated_faq_prompt_grows_tokens_within_the_limit_with_quality_unchang
     assert report["errored"] == [], run.output[-6000:]
     notes = report["baseline_notes"]
     assert "agent prompt(s) changed: faq_answer (the change under test?)" in notes
-    (total,) = [line for line in notes if line.startswith("supportbot: agent tokens ")]
+    (total,) = [line for line in notes if line.startswith("evals: agent tokens ")]
     growth = float(total.split("(")[1].split("%")[0])
     assert 0 < growth < 20, total  # grew, within evals_max_token_growth (+20%)
     assert report["token_growth"] == []  # nothing over a limit, in total or per step
@@ -236,7 +236,7 @@ def measured(report: dict, evaluator: str) -> set[str]:
     return {
         c["id"]
         for c in report["cases"]
-        if c["suite"] == "supportbot"
+        if c["suite"] == "evals"
         for check in c["checks"]
         if check["evaluator"] == evaluator and check["actual"] is not None
     }
@@ -247,7 +247,7 @@ def lost_are_drops(run: Run, report: dict, baseline: dict) -> int:
     now are counted as lost: in the denominator, as drops in the exact test; the fewest lost."""
     fewest = None
     for evaluator in ("precision_at_k", "mrr", "ndcg_at_k"):
-        before = baseline["outcomes"][f"supportbot:{evaluator}"]
+        before = baseline["outcomes"][f"evals:{evaluator}"]
         lost = sorted(set(before) - measured(report, evaluator))
         found = comparison(report, evaluator)
         assert found["lost"] == lost, found
@@ -263,7 +263,7 @@ def lost_are_drops(run: Run, report: dict, baseline: dict) -> int:
                 assert found["verdict"] == "regressed", found
         # the threshold counts the goldens that name relevant entries and retrieved nothing
         row = report["evaluators"][evaluator]
-        expecting = [c for c in report["cases"] if c["suite"] == "supportbot" and c["relevant_ids"]]
+        expecting = [c for c in report["cases"] if c["suite"] == "evals" and c["relevant_ids"]]
         assert row["total"] >= len(expecting)
         # what the comparison could have detected, from the counts alone
         assert found["detectable"]["paired"] == len(before)

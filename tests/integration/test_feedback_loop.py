@@ -111,7 +111,7 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
     single = next(c for c in cases if not c.is_conversation)
     assert single.query == PREMIUM and single.human_label == {"user_feedback": "thumbs-down"}
     for case in cases:
-        assert "category" in case.review
+        assert "label" in case.review
         assert case.origin["trace_id"] in case.origin["url"]
         assert case.origin["url"].startswith(f"{phoenix_url}/projects/")
     assert "exported 0 new golden case(s)" in run(export, env, tmp_path)  # nothing twice
@@ -172,6 +172,6 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
     for experiment in experiments:
         ran = phoenix_client.experiments.get_experiment(experiment_id=experiment["id"])
         assert len(ran["task_runs"]) == 3
-        assert {e.name for e in ran["evaluation_runs"]} >= {"category", "order_lookup"}
+        assert {e.name for e in ran["evaluation_runs"]} >= {"label", "order_lookup"}
     assert len(phoenix_client.datasets.get_dataset(dataset=f"{project}-goldens")) == 3
     assert yaml.safe_load(golden_file.read_text())["cases"][0]["review"]

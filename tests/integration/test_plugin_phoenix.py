@@ -18,9 +18,7 @@ def expected_annotations(report):
         for verdict in case["verdicts"]:
             if verdict["document_position"] is None:  # a document's is a document annotation
                 expected.append((verdict["span_id"], verdict["judge"], verdict["label"]))
-        expected.append(
-            (case["span_id"], "supportbot_golden", "pass" if case["passed"] else "fail")
-        )
+        expected.append((case["span_id"], "evals_golden", "pass" if case["passed"] else "fail"))
     return expected
 
 
@@ -37,7 +35,7 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
     done, report = run_suite(tmp_path, phoenix.url)
     assert "all delivered" in done.stdout, done.stdout
     expected = expected_annotations(report)
-    assert {name for _, name, _ in expected} >= {"tool_result", "supportbot_golden"}
+    assert {name for _, name, _ in expected} >= {"tool_result", "evals_golden"}
     assert_each_annotation_once(phoenix_client, project, expected)
 
     spans = {
@@ -78,7 +76,7 @@ def test_every_verdict_sits_on_the_span_it_judged(phoenix, phoenix_client, proje
     ]
     assert labels["answer_grounded"][:3] == ["grounded", "contradicts", "unsupported"]
     annotation = annotations_by_name(phoenix_client, project, [report["cases"][0]["span_id"]])
-    metadata = annotation["supportbot_golden"][0]["metadata"]
+    metadata = annotation["evals_golden"][0]["metadata"]
     assert metadata["golden_id"] == report["cases"][0]["id"]
     assert set(metadata) >= {"git_commit", "model", "prompt_hashes"}
 

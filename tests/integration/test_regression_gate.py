@@ -140,9 +140,9 @@ def test_committed_cassettes_are_unchanged_against_the_committed_baseline(
         assert c["verdict"] == "unchanged", c
         assert (c["pass_to_fail"], c["fail_to_pass"], c["note"]) == ([], [], ""), c
         assert c["now"] == c["baseline"], c
-    assert "supportbot gate: PASS" in run.stdout
+    assert "evals gate: PASS" in run.stdout
     # every classification reply parsed; the guardrail's overrides are counted, not hidden
-    rates = report["classification"]["supportbot"]
+    rates = report["classification"]["evals"]
     assert (rates["total"], rates["fallback"]) == (48, 0)
     # SmolLM2 labels every query naming an order id order_status itself (the robustness
     # suite's SQL-shaped id is overridden, counted there)
@@ -203,7 +203,7 @@ def test_merged_shards_equal_the_unsharded_run(shards, unsharded):
     for key in SAME:
         assert report[key] == unsharded[key], key
     assert cases(report) == cases(unsharded)
-    assert "supportbot gate: PASS" in done.stdout
+    assert "evals gate: PASS" in done.stdout
 
 
 # -- f. writing a baseline, and fingerprints -----------------------------------------------
@@ -232,14 +232,11 @@ def test_update_baseline_writes_outcomes_and_fingerprint(written_baseline, commi
     assert {"classify", "faq_answer"} <= set(fingerprint["agent_prompts"])
     # the committed baseline holds exactly what this run writes from the committed cassettes
     # (it also holds the robustness suite, which this run of tests/evals does not run)
-    ours = {k: v for k, v in data["outcomes"].items() if k.startswith("supportbot:")}
+    ours = {k: v for k, v in data["outcomes"].items() if k.startswith("evals:")}
     assert ours == {
-        k: v for k, v in committed_baseline["outcomes"].items() if k.startswith("supportbot:")
+        k: v for k, v in committed_baseline["outcomes"].items() if k.startswith("evals:")
     }
-    assert (
-        fingerprint["goldens"]["supportbot"]
-        == committed_baseline["fingerprint"]["goldens"]["supportbot"]
-    )
+    assert fingerprint["goldens"]["evals"] == committed_baseline["fingerprint"]["goldens"]["evals"]
     same = ("model", "judge_model", "judge_prompt", "agent_prompts", "judge", "agent_steps")
     assert {k: fingerprint[k] for k in same} == {
         k: committed_baseline["fingerprint"][k] for k in same
@@ -280,7 +277,7 @@ def test_job_summary_gets_the_markdown_table_appended(committed):
     table = markdown.read_text()
     assert "| evaluator |" in table
     assert "retrieval_hit" in table
-    assert table.startswith("### supportbot evals: PASS")
+    assert table.startswith("### evals: PASS")
     rows = [line for line in table.splitlines() if line.startswith("| retrieval_hit |")]
     assert len(rows) == 1 and "unchanged" in rows[0]
     assert summary.read_text() == "previous step\n" + table
@@ -316,5 +313,5 @@ def test_an_unreadable_baseline_is_a_clean_error(out):
     run = run_suite(out / "bad.json", "-k", "tutorial-refund", "--supportbot-baseline", str(bad))
     assert run.returncode != 0
     assert f"baseline {bad} cannot be read" in run.output
-    assert "--supportbot-update-baseline" in run.output
+    assert "--evals-update-baseline" in run.output
     assert "Traceback" not in run.output

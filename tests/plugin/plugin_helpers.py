@@ -1,7 +1,7 @@
 """Helpers for black-box tests of the pytest plugin, run in a pytester project.
 
 Each test builds a small project in a temporary folder: a pyproject.toml with the repository's
-``supportbot_model``/``supportbot_max_tokens`` (the cassettes were recorded with them), a golden
+``evals_model``/``evals_max_tokens`` (the cassettes were recorded with them), a golden
 file with a few tutorial cases, their committed cassettes (copied, never edited) and the shipped
 golden test module. pytest runs in a subprocess: the plugin keeps per-session state, and a
 subprocess also proves the plugin loads through its entry point.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CASSETTE_DIR = ROOT / "cassettes"
 TUTORIAL_GOLDENS = ROOT / "tests" / "goldens" / "tutorial.yaml"
 #: Set when the cassettes were recorded with the classifier's log-probabilities.
-TOP_LOGPROBS = "supportbot_classify_top_logprobs"
+TOP_LOGPROBS = "evals_classify_top_logprobs"
 GOLDEN_TESTS = ROOT / "tests" / "evals" / "test_goldens.py"
 CASE_IDS = (
     "tutorial-order-not-found",
@@ -68,15 +68,16 @@ class EvalProject:
         """pyproject.toml with the repository's model settings; ``overrides`` replace keys."""
         ini = repo_ini()
         settings = {
-            "supportbot_goldens": "goldens",
-            "supportbot_cassettes": "cassettes",
-            "supportbot_model": ini["supportbot_model"],
-            "supportbot_answer_model": ini.get("supportbot_answer_model") or "",
-            "supportbot_max_tokens": str(ini["supportbot_max_tokens"]),
-            "supportbot_classify_max_tokens": str(ini["supportbot_classify_max_tokens"]),
-            "supportbot_judge_max_tokens": str(ini["supportbot_judge_max_tokens"]),
-            "supportbot_classify_top_logprobs": str(ini.get(TOP_LOGPROBS) or 0),
-            "supportbot_thresholds": list(thresholds),
+            "evals_agent": "pytest_supportbot_evals.run.reference:make_agent",
+            "evals_goldens": "goldens",
+            "evals_cassettes": "cassettes",
+            "evals_model": ini["evals_model"],
+            "evals_answer_model": ini.get("evals_answer_model") or "",
+            "evals_max_tokens": str(ini["evals_max_tokens"]),
+            "evals_classify_max_tokens": str(ini["evals_classify_max_tokens"]),
+            "evals_judge_max_tokens": str(ini["evals_judge_max_tokens"]),
+            "evals_classify_top_logprobs": str(ini.get(TOP_LOGPROBS) or 0),
+            "evals_thresholds": list(thresholds),
             **overrides,
         }
         lines = ["[tool.pytest.ini_options]"]
@@ -103,6 +104,6 @@ class EvalProject:
 
     def run_with_report(self, *args, name="report.json"):
         report = self.path / name
-        result = self.run(f"--supportbot-report={report}", *args)
+        result = self.run(f"--evals-report={report}", *args)
         assert report.exists(), output_of(result)
         return result, json.loads(report.read_text(encoding="utf-8"))

@@ -24,4 +24,4 @@ def test_a_key_in_a_failure_message_is_redacted_from_junit(eval_project):
     written = junit.read_text(encoding="utf-8")
     assert KEY not in written and "[REDACTED]" in written
     ElementTree.fromstring(written)  # still a JUnit file CI can read
-    assert "supportbot" in written  # still the report: the gate and the tests are there
+    assert "evals" in written  # still the report: the gate and the tests are there

@@ -17,25 +17,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "docs" / "gate-your-own-agent.md"
-#: The page is written with the neutral names of issue 19; until the plugin registers them
-#: (its hook ``pytest_evals_evaluators``), the files are run under the names it has. Once the
-#: neutral names land this mapping is never applied and can be deleted.
-PRE_NEUTRAL = {
-    "def pytest_evals_evaluators(": "def pytest_supportbot_evals_evaluators(",
-    "evals_results": "supportbot_results",
-    "evals_assert": "supportbot_assert",
-    '"label=1.0"': '"category=1.0"',
-}
-
-
-def _pre_neutral(body: str) -> str:
-    from pytest_supportbot_evals import hookspecs
-
-    if hasattr(hookspecs, "pytest_evals_evaluators"):
-        return body
-    for new, old in PRE_NEUTRAL.items():
-        body = body.replace(new, old)
-    return body
 
 
 def readme_files() -> dict[str, str]:
@@ -47,7 +28,7 @@ def readme_files() -> dict[str, str]:
             if line.startswith("```"):
                 named = re.match(r"`([\w./-]+)`", intro)
                 if named:
-                    files[named.group(1)] = _pre_neutral("\n".join(fence) + "\n")
+                    files[named.group(1)] = "\n".join(fence) + "\n"
                 fence, intro = None, ""
             else:
                 fence.append(line)
@@ -109,7 +90,7 @@ def test_the_readme_agent_is_gated_with_its_own_labels_tool_span_and_evaluator(h
     checks = {(i, c["evaluator"]): c["actual"] for i, case in cases.items() for c in case["checks"]}
     assert checks[("kettle-manual", "tool_result")] == "success"
     assert checks[("fridge-manual", "tool_result")] == "error"  # its findManual span: ERROR
-    assert checks[("small-talk", "category")] == "chat"
+    assert checks[("small-talk", "label")] == "chat"
     assert checks[("kettle-manual", "polite")] == "yes"
     # the findManual TOOL span was judged; the code evaluator annotated the agent span
     judged = {v["judge"] for v in cases["fridge-manual"]["verdicts"]}
@@ -118,8 +99,8 @@ def test_the_readme_agent_is_gated_with_its_own_labels_tool_span_and_evaluator(h
     assert polite["span_id"] == cases["kettle-manual"]["span_id"]
     assert report["evaluators"]["polite"]["passed"] == 2
     junit = (helpdesk / "junit.xml").read_text()
-    assert 'name="supportbot.tool_result" value="error"' in junit
-    assert 'name="supportbot.polite.pass_rate" value="1.0"' in junit
+    assert 'name="evals.tool_result" value="error"' in junit
+    assert 'name="evals.polite.pass_rate" value="1.0"' in junit
 
 
 def test_a_drop_in_the_teams_own_evaluator_fails_the_gate(helpdesk):
@@ -218,11 +199,11 @@ def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
                 'evals_agent = "helpdesk:make_agent"',
                 'evals_agent = "nodesk:make"',
             ),
-            "ini evals_agent='nodesk:make': give module:factory of an importable module",
+            "ini evals_agent='nodesk:make': cannot import 'nodesk'",
         ),
         (
             ("pyproject.toml", '"polite=1.0"', '"politeness=1.0"'),
-            "unknown evaluator 'politeness' in 'politeness=1.0'; use one of ['category', ",
+            "unknown evaluator 'politeness' in 'politeness=1.0'; use one of ['label', ",
         ),
         (
             (
@@ -238,12 +219,41 @@ def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
         ),
         (
             ("pyproject.toml", "evals_agent =", "evals_agnet ="),
-            "ini evals_agnet is not a setting of pytest-supportbot-evals; did you mean "
-            "evals_agent?",
+            "ini evals_agnet is not a setting of the evals plugin; did you mean evals_agent?",
         ),
         (
             ("pyproject.toml", 'evals_agent = "helpdesk:make_agent"\n', ""),
             "set, but no evals_agent: the plugin would run SupportBot",
+        ),
+        (
+            ("pyproject.toml", '"helpdesk:make_agent"', '"helpdesk:make_agnet"'),
+            "ini evals_agent='helpdesk:make_agnet': helpdesk has no callable 'make_agnet'",
+        ),
+        (
+            ("helpdesk.py", "MANUALS = {", "raise RuntimeError('no config')\nMANUALS = {"),
+            "importing 'helpdesk' failed: RuntimeError: no config",
+        ),
+        (
+            (
+                "pyproject.toml",
+                "evals_tool_spans =",
+                'evals_labels = ["manual", 2]\nevals_tool_spans =',
+            ),
+            "ini evals_labels = ['manual', 2]: list the labels as strings without spaces",
+        ),
+        (
+            ("pyproject.toml", "evals_tool_spans =", "eval_tool_spans ="),
+            "ini eval_tool_spans is not a setting of pytest or of the evals plugin; did you mean "
+            "evals_tool_spans?",
+        ),
+        (
+            (
+                "tests/conftest.py",
+                "def polite(run):",
+                "import pytest\n\n\n@pytest.fixture(scope='session')\ndef supportbot_bot():\n"
+                "    return object()\n\n\ndef polite(run):",
+            ),
+            "fixture supportbot_bot is overridden (tests), but it no longer plugs an agent in",
         ),
     ],
     ids=[
@@ -253,6 +263,11 @@ def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
         "evaluator-label",
         "misspelt-key",
         "no-agent",
+        "agent-attribute",
+        "agent-import-fails",
+        "labels-list",
+        "prefix-typo",
+        "old-bot-fixture",
     ],
 )
 def test_a_bad_agent_setting_is_one_usage_error(helpdesk, edit, message):
@@ -264,6 +279,18 @@ def test_a_bad_agent_setting_is_one_usage_error(helpdesk, edit, message):
     assert done.returncode == 4, done.stdout + done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1, done.stderr
+
+
+def test_evals_labels_may_be_a_toml_list(helpdesk):
+    project = helpdesk / "pyproject.toml"
+    text = project.read_text().replace(
+        "evals_tool_spans =", 'evals_labels = ["manual", "chat"]\nevals_tool_spans ='
+    )
+    project.write_text(text)
+    done, report = run_pytest(helpdesk)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report["gate"] == "pass"
 
 
 def test_neutral_and_supportbot_variables_must_agree(helpdesk):

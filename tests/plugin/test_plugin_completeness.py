@@ -18,7 +18,7 @@ ONE_BROKEN_FIXTURE = """
 
     @pytest.fixture(autouse=True)
     def flaky_setup(request):
-        case = request.node.callspec.params.get("supportbot_case")
+        case = request.node.callspec.params.get("evals_case")
         if case is not None and case.id == "tutorial-refund":
             raise RuntimeError("the test database is down")
 """
@@ -56,9 +56,9 @@ def test_truncated_cassette_fails_the_gate_naming_it_and_merge_fails_too(eval_pr
     assert any("could not be evaluated: tutorial-refund" in r for r in report["reasons"])
     result.stdout.fnmatch_lines(
         [
-            "supportbot gate: FAIL (4 case runs; 3/4 selected golden runs evaluated)",
+            "evals gate: FAIL (4 case runs; 3/4 selected golden runs evaluated)",
             "*could not be evaluated: tutorial-refund*",
-            "FAILED supportbot_evals::gate - *could not be evaluated*",
+            "FAILED evals::gate - *could not be evaluated*",
         ]
     )
     merged, path = merge(eval_project, eval_project.path / "report.json")
@@ -79,7 +79,7 @@ def test_a_golden_whose_test_errors_before_its_result_is_named_as_not_evaluated(
     assert len(report["cases"]) == len(CASE_IDS) - 1
     result.stdout.fnmatch_lines(
         [
-            "supportbot gate: FAIL (3 case runs; 3/4 selected golden runs evaluated)",
+            "evals gate: FAIL (3 case runs; 3/4 selected golden runs evaluated)",
             "*1 selected golden run(s) were not evaluated*tutorial-refund (failed in setup: "
             "RuntimeError: the test database is down)*",
         ]
@@ -91,7 +91,7 @@ def test_a_run_stopped_early_fails_the_gate_for_the_runs_it_never_reached(eval_p
     # stops before the others whatever the recording model did with them
     order = sorted(CASE_IDS, key=_meant_to_fail_first)
     ids = [f"tests/test_goldens.py::test_golden[{i}]" for i in order]
-    result, report = eval_project.run_with_report("-x", "--supportbot-strict", *ids)
+    result, report = eval_project.run_with_report("-x", "--evals-strict", *ids)
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert report["gate"] == "fail" and report["missing"]
@@ -111,7 +111,7 @@ def test_a_goldens_path_without_goldens_is_a_usage_error(eval_project, content):
         (folder / name).write_text(text, encoding="utf-8")
     report = eval_project.path / "report.json"
 
-    result = eval_project.run(f"--supportbot-goldens={folder}", f"--supportbot-report={report}")
+    result = eval_project.run(f"--evals-goldens={folder}", f"--evals-report={report}")
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert f"no golden case found in {folder}" in output_of(result)
@@ -121,9 +121,9 @@ def test_a_goldens_path_without_goldens_is_a_usage_error(eval_project, content):
 
 def test_merge_fails_when_the_shards_do_not_cover_the_golden_set(eval_project):
     first = eval_project.path / "shard1.json"
-    eval_project.run(f"--supportbot-report={first}", "--supportbot-shard=1/2")
+    eval_project.run(f"--evals-report={first}", "--evals-shard=1/2")
     second = eval_project.path / "shard2.json"
-    eval_project.run(f"--supportbot-report={second}", "--supportbot-shard=2/2")
+    eval_project.run(f"--evals-report={second}", "--evals-shard=2/2")
     shard_one = json.loads(first.read_text())
     assert 0 < len(shard_one["cases"]) < len(CASE_IDS)
 
@@ -148,7 +148,7 @@ def test_a_narrowed_run_says_so_and_gates_what_it_ran(eval_project):
     assert report["complete"] is False
     result.stdout.fnmatch_lines(
         [
-            f"supportbot gate: PASS (1 case runs; 1/1 selected golden runs evaluated, "
+            f"evals gate: PASS (1 case runs; 1/1 selected golden runs evaluated, "
             f"{len(CASE_IDS)} in the golden sets)",
             "*partial run: 1 of 4 golden runs selected*",
         ]
@@ -159,7 +159,7 @@ def test_collect_only_reports_no_gate(eval_project):
     result = eval_project.run("--collect-only", "-q")
 
     assert result.ret == 0, output_of(result)
-    assert "supportbot gate" not in output_of(result)
+    assert "evals gate" not in output_of(result)
 
 
 def test_the_gate_does_not_depend_on_xfail_options(eval_project, replay_report):
@@ -181,7 +181,7 @@ def test_sessionfinish_outputs_are_kept_apart(eval_project, clean_env):
     report, markdown, junit = (eval_project.path / n for n in ("r.json", "r.md", "junit.xml"))
 
     result = eval_project.run(
-        f"--supportbot-report={report}", f"--supportbot-markdown={markdown}", f"--junitxml={junit}"
+        f"--evals-report={report}", f"--evals-markdown={markdown}", f"--junitxml={junit}"
     )
 
     text = output_of(result)
@@ -194,7 +194,7 @@ def test_sessionfinish_outputs_are_kept_apart(eval_project, clean_env):
     assert "classification: llm" in markdown.read_text()  # the model's own labels, counted
     assert 'failures="1"' in junit.read_text()
     assert list(Path(eval_project.path).glob(".*.tmp")) == []
-    result.stdout.fnmatch_lines(["supportbot gate: FAIL*", "*report*NOT written*"])
+    result.stdout.fnmatch_lines(["evals gate: FAIL*", "*report*NOT written*"])
 
 
 def test_a_hand_edited_recording_fails_until_re_recorded_or_re_sealed(eval_project):

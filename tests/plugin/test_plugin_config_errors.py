@@ -11,35 +11,35 @@ from plugin_helpers import output_of, traceback_frames
 
 # (id, command-line args, ini extras, env, texts the error must contain)
 BAD_SETTINGS = [
-    ("unknown-evaluator", ["--supportbot-threshold", "nosuch=0.5"], {}, {},
-     ["--supportbot-threshold", "unknown evaluator 'nosuch'"]),
-    ("not-a-number", ["--supportbot-threshold", "tool_result=abc"], {}, {},
-     ["--supportbot-threshold", "'abc'", "is not a number"]),
-    ("out-of-range", ["--supportbot-threshold", "tool_result=7"], {}, {},
-     ["--supportbot-threshold", "'tool_result=7' is out of range"]),
-    ("record-mode", ["--supportbot-record-mode=bogus"], {}, {},
-     ["--supportbot-record-mode='bogus'", "none"]),
-    ("ini-threshold", [], {"supportbot_thresholds": ["category=high"]}, {},
-     ["ini supportbot_thresholds", "'high'"]),
-    ("ini-max-tokens", [], {"supportbot_max_tokens": "lots"}, {},
-     ["ini supportbot_max_tokens='lots'"]),
+    ("unknown-evaluator", ["--evals-threshold", "nosuch=0.5"], {}, {},
+     ["--evals-threshold", "unknown evaluator 'nosuch'"]),
+    ("not-a-number", ["--evals-threshold", "tool_result=abc"], {}, {},
+     ["--evals-threshold", "'abc'", "is not a number"]),
+    ("out-of-range", ["--evals-threshold", "tool_result=7"], {}, {},
+     ["--evals-threshold", "'tool_result=7' is out of range"]),
+    ("record-mode", ["--evals-record-mode=bogus"], {}, {},
+     ["--evals-record-mode='bogus'", "none"]),
+    ("ini-threshold", [], {"evals_thresholds": ["label=high"]}, {},
+     ["ini evals_thresholds", "'high'"]),
+    ("ini-max-tokens", [], {"evals_max_tokens": "lots"}, {},
+     ["ini evals_max_tokens='lots'"]),
     ("ini-completion-growth", [],
-     {"supportbot_max_completion_growth": "lots", "supportbot_baseline": "baseline.json"}, {},
+     {"evals_max_completion_growth": "lots", "evals_baseline": "baseline.json"}, {},
      ["ini evals_max_completion_growth='lots'", "give a fraction such as 0.25"]),
-    ("ini-judge-method", [], {"supportbot_judge_method": "psychic"}, {},
-     ["ini supportbot_judge_method='psychic'"]),
+    ("ini-judge-method", [], {"evals_judge_method": "psychic"}, {},
+     ["ini evals_judge_method='psychic'"]),
     ("env-temperature", [], {}, {"SUPPORTBOT_TEMPERATURE": "hot"},
      ["SUPPORTBOT_TEMPERATURE='hot'"]),
-    ("repeat-zero", ["--supportbot-repeat=0"], {}, {},
-     ["--supportbot-repeat=0", "at least 1"]),
-    ("phoenix-not-a-url", ["--supportbot-phoenix=not-a-url"], {}, {},
-     ["--supportbot-phoenix='not-a-url' is not a Phoenix URL", "http://127.0.0.1:6006"]),
+    ("repeat-zero", ["--evals-repeat=0"], {}, {},
+     ["--evals-repeat=0", "at least 1"]),
+    ("phoenix-not-a-url", ["--evals-phoenix=not-a-url"], {}, {},
+     ["--evals-phoenix='not-a-url' is not a Phoenix URL", "http://127.0.0.1:6006"]),
     ("phoenix-env-bad-port", [], {}, {"PHOENIX_COLLECTOR_ENDPOINT": "http://localhost:99999"},
      ["PHOENIX_COLLECTOR_ENDPOINT='http://localhost:99999' is not a Phoenix URL"]),
-    ("judge-gating", [], {"supportbot_judge_gating": "sometimes"}, {},
-     ["ini supportbot_judge_gating='sometimes'", "advisory or strict"]),
-    ("experiment-without-phoenix", ["--supportbot-experiment", "goldens"], {}, {},
-     ["--supportbot-experiment='goldens' logs to Phoenix", "--supportbot-phoenix"]),
+    ("judge-gating", [], {"evals_judge_gating": "sometimes"}, {},
+     ["ini evals_judge_gating='sometimes'", "advisory or strict"]),
+    ("experiment-without-phoenix", ["--evals-experiment", "goldens"], {}, {},
+     ["--evals-experiment='goldens' logs to Phoenix", "--evals-phoenix"]),
 ]  # fmt: skip
 
 CASE = '  - id: {id}\n    query: "{query}"\n    category: faq\n'
@@ -113,7 +113,7 @@ def assert_clean_usage_error(result):
     text = output_of(result)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text
     assert traceback_frames(text) == [], text
-    assert "pytest-supportbot-evals:" in "\n".join(result.errlines)
+    assert "evals:" in "\n".join(result.errlines)
 
 
 @pytest.mark.parametrize(("args", "ini", "env", "needles"), [c[1:] for c in BAD_SETTINGS],
@@ -155,5 +155,5 @@ def test_bad_golden_file_is_a_usage_error_without_traceback(eval_project, run_ca
 
 
 def test_missing_golden_folder_is_named(eval_project):
-    result = eval_project.run("--supportbot-goldens=no/such/dir")
+    result = eval_project.run("--evals-goldens=no/such/dir")
     assert_named_error(result, [f"{eval_project.path}/no/such/dir: no such golden file or folder"])

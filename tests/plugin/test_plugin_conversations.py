@@ -1,4 +1,4 @@
-"""Conversation goldens and ``--supportbot-only`` as users meet them, in a pytester project."""
+"""Conversation goldens and ``--evals-only`` as users meet them, in a pytester project."""
 
 import shutil
 from pathlib import Path
@@ -24,7 +24,7 @@ def test_a_conversation_is_one_test_with_a_result_and_junit_properties_per_turn(
     project = conversation_project(eval_project)
     junit = project.path / "junit.xml"
     result, report = project.run_with_report(
-        f"--junitxml={junit}", f"--supportbot-only={ORDER_CHAT}", "-v"
+        f"--junitxml={junit}", f"--evals-only={ORDER_CHAT}", "-v"
     )
     assert result.ret == 0, output_of(result)
     assert [c["id"] for c in report["cases"]] == [f"{ORDER_CHAT}#{n}" for n in (1, 2, 3)]
@@ -41,7 +41,7 @@ def test_a_conversation_is_one_test_with_a_result_and_junit_properties_per_turn(
     }
     checks = {c["evaluator"]: c["passed"] for c in first["checks"]}
     assert checks == {
-        "category": llm == "order_status",
+        "label": llm == "order_status",
         "order_lookup": True,
         "tool_result": True,
         "answer_grounded": checks["answer_grounded"],  # what the recorded answer says
@@ -54,13 +54,13 @@ def test_a_conversation_is_one_test_with_a_result_and_junit_properties_per_turn(
     for case in missed:
         assert f"missed {case['id']}: " in output_of(result)
     xml = junit.read_text()
-    assert 'name="supportbot.turn1.tool_result" value="success"' in xml
-    assert 'name="supportbot.turn1.check.order_lookup" value="found"' in xml
+    assert 'name="evals.turn1.tool_result" value="success"' in xml
+    assert 'name="evals.turn1.check.order_lookup" value="found"' in xml
 
 
 def test_only_runs_the_named_goldens_and_deselects_everything_else(eval_project):
     (eval_project.path / "tests" / "test_other.py").write_text("def test_unrelated():\n    pass\n")
-    result, report = eval_project.run_with_report("--supportbot-only=tutorial-refund")
+    result, report = eval_project.run_with_report("--evals-only=tutorial-refund")
     assert result.ret == 0, output_of(result)
     assert result.parseoutcomes().get("deselected") == 4
     assert [c["id"] for c in report["cases"]] == ["tutorial-refund"]
@@ -68,7 +68,7 @@ def test_only_runs_the_named_goldens_and_deselects_everything_else(eval_project)
 
 def test_only_star_runs_every_golden_and_nothing_else(eval_project):
     (eval_project.path / "tests" / "test_other.py").write_text("def test_unrelated():\n    pass\n")
-    result = eval_project.run("--supportbot-only=*", "--collect-only", "-q")
+    result = eval_project.run("--evals-only=*", "--collect-only", "-q")
     assert result.ret == 0, output_of(result)
     assert "test_unrelated" not in output_of(result)
     assert "4/5 tests collected (1 deselected)" in output_of(result)

@@ -1,4 +1,4 @@
-"""The ``supportbot_eval`` marker (own goldens, thresholds, suite, cassettes); fixture overrides."""
+"""The ``evals`` marker (own goldens, thresholds, suite, cassettes); fixture overrides."""
 
 import shutil
 import textwrap
@@ -10,7 +10,7 @@ MINE = "tutorial-order-shipped"
 USER_MODULE = """
     import pytest
 
-    pytestmark = pytest.mark.supportbot_eval(
+    pytestmark = pytest.mark.evals(
         goldens="my_goldens",
         thresholds={"tool_result": 1.01},
         suite="mine",
@@ -18,13 +18,13 @@ USER_MODULE = """
     )
 
 
-    def test_mine(supportbot_result, supportbot_assert):
-        supportbot_assert(supportbot_result)
+    def test_mine(evals_result, evals_assert):
+        evals_assert(evals_result)
 
 
-    def test_case_ids(request, supportbot_case):
-        assert request.node.callspec.id == supportbot_case.id
-        assert supportbot_case.source.startswith(str(request.path.parent / "my_goldens"))
+    def test_case_ids(request, evals_case):
+        assert request.node.callspec.id == evals_case.id
+        assert evals_case.source.startswith(str(request.path.parent / "my_goldens"))
 """
 FAKE_JUDGE_CONFTEST = '''
     import pytest
@@ -81,7 +81,7 @@ def test_marker_gives_its_own_suite_thresholds_and_cassettes(eval_project):
     result.stdout.fnmatch_lines(
         [
             f"mine:tool_result * {stat['passed']}/{stat['total']} * {rate} * 101.0% * fail*",
-            "supportbot gate: FAIL (1 case runs; 1/1 selected golden runs evaluated)",
+            "evals gate: FAIL (1 case runs; 1/1 selected golden runs evaluated)",
             f"  tool_result pass rate {rate} (*) is below its threshold 101.0% (above 100%"
             "*) [[]mine[]]",
         ]

@@ -10,8 +10,8 @@ from plugin_helpers import output_of
 def write_baseline(project):
     """The project's baseline from its own replayed run; the path is set in the ini."""
     path = project.path / "baseline.json"
-    project.write_ini(supportbot_baseline="baseline.json")
-    done = project.run("--supportbot-update-baseline")
+    project.write_ini(evals_baseline="baseline.json")
+    done = project.run("--evals-update-baseline")
     assert path.exists(), output_of(done)
     return path
 
@@ -23,15 +23,15 @@ def test_every_comparison_shows_what_it_could_detect_and_a_lost_measurement_is_a
     data = json.loads(path.read_text())
     # The baseline says the order golden had a judged ranking (as if it had once been routed to
     # retrieval); this run measures none for it: a lost measurement.
-    judged = data["outcomes"]["supportbot:judged_hit_rate"]
+    judged = data["outcomes"]["evals:judged_hit_rate"]
     assert "tutorial-order-shipped" not in judged and judged
     judged["tutorial-order-shipped"] = 1.0
     path.write_text(json.dumps(data))
     files = {n: eval_project.path / n for n in ("r.json", "r.md", "junit.xml")}
 
     result = eval_project.run(
-        f"--supportbot-report={files['r.json']}",
-        f"--supportbot-markdown={files['r.md']}",
+        f"--evals-report={files['r.json']}",
+        f"--evals-markdown={files['r.md']}",
         f"--junitxml={files['junit.xml']}",
     )
 
@@ -54,14 +54,14 @@ def test_every_comparison_shows_what_it_could_detect_and_a_lost_measurement_is_a
     assert "| detects |" in markdown
     assert "- judged_hit_rate lost its measurement: tutorial-order-shipped" in markdown
     junit = files["junit.xml"].read_text()
-    assert 'name="supportbot.judged_hit_rate.lost" value="1"' in junit
-    assert 'name="supportbot.tool_result.min_detectable" value="none"' in junit
-    assert 'name="supportbot.tool_result.paired" value="2"' in junit
+    assert 'name="evals.judged_hit_rate.lost" value="1"' in junit
+    assert 'name="evals.tool_result.min_detectable" value="none"' in junit
+    assert 'name="evals.tool_result.paired" value="2"' in junit
 
 
 def test_misses_come_first_once_per_change_and_partial_figures_say_so(eval_project, clean_env):
     # an impossible category bar: a threshold reason whatever the recorded model labels
-    eval_project.write_ini(thresholds=["tool_result=1.0", "category=1.5"])
+    eval_project.write_ini(thresholds=["tool_result=1.0", "label=1.5"])
     prompts = eval_project.path / "prompts"
     prompts.mkdir()
     from supportbot import prompts as packaged
@@ -79,7 +79,7 @@ def test_misses_come_first_once_per_change_and_partial_figures_say_so(eval_proje
     first = report["reasons"][0]
     assert first.startswith(f"{n} golden run(s) could not be evaluated: {missed[0]}, ")
     assert f"re-record them with: supportbot-evals record {' '.join(missed)})" in first
-    assert report["reasons"][1].startswith("category pass rate ")
+    assert report["reasons"][1].startswith("label pass rate ")
     assert report["reasons"][1].endswith(over + "not evaluated)")
     out = output_of(result)
     # the first failing test, and the summary's group; pytest's own short summary repeats whole

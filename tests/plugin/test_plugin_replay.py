@@ -11,9 +11,9 @@ UNREACHABLE_LLM = "http://127.0.0.1:9/v1"
 
 
 def summary_rows(result):
-    """{evaluator: (passed, total, rate)} from the "supportbot evals" section."""
+    """{evaluator: (passed, total, rate)} from the "evals" section."""
     lines = result.outlines
-    start = next(i for i, line in enumerate(lines) if "supportbot evals" in line)
+    start = next(i for i, line in enumerate(lines) if "= evals =" in line)
     rows = {}
     for line in lines[start + 1 :]:
         match = SUMMARY_ROW.match(line)
@@ -31,15 +31,15 @@ def test_replay_passes_offline_with_summary_table(replay_run):
     # Every golden test passed or missed an expectation; one more test is the gate itself.
     assert outcomes.get("passed", 0) + outcomes.get("missed", 0) == len(CASE_IDS) + 1
     assert "xfailed" not in outcomes
-    result.stdout.fnmatch_lines(["supportbot_evals::gate PASSED*"])
+    result.stdout.fnmatch_lines(["evals::gate PASSED*"])
     for case_id in CASE_IDS:
         result.stdout.fnmatch_lines([f"*test_golden?{case_id}? *"])
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
-            "*= supportbot evals =*",
+            "*= evals =*",
             "evaluator*passed/total*rate*threshold*status*",
-            f"supportbot gate: PASS ({len(CASE_IDS)} case runs; {len(CASE_IDS)}/{len(CASE_IDS)} "
+            f"evals gate: PASS ({len(CASE_IDS)} case runs; {len(CASE_IDS)}/{len(CASE_IDS)} "
             "selected golden runs evaluated)",
         ]
     )
@@ -49,7 +49,7 @@ def test_replay_passes_offline_with_summary_table(replay_run):
         assert rows[name][:2] == (round(stat["passed"], 2), stat["total"])
         assert rows[name][2] == f"{stat['pass_rate']:.1%}"
         assert stat["status"] == "info" and stat["threshold"] is None
-    assert rows["category"][1] == len(CASE_IDS)
+    assert rows["label"][1] == len(CASE_IDS)
     assert report["gate"] == "pass" and report["errored"] == []
     assert sorted(c["id"] for c in report["cases"]) == sorted(CASE_IDS)
 
@@ -66,7 +66,7 @@ def test_changed_query_is_a_stale_cassette_with_a_diff(eval_project):
     assert result.ret == 1
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 2  # the stale golden, and the gate
-    result.stdout.fnmatch_lines(["FAILED supportbot_evals::gate*"])
+    result.stdout.fnmatch_lines(["FAILED evals::gate*"])
     result.stdout.fnmatch_lines(
         [
             "*Cassette miss in golden 'tutorial-refund': the classify request*",
@@ -80,7 +80,7 @@ def test_changed_query_is_a_stale_cassette_with_a_diff(eval_project):
     result.stdout.fnmatch_lines(
         [
             "*supportbot-evals record tutorial-refund",
-            "supportbot gate: FAIL*",
+            "evals gate: FAIL*",
             # the cause first: the run that could not be evaluated, and how to re-record it
             "  1 golden run(s) could not be evaluated: tutorial-refund (cassette misses: stale or "
             "missing cassettes; if the change is intended, re-record them with: supportbot-evals "
@@ -104,7 +104,7 @@ def test_missing_cassette_says_it_does_not_exist_yet(eval_project):
         ]
     )
     result.stdout.fnmatch_lines(["FAILED *test_golden?tutorial-order-shipped?*"])
-    assert "supportbot gate: FAIL" in result.stdout.str()
+    assert "evals gate: FAIL" in result.stdout.str()
     assert not eval_project.cassette("tutorial-order-shipped").exists()
 
 
@@ -113,7 +113,7 @@ def test_record_mode_none_never_calls_the_llm(eval_project, clean_env):
     clean_env.setenv("OPENAI_BASE_URL", UNREACHABLE_LLM)
     eval_project.cassette("tutorial-refund").unlink()
 
-    result = eval_project.run("--supportbot-record-mode=none")
+    result = eval_project.run("--evals-record-mode=none")
 
     assert result.ret == 1
     result.stdout.fnmatch_lines(

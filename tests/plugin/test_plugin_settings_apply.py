@@ -14,11 +14,11 @@ MARKED = """
     import pytest
 
 
-    @pytest.mark.supportbot_eval(
+    @pytest.mark.evals(
         goldens="my_goldens", cassettes="my_cassettes"{extra}
     )
-    def test_mine(supportbot_result, supportbot_assert):
-        supportbot_assert(supportbot_result)
+    def test_mine(evals_result, evals_assert):
+        evals_assert(evals_result)
 """
 
 
@@ -34,25 +34,23 @@ def marked_project(eval_project, extra="", suite="mine"):
 
 
 def test_command_line_threshold_reaches_a_marked_suite(eval_project):
-    project = marked_project(eval_project, extra=', thresholds={"category": 0.5}')
+    project = marked_project(eval_project, extra=', thresholds={"label": 0.5}')
 
-    result, report = project.run_with_report(
-        "tests/test_mine.py", "--supportbot-threshold=category=1.01"
-    )
+    result, report = project.run_with_report("tests/test_mine.py", "--evals-threshold=label=1.01")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    stat = report["evaluators"]["mine:category"]
+    stat = report["evaluators"]["mine:label"]
     assert (stat["threshold"], stat["status"]) == (1.01, "fail")  # the command line wins
-    assert any(r.endswith("[mine]") and "category" in r for r in report["reasons"])
+    assert any(r.endswith("[mine]") and "label" in r for r in report["reasons"])
 
 
 def test_ini_thresholds_reach_a_marked_suite_unless_its_marker_sets_them(eval_project):
-    project = marked_project(eval_project, extra=', thresholds={"category": 0.5}')
-    project.write_ini(thresholds=["category=1.01", "tool_result=1.01"])
+    project = marked_project(eval_project, extra=', thresholds={"label": 0.5}')
+    project.write_ini(thresholds=["label=1.01", "tool_result=1.01"])
 
     result, report = project.run_with_report("tests/test_mine.py")
 
-    assert report["evaluators"]["mine:category"]["threshold"] == 0.5  # the marker wins over ini
+    assert report["evaluators"]["mine:label"]["threshold"] == 0.5  # the marker wins over ini
     assert report["evaluators"]["mine:tool_result"]["threshold"] == 1.01  # the ini fills in
     assert report["evaluators"]["mine:tool_result"]["status"] == "fail"
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -62,7 +60,7 @@ def test_a_command_line_threshold_nothing_checks_fails_the_gate(eval_project):
     project = marked_project(eval_project)
 
     result, report = project.run_with_report(
-        "tests/test_mine.py", "--supportbot-threshold=retrieval_relevance=0.5"
+        "tests/test_mine.py", "--evals-threshold=retrieval_relevance=0.5"
     )
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -72,7 +70,7 @@ def test_a_command_line_threshold_nothing_checks_fails_the_gate(eval_project):
 @pytest.mark.parametrize(
     ("extra", "suite", "needles"),
     [
-        (", threshold={'category': 1.0}", "mine", ["unknown argument(s) threshold", "accepted:"]),
+        (", threshold={'label': 1.0}", "mine", ["unknown argument(s) threshold", "accepted:"]),
         (", thresholds=0.9", "mine", ["thresholds=0.9 must be a mapping"]),
         (", thresholds={'nosuch': 0.9}", "mine", ["unknown evaluator 'nosuch'"]),
         ("", "a:b", ["suite='a:b' must be a name"]),
@@ -86,7 +84,7 @@ def test_bad_marker_arguments_are_a_usage_error(eval_project, extra, suite, need
 
     text = output_of(result)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, text
-    assert "supportbot_eval marker of tests/test_mine.py::test_mine" in text
+    assert "evals marker of tests/test_mine.py::test_mine" in text
     for needle in needles:
         assert needle in text
     assert traceback_frames(text) == []
@@ -94,26 +92,24 @@ def test_bad_marker_arguments_are_a_usage_error(eval_project, extra, suite, need
 
 def test_a_marker_on_a_test_that_runs_no_golden_is_a_usage_error(eval_project):
     (eval_project.path / "tests" / "test_other.py").write_text(
-        "import pytest\n\n\n@pytest.mark.supportbot_eval(suite='x')\ndef test_plain():\n    pass\n",
+        "import pytest\n\n\n@pytest.mark.evals(suite='x')\ndef test_plain():\n    pass\n",
         encoding="utf-8",
     )
 
     result = eval_project.run()  # beside the working golden suite
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "test_plain has the supportbot_eval marker but does not use" in output_of(result)
-    assert "supportbot gate" not in output_of(result)  # nothing ran: no gate to blame
+    assert "test_plain has the evals marker but does not use" in output_of(result)
+    assert "evals gate" not in output_of(result)  # nothing ran: no gate to blame
 
 
 def test_goldens_option_that_no_test_uses_is_a_usage_error(eval_project):
     project = marked_project(eval_project)
 
-    result = project.run("tests/test_mine.py", "--supportbot-goldens=goldens")
+    result = project.run("tests/test_mine.py", "--evals-goldens=goldens")
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--supportbot-goldens applies to eval tests without their own goldens=" in (
-        output_of(result)
-    )
+    assert "--evals-goldens applies to eval tests without their own goldens=" in (output_of(result))
 
 
 def test_a_marker_threshold_nothing_checks_fails_the_gate(eval_project):
@@ -138,10 +134,10 @@ def test_a_model_setting_that_differs_from_the_recording_says_which_setting(eval
 
 
 def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):
-    threshold = "--supportbot-threshold=retrieval_relevance=1.01"
+    threshold = "--evals-threshold=retrieval_relevance=1.01"
     lenient, report = eval_project.run_with_report(threshold, name="lenient.json")
     strict, strict_report = eval_project.run_with_report(
-        threshold, "--supportbot-strict-judges", name="strict.json"
+        threshold, "--evals-strict-judges", name="strict.json"
     )
 
     assert report["calibration"]["retrieval_relevance"]["trusted"] is False
@@ -154,24 +150,24 @@ def test_untrusted_judge_is_advisory_unless_judges_are_strict(eval_project):
 def test_a_failed_gate_is_a_failure_in_junit_with_the_figures(eval_project):
     junit = eval_project.path / "junit.xml"
 
-    result = eval_project.run(f"--junitxml={junit}", "--supportbot-threshold=category=1.01")
+    result = eval_project.run(f"--junitxml={junit}", "--evals-threshold=label=1.01")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite.get("failures") == "1" and suite.get("skipped") == "0"
     (gate,) = [c for c in suite.iter("testcase") if c.get("name") == "gate"]
-    assert "category pass rate" in gate.find("failure").get("message")
+    assert "label pass rate" in gate.find("failure").get("message")
     props = {p.get("name"): p.get("value") for p in gate.iter("property")}
-    assert props["supportbot.gate"] == "fail"
-    assert props["supportbot.category.status"] == "fail"
-    assert props["supportbot.category.threshold"] == "1.01"
+    assert props["evals.gate"] == "fail"
+    assert props["evals.label.status"] == "fail"
+    assert props["evals.label.threshold"] == "1.01"
 
 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--supportbot-report=."], "--supportbot-report='.' is a folder"),
-        (["--supportbot-markdown=pyproject.toml/summary.md"], "is a file, not a folder"),
+        (["--evals-report=."], "--evals-report='.' is a folder"),
+        (["--evals-markdown=pyproject.toml/summary.md"], "is a file, not a folder"),
     ],
     ids=["report-is-a-folder", "markdown-under-a-file"],
 )
@@ -194,13 +190,11 @@ def test_pytest_recording_beside_the_plugin(eval_project):
     )
     report = eval_project.path / "report.json"
 
-    result = eval_project.run(
-        "--record-mode=none", "--block-network", f"--supportbot-report={report}"
-    )
+    result = eval_project.run("--record-mode=none", "--block-network", f"--evals-report={report}")
 
     assert result.ret == 0, output_of(result)
     assert "recording" in next(line for line in result.outlines if line.startswith("plugins:"))
     data = json.loads(report.read_text())
     assert data["gate"] == "pass" and data["complete"] is True
     assert data["meta"]["record_mode"] == "none"
-    result.stdout.fnmatch_lines(["supportbot gate: PASS*"])
+    result.stdout.fnmatch_lines(["evals gate: PASS*"])

@@ -42,10 +42,10 @@ def test_plugin_options_are_listed_in_help(plain_project):
 
     result.stdout.fnmatch_lines(
         [
-            "*LLM eval regression gate (pytest-supportbot-evals)*",
-            "*--supportbot-record-mode*",
-            "*--supportbot-threshold=NAME=VALUE*",
-            "*supportbot_thresholds (linelist)*",
+            "*LLM eval regression gate (evals)*",
+            "*--evals-record-mode*",
+            "*--evals-threshold=NAME=VALUE*",
+            "*evals_thresholds (linelist)*",
         ]
     )
 

@@ -35,19 +35,19 @@ def replay_settings():
     """The settings the plugin replays with: env ignored, model and max_tokens from the ini."""
     ini = ini_options()
     return Settings.from_env(env={}).with_overrides(
-        model=ini["supportbot_model"],
-        answer_model=ini.get("supportbot_answer_model") or None,
-        judge_model=ini.get("supportbot_judge_model") or None,
-        max_tokens=int(ini["supportbot_max_tokens"]),
-        classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
-        judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
-        classify_top_logprobs=int(ini.get("supportbot_classify_top_logprobs") or 0),
+        model=ini["evals_model"],
+        answer_model=ini.get("evals_answer_model") or None,
+        judge_model=ini.get("evals_judge_model") or None,
+        max_tokens=int(ini["evals_max_tokens"]),
+        classify_max_tokens=int(ini["evals_classify_max_tokens"]),
+        judge_max_tokens=int(ini["evals_judge_max_tokens"]),
+        classify_top_logprobs=int(ini.get("evals_classify_top_logprobs") or 0),
         max_retries=0,
     )
 
 
 def judge_method():
-    return ini_options().get("supportbot_judge_method") or "auto"
+    return ini_options().get("evals_judge_method") or "auto"
 
 
 def cassette_path(golden_id):

@@ -46,7 +46,7 @@ def test_four_flips_are_not_yet_significant():
     assert verdict == "inconclusive"
     assert p_value == pytest.approx(0.0625)
     assert "about 24 more paired case runs" in note
-    assert "--supportbot-repeat 2" in note
+    assert "--evals-repeat 2" in note
 
 
 def test_one_flip_is_inconclusive_and_says_what_would_decide_it():
@@ -55,14 +55,14 @@ def test_one_flip_is_inconclusive_and_says_what_would_decide_it():
     assert verdict == "inconclusive"
     assert p_value == pytest.approx(0.5)
     assert "about 96 more paired case runs" in note
-    assert "--supportbot-repeat 5" in note
+    assert "--evals-repeat 5" in note
 
 
 def test_one_improvement_is_inconclusive_the_same_way():
     verdict, p_value, note = decide(0, 1, 24)
     assert verdict == "inconclusive"
     assert p_value == pytest.approx(0.5)
-    assert "--supportbot-repeat 5" in note
+    assert "--evals-repeat 5" in note
 
 
 def test_balanced_flips_are_inconclusive_because_they_balance_out():
@@ -83,7 +83,7 @@ def test_nearly_balanced_flips_that_no_repetition_decides_are_too_close():
 # -- compare ---------------------------------------------------------------------------------
 
 
-def result(case_id, repetition=0, suite="supportbot", **passed):
+def result(case_id, repetition=0, suite="evals", **passed):
     """A CaseResult whose checks pass or fail as given, e.g. ``retrieval_hit=False``."""
     checks = [
         Check(evaluator, "hit", "hit" if ok else "miss", "") for evaluator, ok in passed.items()
@@ -105,13 +105,13 @@ def by_evaluator(comparisons):
 
 
 def test_compare_lists_each_flipped_golden_by_id():
-    before = saved(*(result(case, retrieval_hit=True, category=True) for case in FAQ))
+    before = saved(*(result(case, retrieval_hit=True, label=True) for case in FAQ))
     broken = {"faq-2", "faq-3", "faq-5", "faq-7", "faq-8"}
-    now = [result(case, retrieval_hit=case not in broken, category=True) for case in FAQ]
+    now = [result(case, retrieval_hit=case not in broken, label=True) for case in FAQ]
 
     found = by_evaluator(compare(before, now))
 
-    hit = found[("supportbot", "retrieval_hit")]
+    hit = found[("evals", "retrieval_hit")]
     assert hit.verdict == "regressed"
     assert hit.pass_to_fail == sorted(broken)
     assert hit.fail_to_pass == []
@@ -119,21 +119,21 @@ def test_compare_lists_each_flipped_golden_by_id():
     assert hit.now == (3, 8)
     assert hit.p_value == pytest.approx(0.03125)
     assert hit.to_dict()["p_value"] == 0.03125
-    assert found[("supportbot", "category")].verdict == "unchanged"
+    assert found[("evals", "label")].verdict == "unchanged"
 
 
 def test_compare_lists_fail_to_pass_flips_and_keeps_evaluator_order():
     before = saved(
-        result("a", category=False, tool_result=True), result("b", category=True, tool_result=True)
+        result("a", label=False, tool_result=True), result("b", label=True, tool_result=True)
     )
     now = [
-        result("a", category=True, tool_result=True),
-        result("b", category=True, tool_result=False),
+        result("a", label=True, tool_result=True),
+        result("b", label=True, tool_result=False),
     ]
 
     comparisons = compare(before, now)
 
-    assert [c.evaluator for c in comparisons] == ["category", "tool_result"]  # EVALUATORS order
+    assert [c.evaluator for c in comparisons] == ["label", "tool_result"]  # EVALUATORS order
     category, tool = comparisons
     assert (category.pass_to_fail, category.fail_to_pass) == ([], ["a"])
     assert (tool.pass_to_fail, tool.fail_to_pass) == (["b"], [])
@@ -155,12 +155,12 @@ def test_compare_notes_cases_not_in_both_runs_and_leaves_them_out():
     assert hit.now == (1, 3)
     assert hit.verdict == "inconclusive"
     assert hit.note.endswith("; 2 case(s) not in both runs: not compared")
-    assert "--supportbot-repeat" in hit.note  # the inconclusive note comes first
+    assert "--evals-repeat" in hit.note  # the inconclusive note comes first
 
 
 def test_compare_notes_unpaired_cases_even_without_flips():
-    before = saved(result("a", category=True))
-    now = [result("a", category=True), result("b", category=True)]
+    before = saved(result("a", label=True))
+    now = [result("a", label=True), result("b", label=True)]
 
     (category,) = compare(before, now)
 
@@ -169,8 +169,8 @@ def test_compare_notes_unpaired_cases_even_without_flips():
 
 
 def test_compare_pairs_repetitions_by_run_id():
-    before = saved(result("a", category=True), result("a", 1, category=True))
-    now = [result("a", category=True), result("a", 1, category=False)]
+    before = saved(result("a", label=True), result("a", 1, label=True))
+    now = [result("a", label=True), result("a", 1, label=False)]
 
     (category,) = compare(before, now)
 
@@ -179,20 +179,20 @@ def test_compare_pairs_repetitions_by_run_id():
 
 
 def test_compare_reports_an_evaluator_that_is_gone_from_the_run():
-    before = saved(result("a", category=True, order_lookup=True))
-    now = [result("a", category=True)]
+    before = saved(result("a", label=True, order_lookup=True))
+    now = [result("a", label=True)]
 
     found = by_evaluator(compare(before, now))
 
-    gone = found[("supportbot", "order_lookup")]
+    gone = found[("evals", "order_lookup")]
     assert gone.now == (0, 0)
     assert gone.verdict == "not comparable"
     assert gone.note == "no golden run in both runs; 1 case(s) not in both runs: not compared"
 
 
 def test_a_baseline_with_no_golden_in_common_is_not_comparable():
-    before = saved(result("a", category=True), result("b", category=False))
-    now = [result("x", category=True), result("y", category=True)]
+    before = saved(result("a", label=True), result("b", label=False))
+    now = [result("x", label=True), result("y", label=True)]
 
     (row,) = compare(before, now)
 
@@ -201,40 +201,40 @@ def test_a_baseline_with_no_golden_in_common_is_not_comparable():
 
 
 def test_a_golden_edited_since_the_baseline_is_not_paired():
-    results = [result("a", category=True), result("b", category=True)]
-    before = baseline.build(results, {}, {"supportbot:a": "old-a", "supportbot:b": "same"})
-    now = [result("a", category=False), result("b", category=False)]
+    results = [result("a", label=True), result("b", label=True)]
+    before = baseline.build(results, {}, {"evals:a": "old-a", "evals:b": "same"})
+    now = [result("a", label=False), result("b", label=False)]
 
-    (row,) = compare(before, now, {"supportbot:a": "new-a", "supportbot:b": "same"})
+    (row,) = compare(before, now, {"evals:a": "new-a", "evals:b": "same"})
 
     assert row.pass_to_fail == ["b"]  # a answered another question before: not a flip
     assert "1 golden(s) edited since the baseline: not compared" in row.note
 
 
 def test_compare_keeps_suites_apart():
-    before = saved(result("a", category=True), result("a", suite="other", category=True))
-    now = [result("a", category=True), result("a", suite="other", category=False)]
+    before = saved(result("a", label=True), result("a", suite="other", label=True))
+    now = [result("a", label=True), result("a", suite="other", label=False)]
 
     found = by_evaluator(compare(before, now))
 
-    assert found[("supportbot", "category")].verdict == "unchanged"
-    assert found[("other", "category")].pass_to_fail == ["a"]
+    assert found[("evals", "label")].verdict == "unchanged"
+    assert found[("other", "label")].pass_to_fail == ["a"]
 
 
 def test_compare_with_an_empty_baseline_compares_nothing():
     # A suite the baseline does not hold is not compared (not "unchanged", not "regressed").
-    assert compare({"version": 1, "outcomes": {}}, [result("a", category=True)]) == []
+    assert compare({"version": 1, "outcomes": {}}, [result("a", label=True)]) == []
 
 
 def test_compare_ignores_suites_the_baseline_does_not_hold():
-    old = saved(result("a", category=True))
-    now = [result("a", category=True), result("b", suite="robustness", category=False)]
-    assert [(c.suite, c.evaluator) for c in compare(old, now)] == [("supportbot", "category")]
+    old = saved(result("a", label=True))
+    now = [result("a", label=True), result("b", suite="robustness", label=False)]
+    assert [(c.suite, c.evaluator) for c in compare(old, now)] == [("evals", "label")]
 
 
 def test_compare_ignores_suites_this_run_did_not_run():
-    old = saved(result("a", category=True), result("b", suite="robustness", category=True))
-    assert [c.suite for c in compare(old, [result("a", category=True)])] == ["supportbot"]
+    old = saved(result("a", label=True), result("b", suite="robustness", label=True))
+    assert [c.suite for c in compare(old, [result("a", label=True)])] == ["evals"]
 
 
 # -- mismatches ------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ PRINT = {
     "agent_prompts": {"classify": "c1", "faq_answer": "f1"},
     "judge": {"prompt": "jp1", "max_tokens": 24, "include_explanation": False},
     "agent_steps": {"classify": {"max_tokens": 24}, "answer": {"max_tokens": 96}},
-    "goldens": {"supportbot": "g1"},
+    "goldens": {"evals": "g1"},
 }
 
 
@@ -259,7 +259,7 @@ def test_identical_fingerprints_have_no_mismatch():
     [
         ("judge_model", "other", "judge model changed"),
         ("judge_prompt", "other", "judge prompt changed"),
-        ("goldens", {"supportbot": "g2"}, "golden set changed (supportbot)"),
+        ("goldens", {"evals": "g2"}, "golden set changed (evals)"),
         ("model", "other", "model changed"),
         (
             "judge",
@@ -280,7 +280,7 @@ def test_each_fingerprint_field_names_its_change(key, value, why):
 
 
 def test_a_suite_without_baseline_is_named():
-    now = {**PRINT, "goldens": {"supportbot": "g1", "robustness": "r1"}}
+    now = {**PRINT, "goldens": {"evals": "g1", "robustness": "r1"}}
     assert mismatches({"fingerprint": PRINT}, now) == [
         "no baseline for suite(s) robustness: not compared"
     ]
@@ -302,7 +302,7 @@ def test_all_mismatches_are_listed_together():
         "agent_prompts": {"classify": "c2", "faq_answer": "f2"},
         "judge": PRINT["judge"],
         "agent_steps": PRINT["agent_steps"],
-        "goldens": {"supportbot": "g2"},
+        "goldens": {"evals": "g2"},
     }
     notes = " | ".join(mismatches({"fingerprint": PRINT}, now))
     for why in (
@@ -321,7 +321,7 @@ def test_all_mismatches_are_listed_together():
 def assert_names_file_and_fix(error, path):
     message = str(error.value)
     assert str(path) in message
-    assert "--supportbot-update-baseline" in message
+    assert "--evals-update-baseline" in message
 
 
 def test_load_of_a_missing_file(tmp_path):
@@ -358,7 +358,7 @@ def test_load_of_a_file_that_is_not_utf8_is_a_baseline_error(tmp_path):
 
 def test_a_written_baseline_loads_back(tmp_path):
     path = tmp_path / "b.json"
-    path.write_text(json.dumps(saved(result("a", category=True), fingerprint=PRINT)))
+    path.write_text(json.dumps(saved(result("a", label=True), fingerprint=PRINT)))
     data = load(path)
-    assert data["outcomes"] == {"supportbot:category": {"a": True}}
+    assert data["outcomes"] == {"evals:label": {"a": True}}
     assert data["fingerprint"] == PRINT

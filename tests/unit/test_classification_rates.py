@@ -23,7 +23,7 @@ def agent(source: str | None, llm: str = "", fallback: bool = False) -> SpanView
 
 
 def category(span: SpanView, routed: str, expected: str):
-    turn = GoldenTurn("q", {"category": expected})
+    turn = GoldenTurn("q", {"label": expected})
     run = TurnRun("q", "answer", routed, [span], golden=turn)
     (check,) = reference_registry().checks(run, turn.expect, [])
     return check
@@ -42,7 +42,7 @@ def test_the_category_check_reads_the_models_own_label():
     assert category(agent(None), "faq", "faq").passed
 
 
-def result(source: str, fallback: bool = False, suite: str = "supportbot") -> CaseResult:
+def result(source: str, fallback: bool = False, suite: str = "evals") -> CaseResult:
     r = CaseResult("c", "q", suite=suite)
     r.classification = {"llm_category": "", "fallback": fallback, "source": source}
     return r
@@ -60,7 +60,7 @@ def test_rates_count_the_model_the_fallback_and_the_guardrail():
     errored = result("llm")
     errored.error = "boom"
     rates = classification_rates.rates([*results, errored, CaseResult("x", "q")])
-    assert rates["supportbot"] == {
+    assert rates["evals"] == {
         "total": 5,
         "llm": 3,
         "fallback": 2,

@@ -56,10 +56,10 @@ def test_longer_answers_fail_per_step_though_the_sum_grows_little():
     now = [run("a", 900, 125), run("b", 900, 125), run("c", 900, 96, cut=1)]
     failures, notes = tokens.growth(written(BEFORE), now, 0.25, 0.2)
     assert failures == []  # +16.9% is under +20%: a note
-    assert "supportbot: faq_answer completion tokens 296 -> 346 (+16.9%)" in " ".join(notes)
+    assert "evals: faq_answer completion tokens 296 -> 346 (+16.9%)" in " ".join(notes)
     failures, _ = tokens.growth(written(BEFORE), now, 0.25, 0.1)
     assert failures == [
-        "supportbot: faq_answer completion tokens 296 -> 346 (+16.9%) over 3 golden run(s) also "
+        "evals: faq_answer completion tokens 296 -> 346 (+16.9%) over 3 golden run(s) also "
         "in the baseline, over the limit of +10% (evals_max_completion_growth)"
     ]  # while the agent's total grew +4.7%, under its +25%
     assert tokens.growth(written(BEFORE), now, 0.25, None)[0] == []  # empty: never
@@ -69,16 +69,16 @@ def test_an_answer_newly_cut_fails_and_every_cut_answer_is_named():
     now = [run("a", 900, 96, cut=1), run("b", 900, 100), run("c", 900, 96, cut=1)]
     failures, _ = tokens.growth(written(BEFORE), now, None, None)
     assert failures == [
-        "supportbot: 1 answer(s) now cut at max_tokens (finish_reason length), complete in the "
+        "evals: 1 answer(s) now cut at max_tokens (finish_reason length), complete in the "
         "baseline: a (faq_answer); shorten the answers or raise the step's max_tokens (and "
         "re-record)"
     ]
-    line = tokens.summary_lines(tokens.priced(now, {}, "m", "j"), "supportbot")[0]
+    line = tokens.summary_lines(tokens.priced(now, {}, "m", "j"), "evals")[0]
     assert line.endswith("; answers cut at max_tokens: 2 faq_answer")
 
 
 def test_an_older_baseline_is_read_and_says_to_regenerate():
-    old = {"supportbot": {"runs": {"a": 1000, "b": 1000, "c": 996}}}
+    old = {"evals": {"runs": {"a": 1000, "b": 1000, "c": 996}}}
     failures, notes = tokens.growth(old, BEFORE, 0.25, 0.2)
     assert failures == []
     assert any(
@@ -87,5 +87,5 @@ def test_an_older_baseline_is_read_and_says_to_regenerate():
 
 
 def test_the_baseline_keeps_each_runs_agent_steps_only():
-    kept = written(BEFORE)["supportbot"]["steps_by_run"]
+    kept = written(BEFORE)["evals"]["steps_by_run"]
     assert kept["c"] == {"faq_answer": {"completion": 96, "cut": 1}}  # no judge step

@@ -40,10 +40,10 @@ def test_a_conversation_is_one_case_with_its_turns_in_order(tmp_path):
     (case,) = load_file(write(tmp_path, CONVERSATION))
     assert case.is_conversation
     assert [t.query for t in case.turns] == ["Where is ORD-12345?", "When will it arrive?"]
-    assert case.turns[0].expect == {"category": "order_status", "order_lookup": "found"}
+    assert case.turns[0].expect == {"label": "order_status", "order_lookup": "found"}
     assert case.turns[1].human_label == {"user_feedback": "thumbs-down"}
     assert case.query == "Where is ORD-12345?"  # the first turn is the case's own query
-    assert case.review == ("category",)
+    assert case.review == ("label",)
     assert case.origin["trace_id"] == "0123abcd"
     assert result_ids(case) == ["order-chat#1", "order-chat#2"]
 

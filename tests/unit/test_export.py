@@ -87,10 +87,10 @@ def test_only_matching_runs_become_cases_with_what_the_bot_did_to_review():
     assert [c["query"] for c in cases] == ["Where is ORD-99999?", "Do you sell gift cards?"]
     order, gift = cases
     assert order["id"] == "exported-where-is-ord-99999-aaaaaaaa"
-    assert order["category"] == "order_status"
+    assert order["label"] == "order_status"
     assert order["expect"] == {"order_lookup": "not_found", "tool_result": "error"}
     assert order["human_label"] == {"user_feedback": "thumbs-down"}
-    assert order["review"] == ["category", "order_lookup", "tool_result"]
+    assert order["review"] == ["label", "order_lookup", "tool_result"]
     assert order["origin"]["url"] == "http://x/" + "aa" * 16
     assert order["tags"] == ["exported", "user_feedback=thumbs-down"]
     # A human's relevance label wins over the judge's, and is kept as the human label.
@@ -129,7 +129,7 @@ def test_export_writes_a_valid_file_and_skips_what_is_already_there(tmp_path):
     cases, _ = new_cases(runs, DOWN, [], project="p", now=NOW)
     append_cases(path, cases)
     (loaded,) = load_file(path)
-    assert loaded.review == ("category",) and loaded.origin["trace_id"] == "aa" * 16
+    assert loaded.review == ("label",) and loaded.origin["trace_id"] == "aa" * 16
     again, skipped = new_cases(runs, DOWN, [loaded], project="p", now=NOW)
     assert (again, skipped) == ([], 1)
     same_query = [agent_run("dd" * 16, "where is my  STUFF?", annotations=runs[0].annotations)]

@@ -53,11 +53,11 @@ def runner(url: str | None, timeout: float | None) -> Runner:
         base_url=url or "http://llm.invalid/v1",
         max_retries=0,
         request_timeout=60.0,
-        model=ini["supportbot_model"],
-        answer_model=ini.get("supportbot_answer_model") or None,
-        max_tokens=int(ini["supportbot_max_tokens"]),
-        classify_max_tokens=int(ini["supportbot_classify_max_tokens"]),
-        judge_max_tokens=int(ini["supportbot_judge_max_tokens"]),
+        model=ini["evals_model"],
+        answer_model=ini.get("evals_answer_model") or None,
+        max_tokens=int(ini["evals_max_tokens"]),
+        classify_max_tokens=int(ini["evals_classify_max_tokens"]),
+        judge_max_tokens=int(ini["evals_judge_max_tokens"]),
     )
     provider, exporter = memory_provider("golden-limits")
     bot = SupportBot(settings, tracer_provider=provider)
@@ -69,7 +69,7 @@ def test_a_hanging_agent_fails_its_golden_by_name_and_the_next_one_runs(hanging_
     (hung,) = run_golden(runner(hanging_server, 1.5), REFUND, tmp_path / "hung.yaml", "all")
     assert time.monotonic() - started < 10
     assert "golden tutorial-refund did not finish within 1.5 s" in (hung.error or "")
-    assert "supportbot_golden_timeout" in hung.error
+    assert "evals_golden_timeout" in hung.error
     assert not (tmp_path / "hung.yaml").exists()  # nothing half-recorded kept
 
     cassette = tmp_path / "tutorial-refund.yaml"
@@ -103,7 +103,7 @@ def test_an_outer_timer_is_put_back():
 
 @pytest.mark.parametrize("raw", ["soon", "-1", "inf", "nan"])
 def test_a_bad_timeout_setting_is_named(raw):
-    with pytest.raises(ValueError, match="supportbot_golden_timeout"):
+    with pytest.raises(ValueError, match="evals_golden_timeout"):
         timeouts.parse(raw, ValueError)
     assert timeouts.parse("", ValueError) == timeouts.DEFAULT_GOLDEN_TIMEOUT
     assert timeouts.parse("0", ValueError) is None

@@ -87,9 +87,9 @@ def test_any_cassette_file_replays_or_names_the_file(tmp_path, text):
 @given(items=st.lists(st.text(max_size=20), max_size=4))
 def test_thresholds_parse_or_name_the_setting(items):
     try:
-        parsed = parse_thresholds(items, "--supportbot-threshold")
+        parsed = parse_thresholds(items, "--evals-threshold")
     except ThresholdError as error:
-        assert "--supportbot-threshold" in str(error)
+        assert "--evals-threshold" in str(error)
     else:
         assert all(0.0 <= value <= 1.5 for value in parsed.values())
 

@@ -110,9 +110,9 @@ def test_tokens_per_step_agent_and_judge_apart_and_priced():
     assert tokens.split(table)["agent"] == {"prompt": 300, "completion": 50, "calls": 2}
     result = CaseResult("g", "q", tokens=table)
     priced = tokens.priced([result], {"m": (1.0, 2.0)}, "m", "other")
-    assert priced["supportbot"]["agent"]["cost_usd"] == pytest.approx((300 + 100) / 1e6)
-    assert priced["supportbot"]["judge"]["cost_usd"] is None  # no price for its model
-    line = tokens.summary_lines(priced, "supportbot")[0]
+    assert priced["evals"]["agent"]["cost_usd"] == pytest.approx((300 + 100) / 1e6)
+    assert priced["evals"]["judge"]["cost_usd"] is None  # no price for its model
+    line = tokens.summary_lines(priced, "evals")[0]
     assert line.startswith("tokens: agent 350 (300 prompt + 50 completion, 2 calls, $0.0004)")
 
 
@@ -123,16 +123,16 @@ def run(run_id, prompt, completion=0):
 
 
 def test_token_growth_over_the_limit_fails_comparing_the_same_golden_runs():
-    before = {"supportbot": {"runs": {"a": 500, "b": 500}}}
+    before = {"evals": {"runs": {"a": 500, "b": 500}}}
     now = [run("a", 650, 50), run("b", 700), run("new-golden", 5000)]  # new goldens: not paired
     failures, _ = tokens.growth(before, now, 0.25)
     assert failures == [
-        "supportbot: agent tokens 1,000 -> 1,400 (+40.0%) over 2 golden run(s) also in the "
+        "evals: agent tokens 1,000 -> 1,400 (+40.0%) over 2 golden run(s) also in the "
         "baseline, over the limit of +25% (evals_max_token_growth)"
     ]
     assert tokens.growth(before, now, 0.5)[0] == []
     steps = {"faq_answer": {"completion": 0, "cut": 0}}
-    before["supportbot"]["steps_by_run"] = {"a": steps, "b": steps}
+    before["evals"]["steps_by_run"] = {"a": steps, "b": steps}
     assert tokens.growth(before, [run("a", 500)], 0.25) == ([], [])  # a narrowed run: like for like
     assert "no token figures" in tokens.growth({}, now, 0.25)[1][0]
 

@@ -209,16 +209,16 @@ def run_check(cwd, *args):
 def test_check_secrets_by_default_scans_goldens_spool_and_every_suite(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.pytest.ini_options]\nsupportbot_cassettes = "recorded"\n'
-        'supportbot_goldens = "my_goldens"\n'
+        'evals_goldens = "my_goldens"\n'
     )
-    for folder in ("recorded", "my_goldens", "tests/suite/cassettes", ".supportbot"):
+    for folder in ("recorded", "my_goldens", "tests/suite/cassettes", ".evals"):
         (tmp_path / folder).mkdir(parents=True)
     assert run_check(tmp_path).returncode == 0
     spool_line = base64.b64encode(f"span attribute input.value={FAKE_KEY}".encode()).decode()
     plants = {
         "my_goldens/exported.yaml": f"cases:\n  - id: x\n    query: '{FAKE_KEY}'\n",
         "tests/suite/cassettes/case.yaml": f"body: {_encoded(' ' + FAKE_KEY, 'hex')}\n",
-        ".supportbot/phoenix-spool.jsonl": json.dumps({"kind": "spans", "payload": spool_line}),
+        ".evals/phoenix-spool.jsonl": json.dumps({"kind": "spans", "payload": spool_line}),
     }
     for name, text in plants.items():
         (tmp_path / name).write_text(text)
@@ -237,7 +237,7 @@ def test_check_secrets_refuses_paths_that_do_not_exist(tmp_path):
         '[tool.pytest.ini_options]\nsupportbot_cassettes = "gone"\n'
     )
     result = run_check(tmp_path)
-    assert result.returncode == 2 and "ini supportbot_cassettes" in result.stderr
+    assert result.returncode == 2 and "ini evals_cassettes" in result.stderr
 
 
 def test_a_refused_save_leaves_later_recordings_in_the_process_intact(

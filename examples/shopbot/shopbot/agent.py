@@ -1,7 +1,7 @@
 """ShopBot's agent: sort the message (LLM), check a warranty (tool) or search the shop rules
 (retriever), answer (LLM). Every step is an OpenInference span on the tracer provider it is given.
 
-It keeps the pytest-supportbot-evals agent contract: ``make_agent(tracer_provider=...)`` returns
+It keeps the the evals plugin agent contract: ``make_agent(tracer_provider=...)`` returns
 ``agent(query, *, seed=None)``, which answers with ``{"response": ..., "label": <intent>}``.
 """
 

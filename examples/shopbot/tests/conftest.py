@@ -1,4 +1,4 @@
-"""ShopBot's own evaluators, registered with pytest-supportbot-evals' hook."""
+"""ShopBot's own evaluators, registered with the evals plugin' hook."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def mentions_serial(run: TurnRun) -> tuple[str, str]:
     return ("yes" if said else "no"), f"looked for {asked.group(0).upper()} in the answer"
 
 
-def pytest_supportbot_evals_evaluators(config: pytest.Config) -> list[Evaluator]:
+def pytest_evals_evaluators(config: pytest.Config) -> list[Evaluator]:
     judges = Path(__file__).parent / "judges"
     return [
         code_evaluator("mentions_serial", ("yes", "no", "no_serial"), mentions_serial),

@@ -4,5 +4,5 @@ from collections.abc import Callable
 from typing import Any
 
 
-def test_golden(supportbot_results: Any, supportbot_assert: Callable[[Any], None]) -> None:
-    supportbot_assert(supportbot_results)
+def test_golden(evals_results: Any, evals_assert: Callable[[Any], None]) -> None:
+    evals_assert(evals_results)
