@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: A golden run's pass/fail on its agent span.
-GOLDEN_ANNOTATION = "supportbot_golden"
+GOLDEN_ANNOTATION = "evals_golden"
 #: The agent span's token figures (a CONTINUOUS annotation config).
 TOKENS_ANNOTATION = "tokens"
 

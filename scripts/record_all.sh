@@ -6,12 +6,12 @@
 # suites, the regression experiments (tests/evals/experiments, each with its variant of the
 # agent) and examples/shopbot. Never edit a recording by hand.
 # Takes long on 2 busy shared cores (the suites and each experiment: tens of minutes);
-# read a few cassettes afterwards (supportbot-evals check-cassettes checks every reply), then
+# read a few cassettes afterwards (evals check-cassettes checks every reply), then
 # update thresholds and baselines from what was measured.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
-record() { .venv/bin/supportbot-evals record "$@" || status=1; }  # go on; say so at the end
+record() { .venv/bin/evals record "$@" || status=1; }  # go on; say so at the end
 E=tests/evals/experiments
 record  # every golden suite under tests/
 record --tests tests/evals/test_goldens.py --cassettes "$E/rerecorded/cassettes"
@@ -31,6 +31,6 @@ record --tests tests/evals/test_goldens.py --goldens "$D/goldens.yaml" \
   --cassettes "$D/baseline-cassettes"
 SUPPORTBOT_ORDERS_DATA="$D/orders.json" record --tests tests/evals/test_goldens.py \
   --goldens "$D/goldens.yaml" --cassettes "$D/cassettes"
-(cd examples/shopbot && ../../.venv/bin/supportbot-evals record) || status=1
-.venv/bin/supportbot-evals check-cassettes || status=1
+(cd examples/shopbot && ../../.venv/bin/evals record) || status=1
+.venv/bin/evals check-cassettes || status=1
 exit "$status"

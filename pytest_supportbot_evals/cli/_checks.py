@@ -1,4 +1,4 @@
-"""``supportbot-evals`` checks of committed files: secrets (in any encoding), recorded replies
+"""``evals`` checks of committed files: secrets (in any encoding), recorded replies
 (usable, and sealed as recorded), and re-sealing after a deliberate edit."""
 
 from __future__ import annotations
@@ -150,8 +150,8 @@ def cmd_check_cassettes(args: argparse.Namespace) -> int:
     )
     if problems:
         print(
-            "Re-record the cassettes named above (supportbot-evals record ID ...); never edit a "
-            "recorded reply by hand (a deliberate edit: supportbot-evals seal PATH).",
+            "Re-record the cassettes named above (evals record ID ...); never edit a "
+            "recorded reply by hand (a deliberate edit: evals seal PATH).",
             file=sys.stderr,
         )
         return 1

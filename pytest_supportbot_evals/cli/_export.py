@@ -1,7 +1,7 @@
-"""``supportbot-evals export-goldens``: annotated traces in Phoenix to new golden cases (and a
+"""``evals export-goldens``: annotated traces in Phoenix to new golden cases (and a
 dataset).
 
-Registered on the ``supportbot-evals`` command line (the agent package never imports the plugin);
+Registered on the ``evals`` command line (the agent package never imports the plugin);
 the work is done by ``export`` and ``phoenix_datasets``. Imports nothing heavy until it runs.
 """
 
@@ -126,6 +126,6 @@ def summary(cases: Sequence[Mapping[str, Any]], skipped: int, path: str) -> str:
     if cases:
         lines.append(
             "Check each case's expectations, delete its 'review:' line, then record it: "
-            f"supportbot-evals record {' '.join(c['id'] for c in cases)}"
+            f"evals record {' '.join(c['id'] for c in cases)}"
         )
     return "\n".join(lines)

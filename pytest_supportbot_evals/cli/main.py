@@ -1,4 +1,4 @@
-"""``supportbot-evals``: record the golden suite's cassettes, and check files for secrets.
+"""``evals``: record the golden suite's cassettes, and check files for secrets.
 
 ``record`` picks the LLM it records against, in this order: OpenAI when ``OPENAI_API_KEY`` is
 set and ``OPENAI_BASE_URL`` is not; the server at ``OPENAI_BASE_URL`` when set; otherwise the
@@ -28,7 +28,7 @@ EVAL_TESTS = "tests"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="supportbot-evals", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="evals", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     record = sub.add_parser("record", help="re-record cassettes of golden cases (all by default)")
     record.add_argument("ids", nargs="*", help="golden ids to re-record (default: all)")
@@ -85,12 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (RuntimeError, ValueError, OSError) as exc:
-        print(f"supportbot-evals: {exc}", file=sys.stderr)
+        print(f"evals: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line, not a traceback
-        print(f"supportbot-evals: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"evals: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
 
@@ -162,7 +162,7 @@ def _read_report(path: Path) -> dict:
         f"{path}: not a readable JSON report ({{error}}); re-run its shard.",
     )
     if not isinstance(data, dict) or not {"cases", "meta", "evaluators"} <= set(data):
-        raise ValueError(f"{path}: not a supportbot-evals report; give --evals-report files.")
+        raise ValueError(f"{path}: not an evals report; give --evals-report files.")
     if "coverage" not in data or "planned" not in data["coverage"]:
         raise ValueError(
             f"{path}: written by an older version (no coverage of the golden set); "
@@ -214,7 +214,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         subprocess.run(command, env={**os.environ, **env}, check=False)
         if not report.exists():
             print(
-                "supportbot-evals: the recording run wrote no report; see pytest's output above.",
+                "evals: the recording run wrote no report; see pytest's output above.",
                 file=sys.stderr,
             )
             return 1
@@ -224,7 +224,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     ran = {c["id"].partition(TURN_MARK)[0] for c in data["cases"]}
     unknown = sorted({i.partition("@")[0] for i in args.ids} - ran)
     if unknown:
-        print(f"supportbot-evals: no golden case with id {', '.join(unknown)}", file=sys.stderr)
+        print(f"evals: no golden case with id {', '.join(unknown)}", file=sys.stderr)
         return 1
     errored = [c["id"] for c in data["cases"] if c["error"]]
     print(

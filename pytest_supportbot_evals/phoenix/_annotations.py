@@ -27,7 +27,6 @@ from pytest_supportbot_evals.verdict import tokens
 from pytest_supportbot_evals.verdict.analysis import Analysis
 
 ANNOTATION_PREFIX = "evals"
-GOLDEN_ANNOTATION = "evals_golden"
 #: The agent span's token figures (a CONTINUOUS annotation config).
 TOKENS_ANNOTATION = "tokens"
 

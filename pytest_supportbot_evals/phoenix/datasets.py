@@ -81,7 +81,7 @@ def push_dataset(client: Any, name: str, examples: Sequence[Example]) -> tuple[A
             inputs=inputs,
             outputs=outputs,
             metadata=metadata,
-            dataset_description="SupportBot golden cases (pytest-supportbot-evals)",
+            dataset_description="Golden cases of the evals plugin",
         )
     else:
         dataset = client.datasets.add_examples_to_dataset(

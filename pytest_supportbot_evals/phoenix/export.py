@@ -1,4 +1,4 @@
-"""From annotated traces in Phoenix to new golden cases (``supportbot-evals export-goldens``).
+"""From annotated traces in Phoenix to new golden cases (``evals export-goldens``).
 
 "Once we've annotated traces, we can filter by annotation values, export to datasets": this
 reads a project's agent runs, keeps those carrying a matching annotation (a thumbs-down, an

@@ -14,7 +14,7 @@ from pytest_supportbot_evals.recording.files import write_atomic
 from pytest_supportbot_evals.run.goldens import load_file
 
 NEW_FILE_HEADER = (
-    "# Golden cases exported from Phoenix by `supportbot-evals export-goldens`.\n"
+    "# Golden cases exported from Phoenix by `evals export-goldens`.\n"
     "# Each case's expectations are what the bot did: confirm or correct them, then delete\n"
     "# its 'review:' line. 'origin' links back to the trace it came from.\n"
 )

@@ -131,4 +131,4 @@ def build(persister: Any) -> Any:
 
 
 def rerecord_command(case_ids: list[str]) -> str:
-    return "supportbot-evals record " + " ".join(sorted(case_ids))
+    return "evals record " + " ".join(sorted(case_ids))

@@ -1,10 +1,10 @@
 """Tamper-evident cassettes: a digest of every recorded interaction, kept in the cassette.
 
 ``record`` writes, in the cassette's vcrpy ``metadata``, one digest per interaction (its request
-and its response as recorded). Replay and ``supportbot-evals check-cassettes`` recompute them: a
+and its response as recorded). Replay and ``evals check-cassettes`` recompute them: a
 recorded reply edited by hand (one judge label changed moves a pass rate) fails, naming the
 golden, the interaction and the re-record command. A deliberate edit must be re-recorded, or
-re-sealed with ``supportbot-evals seal PATH``: the new digests show in review.
+re-sealed with ``evals seal PATH``: the new digests show in review.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def explain(path: Path, found: list[str]) -> str:
     return (
         f"Cassette of golden {path.stem!r}: " + "; ".join(found) + ". Recorded replies are never "
         f"edited by hand: re-record it ({rerecord_command([path.stem])}), or, for a deliberate "
-        f"edit that review should see, re-seal it: supportbot-evals seal {path}"
+        f"edit that review should see, re-seal it: evals seal {path}"
     )
 
 

@@ -30,7 +30,7 @@ TURN_FIELDS |= {"answer_contains", "answer_matches"}
 CASE_FIELDS = TURN_FIELDS | {"id", "tags", "notes", "turns", "review", "origin", "history"}
 #: Keys a golden file may hold: its cases, and the label vocabulary its agent gives.
 FILE_KEYS = {"cases", "labels"}
-#: Where an exported case came from (``supportbot-evals export-goldens``): a link back to the trace.
+#: Where an exported case came from (``evals export-goldens``): a link back to the trace.
 ORIGIN_FIELDS = {"trace_id", "span_id", "session_id", "project", "url", "filters", "exported_at"}
 MAX_TURNS = 20
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")

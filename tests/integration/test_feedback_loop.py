@@ -1,6 +1,6 @@
 """Closing the loop end to end, all real: a scripted ``supportbot chat --session`` against the
 local LLM server (Gemma 3 270M behind llama.cpp) with two thumbs-down, ``export-goldens`` from a
-real ``phoenix serve``, recording the new cases with ``supportbot-evals record``, then the suite
+real ``phoenix serve``, recording the new cases with ``evals record``, then the suite
 replaying them offline and gating; the golden set pushed as a Phoenix dataset and the run logged
 as an experiment, both read back through phoenix-client.
 """
@@ -91,7 +91,7 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
     (tmp_path / "tests" / "test_exported.py").write_text(TEST_FILE)
     golden_file = tmp_path / "goldens" / "exported.yaml"
     export = [
-        str(BIN / "supportbot-evals"),
+        str(BIN / "evals"),
         "export-goldens",
         "--phoenix",
         phoenix_url,
@@ -130,7 +130,7 @@ def test_chat_thumbs_down_become_goldens_that_record_and_gate(
         f"supportbot_judge_max_tokens = {env['SUPPORTBOT_JUDGE_MAX_TOKENS']}\n"
     )
     record = [
-        str(BIN / "supportbot-evals"),
+        str(BIN / "evals"),
         "record",
         "--tests",
         "tests/test_exported.py",

@@ -40,7 +40,7 @@ def record(llm_url: str, folder: Path) -> None:
     env["OPENAI_BASE_URL"] = llm_url
     done = subprocess.run(
         [
-            str(Path(sys.executable).parent / "supportbot-evals"),
+            str(Path(sys.executable).parent / "evals"),
             "record",
             "--cassettes",
             str(folder),

@@ -299,9 +299,9 @@ def test_repeat_without_recorded_repetitions_is_a_cassette_miss(out):
     miss = report["cases"][1]
     assert miss["stale_cassette"] is True
     assert "Cassette miss in golden 'tutorial-refund@1'" in miss["error"]
-    assert "supportbot-evals record tutorial-refund@1" in miss["error"]
+    assert "evals record tutorial-refund@1" in miss["error"]
     assert "Cassette miss in golden 'tutorial-refund@1'" in run.stdout
-    assert "re-record them with: supportbot-evals record tutorial-refund@1" in run.stdout
+    assert "re-record them with: evals record tutorial-refund@1" in run.stdout
 
 
 # -- an unusable baseline ------------------------------------------------------------------

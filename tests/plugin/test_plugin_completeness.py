@@ -210,8 +210,8 @@ def test_a_hand_edited_recording_fails_until_re_recorded_or_re_sealed(eval_proje
     out = output_of(result)
     assert "Cassette of golden 'tutorial-refund'" in out
     assert "does not match its seal" in out
-    assert "supportbot-evals record tutorial-refund" in out
-    assert f"supportbot-evals seal {cassette}" in out
+    assert "evals record tutorial-refund" in out
+    assert f"evals seal {cassette}" in out
     cli = [sys.executable, "-m", "pytest_supportbot_evals.cli"]
     checked = subprocess.run(
         [*cli, "check-cassettes", str(cassette.parent)], capture_output=True, text=True, check=False

@@ -78,7 +78,7 @@ def test_misses_come_first_once_per_change_and_partial_figures_say_so(eval_proje
     n, over = len(missed), f" over {4 - len(missed)} of 4 selected golden runs ({len(missed)} "
     first = report["reasons"][0]
     assert first.startswith(f"{n} golden run(s) could not be evaluated: {missed[0]}, ")
-    assert f"re-record them with: supportbot-evals record {' '.join(missed)})" in first
+    assert f"re-record them with: evals record {' '.join(missed)})" in first
     assert report["reasons"][1].startswith("label pass rate ")
     assert report["reasons"][1].endswith(over + "not evaluated)")
     out = output_of(result)

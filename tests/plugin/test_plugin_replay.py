@@ -79,11 +79,11 @@ def test_changed_query_is_a_stale_cassette_with_a_diff(eval_project):
     )
     result.stdout.fnmatch_lines(
         [
-            "*supportbot-evals record tutorial-refund",
+            "*evals record tutorial-refund",
             "evals gate: FAIL*",
             # the cause first: the run that could not be evaluated, and how to re-record it
             "  1 golden run(s) could not be evaluated: tutorial-refund (cassette misses: stale or "
-            "missing cassettes; if the change is intended, re-record them with: supportbot-evals "
+            "missing cassettes; if the change is intended, re-record them with: evals "
             "record tutorial-refund)",
         ]
     )
@@ -100,7 +100,7 @@ def test_missing_cassette_says_it_does_not_exist_yet(eval_project):
         [
             "*Cassette miss in golden 'tutorial-order-shipped'*",
             "The cassette does not exist yet.",
-            "*supportbot-evals record tutorial-order-shipped",
+            "*evals record tutorial-order-shipped",
         ]
     )
     result.stdout.fnmatch_lines(["FAILED *test_golden?tutorial-order-shipped?*"])

@@ -1,5 +1,5 @@
 """The recording health check: at record time (``run_golden``) and over cassette files
-(``supportbot-evals check-cassettes``).
+(``evals check-cassettes``).
 
 Unusable replies are PLANTED here: in a FAKE server's answers, or in a temporary copy of a
 committed cassette (a real model cannot be made to emit them on demand). Committed cassettes are

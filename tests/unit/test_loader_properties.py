@@ -142,7 +142,7 @@ def test_a_truncated_cassette_is_an_error_not_an_empty_recording(tmp_path):
     cut = text.index("'", text.index("string: '", len(text) // 2) + len("string: '") + 5)
     truncated = text[: cut - 3]
     path.write_text(truncated)
-    with pytest.raises(CassetteError, match="supportbot-evals record tutorial-refund"):  # noqa: SIM117
+    with pytest.raises(CassetteError, match="evals record tutorial-refund"):  # noqa: SIM117
         with use_cassette(path, "rewrite"):
             pass
     assert path.read_text() == truncated  # not overwritten

@@ -168,7 +168,7 @@ def test_runs_that_could_not_be_evaluated_come_first_with_the_rerecord_command()
     first, second = gate.reasons()
 
     assert first.startswith("3 golden run(s) could not be evaluated: b, c (cassette misses")
-    assert "re-record them with: supportbot-evals record b c)" in first
+    assert "re-record them with: evals record b c)" in first
     assert first.endswith("; d (boom)")
     assert second.startswith("category pass rate 0.0% (0/1) is below its threshold 90.0%")
     assert second.endswith(" over 1 of 4 selected golden runs (3 not evaluated)")
