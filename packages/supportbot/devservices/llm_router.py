@@ -18,17 +18,15 @@ import urllib.request
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from devservices.llm_server import ANSWER_MODEL, RECORDING_MODEL, LlmServer, LocalModel
-from devservices.services import HOST, free_port
+from devservices.services import HOST, Started, free_port
 
 #: Seconds the proxy waits for a model's reply (a long answer on a busy CPU takes minutes).
 FORWARD_TIMEOUT = 900.0
 
 
-class ModelRouter:
+class ModelRouter(Started):
     """Local models (the first is the default) behind one OpenAI-compatible base URL."""
 
     def __init__(
@@ -74,22 +72,6 @@ class ModelRouter:
             self._httpd.server_close()
             self._httpd = None
         self._stack.close()
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _handler(router: ModelRouter) -> type[BaseHTTPRequestHandler]:

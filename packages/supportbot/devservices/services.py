@@ -93,7 +93,34 @@ def _get_status(url: str) -> int | None:
         return None
 
 
-class Server:
+class Started:
+    """A service used as a context manager: ``start()`` on entry (``close()`` if that fails),
+    ``close()`` on exit."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Server(Started):
     """A child process on a fixed loopback port with its own temporary working dir.
 
     The port and directory are chosen once, so ``restart()`` brings the service back at the
@@ -196,22 +223,6 @@ class Server:
         """Stop the process and delete the working directory."""
         self.stop()
         self._tmp.cleanup()
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class PhoenixServer(Server):
