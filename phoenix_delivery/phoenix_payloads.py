@@ -195,8 +195,9 @@ def token_annotation(
 
 
 def experiment_metadata(meta: Mapping[str, Any], gate: str) -> tuple[str, dict[str, Any]]:
-    """(name, metadata) of a run logged as a Phoenix experiment, from the run's ``meta``."""
-    name = f"supportbot {meta['git_commit'] or 'local'} {meta['model']}"
+    """(name, metadata) of a run logged as a Phoenix experiment, from the run's ``meta``: named
+    after the agent (its ``AgentSpec.name``), the commit and the model."""
+    name = f"{meta.get('agent') or 'agent'} {meta['git_commit'] or 'local'} {meta['model']}"
     return name, {
         "git_commit": meta["git_commit"],
         "model": meta["model"],

@@ -17,7 +17,9 @@ from typing import Any
 
 from pytest_supportbot_evals.recording._recorder import canonical_body, rerecord_command
 
-SEAL_KEY = "supportbot_seal"
+SEAL_KEY = "evals_seal"
+#: The key cassettes recorded before the neutral names carry; still verified.
+LEGACY_SEAL_KEY = "supportbot_seal"
 SEAL_VERSION = 1
 
 
@@ -58,7 +60,9 @@ def problems(
     path: Path, requests: list[Any], responses: list[dict[str, Any]], metadata: Any
 ) -> list[str]:
     """What does not match the seal (empty when the cassette is intact)."""
-    stored = (metadata or {}).get(SEAL_KEY) if isinstance(metadata, dict) else None
+    stored = None
+    if isinstance(metadata, dict):
+        stored = metadata.get(SEAL_KEY) or metadata.get(LEGACY_SEAL_KEY)
     if not stored or not isinstance(stored.get("digests"), list):
         return [f"{path} is not sealed (written by hand, or by an older version)"]
     expected = stored["digests"]

@@ -124,6 +124,7 @@ class AtomicPersister:
                     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
                     secrets.ensure_clean(text, str(cassette_path))
         metadata = dict(cassette_dict.get("metadata") or {})
+        metadata.pop(seal.LEGACY_SEAL_KEY, None)
         metadata[seal.SEAL_KEY] = seal.seal(cassette_dict["requests"], cassette_dict["responses"])
         sealed = {**cassette_dict, "metadata": metadata}
         write_atomic(Path(cassette_path), serialize(sealed, serializer))
@@ -131,11 +132,9 @@ class AtomicPersister:
 
 #: Whether loading a cassette checks its seal: always, except when it is being re-recorded from
 #: scratch (``rewrite``: nothing of the old recording is kept).
-_VERIFY_SEAL: ContextVar[bool] = ContextVar("supportbot_verify_seal", default=True)
+_VERIFY_SEAL: ContextVar[bool] = ContextVar("evals_verify_seal", default=True)
 #: Where ``save_cassette`` leaves its error while vcrpy leaves the cassette (``use_cassette``).
-_SAVE_ERROR: ContextVar[list[BaseException] | None] = ContextVar(
-    "supportbot_save_error", default=None
-)
+_SAVE_ERROR: ContextVar[list[BaseException] | None] = ContextVar("evals_save_error", default=None)
 
 
 def _load_unverified(path: Path) -> tuple[list[Any], list[Any], Any]:

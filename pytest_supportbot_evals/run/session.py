@@ -243,7 +243,9 @@ class EvalSession:
         else:
             prompt_dir = self.config.agent.prompt_dir if self.config.agent else None
             agent_prompts, agent_steps = (folder_hashes(prompt_dir) if prompt_dir else {}), None
+        name = agent.name if agent is not None else reference_agent.NAME if reference else "agent"
         return {
+            "agent": name,
             "judge": fingerprints.relevance_judge(s, self.config.judge_method),
             "agent_steps": agent_steps,
             "model": s.model,

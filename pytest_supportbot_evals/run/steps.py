@@ -2,7 +2,7 @@
 
 A cassette miss says *whose* request changed, and the health check names the step whose reply
 was cut off. The agent sends nothing for it: when a request is recorded, the plugin stores the
-step's name in the recorded request (``x-supportbot-step``, in the cassette only; it is not part
+step's name in the recorded request (``x-evals-step``, in the cassette only; it is not part
 of request matching). The name comes from, in order:
 
 1. the plugin's own judges (``judge:<evaluator>``);
@@ -21,7 +21,9 @@ from contextvars import ContextVar
 from typing import Any
 
 #: Where a recorded request keeps its step's name (request headers are not matched).
-STEP_HEADER = "x-supportbot-step"
+STEP_HEADER = "x-evals-step"
+#: The header cassettes recorded before the neutral names carry; still read.
+LEGACY_STEP_HEADER = "x-supportbot-step"
 #: The OpenInference metadata key an agent names its LLM step with.
 METADATA_KEY = "step"
 #: The steps of the plugin's judges are ``judge:<evaluator>``.
@@ -83,12 +85,15 @@ def step_of(request: Any, default: str = "unknown step") -> str:
 
 def _header(request: Any) -> str | None:
     headers = request.headers
-    if not isinstance(headers, Mapping):
-        headers = dict(headers)
-    step = headers.get(STEP_HEADER)
+    return recorded_step(headers if isinstance(headers, Mapping) else dict(headers))
+
+
+def recorded_step(headers: Mapping[str, Any]) -> str | None:
+    """The step named in a request's headers (as vcrpy recorded them: a value or a list)."""
+    step = headers.get(STEP_HEADER) or headers.get(LEGACY_STEP_HEADER)
     if step is None:  # a header name in another case (as vcrpy or a server wrote it)
-        wanted = STEP_HEADER.lower()
-        step = next((v for k, v in headers.items() if str(k).lower() == wanted), None)
+        wanted = (STEP_HEADER, LEGACY_STEP_HEADER)
+        step = next((v for k, v in headers.items() if str(k).lower() in wanted), None)
     if isinstance(step, list):
         step = step[0] if step else None
     return str(step) if step else None

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from pytest_supportbot_evals.run.steps import recorded_step
+
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes"
 #: Phoenix is reached as "localhost" inside cassette blocks and passed through by vcrpy; the
@@ -97,7 +99,7 @@ def served_model(golden_id: str, step: str) -> str:
 
     data = yaml.safe_load((CASSETTES / f"{golden_id}.yaml").read_text())
     for interaction in data["interactions"]:
-        if interaction["request"]["headers"].get("x-supportbot-step") == [step]:
+        if recorded_step(interaction["request"]["headers"]) == step:
             return served_name(json.loads(interaction["response"]["body"]["string"])["model"])
     raise AssertionError(f"no {step} reply in the cassette of {golden_id}")
 

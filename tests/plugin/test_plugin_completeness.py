@@ -200,6 +200,7 @@ def test_sessionfinish_outputs_are_kept_apart(eval_project, clean_env):
 def test_a_hand_edited_recording_fails_until_re_recorded_or_re_sealed(eval_project):
     cassette = eval_project.cassette("tutorial-refund")
     text = cassette.read_text(encoding="utf-8")
+    assert "supportbot_seal:" in text  # recorded before the neutral names: still verified
     at = text.rindex('"id":"chatcmpl-') + len('"id":"chatcmpl-')  # the last recorded reply
     cassette.write_text(text[:at] + "EDITED" + text[at:], encoding="utf-8")
 
@@ -227,5 +228,7 @@ def test_a_hand_edited_recording_fails_until_re_recorded_or_re_sealed(eval_proje
         check=False,
     )
     assert sealed.returncode == 0 and "sealed" in sealed.stdout
+    resealed = cassette.read_text(encoding="utf-8")  # under the neutral key, the old one gone
+    assert "evals_seal:" in resealed and "supportbot_seal" not in resealed
     again, report = eval_project.run_with_report(name="after-seal.json")
     assert report["errored"] == [] and again.ret == 0, output_of(again)

@@ -6,6 +6,8 @@ import textwrap
 import yaml
 from plugin_helpers import CASSETTE_DIR, output_of, tutorial_cases
 
+from pytest_supportbot_evals.run.steps import recorded_step
+
 MINE = "tutorial-order-shipped"
 USER_MODULE = """
     import pytest
@@ -50,9 +52,7 @@ FAKE_JUDGE_CONFTEST = '''
 def judge_requests(case_id):
     """How many requests of the committed cassette a relevance judge sent."""
     data = yaml.safe_load((CASSETTE_DIR / f"{case_id}.yaml").read_text(encoding="utf-8"))
-    steps = [
-        i["request"]["headers"].get("x-supportbot-step", [""])[0] for i in data["interactions"]
-    ]
+    steps = [recorded_step(i["request"]["headers"]) or "" for i in data["interactions"]]
     return sum(step.startswith("judge:") for step in steps)
 
 

@@ -19,7 +19,7 @@ from evals_core.settings import Settings
 from evals_core.spans import SpanView
 from pytest_supportbot_evals.recording.cassettes import use_cassette
 from pytest_supportbot_evals.recording.misses import explain_miss
-from pytest_supportbot_evals.run.steps import STEP_HEADER
+from pytest_supportbot_evals.run.steps import recorded_step
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTE_DIR = ROOT / "cassettes"
@@ -63,7 +63,7 @@ def recorded_interactions(golden_id):
     result = []
     for item in data["interactions"]:
         request, response = item["request"], item["response"]
-        step = (request["headers"].get(STEP_HEADER) or ["?"])[0]
+        step = recorded_step(request["headers"]) or "?"
         body = response["body"]["string"]
         body = body.decode("utf-8") if isinstance(body, bytes) else body
         try:

@@ -26,6 +26,7 @@ from pytest_supportbot_evals.recording import health
 from pytest_supportbot_evals.run.goldens import GoldenCase
 from pytest_supportbot_evals.run.reference import supportbot_agent
 from pytest_supportbot_evals.run.runner import Runner, run_golden
+from pytest_supportbot_evals.run.steps import recorded_step
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = GoldenCase(id="tutorial-refund", query="How can I get a refund?", expect={"category": "faq"})
@@ -131,7 +132,7 @@ def plant(copy: Path, step: str, content: str, finish: str) -> None:
     """Replace one step's reply in a temporary COPY of a cassette."""
     data = yaml.safe_load(copy.read_text())
     for interaction in data["interactions"]:
-        if interaction["request"]["headers"].get("x-supportbot-step") == [step]:
+        if recorded_step(interaction["request"]["headers"]) == step:
             interaction["response"]["body"]["string"] = completion(content, finish).decode()
     copy.write_text(yaml.safe_dump(data))
 

@@ -41,9 +41,10 @@ def test_tokens_score_the_agent_and_name_the_judges():
     }
 
 
-def test_an_experiment_is_named_after_its_commit_and_model():
+def test_an_experiment_is_named_after_its_agent_commit_and_model():
+    assert experiment_metadata({**META, "agent": "shopbot"}, "pass")[0] == "shopbot abc123 m"
     name, metadata = experiment_metadata(META, "pass")
-    assert name.endswith(" abc123 m")
+    assert name == "agent abc123 m"
     assert metadata == {
         "git_commit": "abc123",
         "model": "m",
