@@ -9,6 +9,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # The plugin (root: evals_core, phoenix_delivery, pytest_supportbot_evals) and SupportBot, its
 # reference agent with the dev services, a distribution of its own (packages/supportbot).
+# (A venv made before the plugin's distribution was renamed drops the old name first.)
+.venv/bin/python -m pip uninstall --quiet --yes pytest-supportbot-evals 2> /dev/null || true
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e packages/supportbot
 # Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every run would otherwise re-compile
 # thousands of modules (about half of a replay's wall time).

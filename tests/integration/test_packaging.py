@@ -32,7 +32,7 @@ def test_installing_the_plugin_installs_no_supportbot(tmp_path):
         )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     run(*pip, "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(source))
-    (wheel,) = (tmp_path / "dist").glob("pytest_supportbot_evals-*.whl")
+    (wheel,) = (tmp_path / "dist").glob("pytest_evals_gate-*.whl")
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == set(SHIPPED)
     assert "evals_core/prompts/judge_retrieval_relevance.txt" in zipfile.ZipFile(wheel).namelist()
@@ -50,7 +50,7 @@ def test_installing_the_plugin_installs_no_supportbot(tmp_path):
         "[e.value for e in m.entry_points(group='pytest11')]]))"
     )
     dists, importable, scripts, plugins = json.loads(run(str(python), "-c", probe, cwd=tmp_path))
-    assert "supportbot" not in dists and "pytest-supportbot-evals" in dists
+    assert "supportbot" not in dists and "pytest-evals-gate" in dists
     assert importable == ["evals_core", "phoenix_delivery", "pytest_supportbot_evals"]
     assert scripts == ["evals", "supportbot-evals"]
     assert plugins == ["pytest_supportbot_evals.plugin"]

@@ -78,7 +78,7 @@ def owner(candidates, owners):
 def declared(pyproject):
     requirements = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
     names = {normalized(re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0]) for r in requirements}
-    return names - {"pytest-supportbot-evals"}  # the plugin's distribution, for evals_core
+    return names - {"pytest-evals-gate"}  # the plugin's distribution, for evals_core
 
 
 @pytest.mark.parametrize("pyproject", list(DISTRIBUTIONS), ids=lambda p: p.parent.name)
