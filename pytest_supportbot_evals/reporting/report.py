@@ -135,6 +135,10 @@ def token_lines(analysis: Analysis) -> list[str]:
     ]
 
 
+#: How many ids the summary line of missed runs names (-v and the JSON report list them all).
+MAX_LISTED = 20
+
+
 def missed_lines(results: Sequence[CaseResult], verbose: bool) -> list[str]:
     """The golden runs that missed an expectation: ids, or (verbose) what each missed."""
     missed = [r for r in results if r.error is None and r.failed_checks()]
@@ -147,9 +151,12 @@ def missed_lines(results: Sequence[CaseResult], verbose: bool) -> list[str]:
             for checks in [r.failed_checks()]
         ]
     ids = sorted({r.golden_run_id for r in missed})
+    shown = ", ".join(ids[:MAX_LISTED]) + (
+        f", and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else ""
+    )
     return [
         f"  {len(ids)} golden run(s) missed an expectation (counted by the gate; -v lists what "
-        f"each missed, --evals-strict fails them): {', '.join(ids)}"
+        f"each missed, --evals-strict fails them): {shown}"
     ]
 
 

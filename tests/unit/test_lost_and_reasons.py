@@ -178,3 +178,13 @@ def test_a_complete_run_does_not_say_partial():
     gate = compute([run("a", category=False)], {"supportbot": {"category": 0.9}})
     (reason,) = gate.reasons()
     assert "selected golden runs" not in reason and gate.over("supportbot") == ""
+
+
+def test_the_summary_names_at_most_twenty_missed_runs_and_counts_the_rest():
+    from pytest_supportbot_evals.reporting.report import missed_lines
+
+    results = [run(f"case-{n:02d}", label=False) for n in range(25)]
+    (line,) = missed_lines(results, verbose=False)
+    assert line.startswith("  25 golden run(s) missed an expectation")
+    assert "case-19, and 5 more" in line and "case-20" not in line
+    assert len(missed_lines(results, verbose=True)) == 25  # -v lists every one
