@@ -84,8 +84,11 @@ def direct(project: Path) -> tuple[float, int]:
 
 def floor(project: Path) -> tuple[float, int]:
     """CPU seconds per case for plain vcrpy + the openai SDK replaying the same requests."""
+    import inspect
+
     import vcr
     from openai import OpenAI
+    from openai.resources.chat.completions import Completions
 
     plans = []
     for case in _cases(project):  # read the requests outside the timed loop
@@ -94,16 +97,17 @@ def floor(project: Path) -> tuple[float, int]:
         base = interactions[0]["request"]["uri"].rsplit("/chat/completions", 1)[0]
         plans.append((path, base, [json.loads(i["request"]["body"]) for i in interactions]))
     recorder = vcr.VCR(record_mode="none")
+    SDK_PARAMS = set(inspect.signature(Completions.create).parameters) - {"self", "extra_body"}
     clients = {base: OpenAI(api_key="floor", base_url=base, max_retries=0) for _, base, _ in plans}
 
     def replay(plan: tuple[Path, str, list[dict]]) -> None:
         path, base, bodies = plan
         with recorder.use_cassette(str(path), allow_playback_repeats=True):
-            for body in bodies:
-                body = dict(body)
-                clients[base].chat.completions.create(
-                    model=body.pop("model"), messages=body.pop("messages"), extra_body=body
-                )
+            for body in bodies:  # the SDK's own parameters as the agent passes them
+                create = clients[base].chat.completions.create
+                params = {k: v for k, v in body.items() if k in SDK_PARAMS}
+                extra = {k: v for k, v in body.items() if k not in SDK_PARAMS}
+                create(**params, **({"extra_body": extra} if extra else {}))
 
     return _timed(replay, plans)
 

@@ -60,6 +60,18 @@ def synthetic_project(root: Path, count: int) -> Path:
     return root
 
 
+def trivial_project(root: Path, count: int) -> Path:
+    """A project of ``count`` tests that do nothing, in the same environment: what pytest
+    itself costs per test (collection excluded), the least any pytest plugin adds per case."""
+    (root / "tests").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (root / "tests" / "test_trivial.py").write_text(
+        f"import pytest\n\n\n@pytest.mark.parametrize('n', range({count}))\n"
+        "def test_case(n):\n    assert n >= 0\n"
+    )
+    return root
+
+
 def ini_settings() -> object:
     """The settings the plugin replays with: env ignored, model and budgets from the ini."""
     from evals_core.settings import Settings
