@@ -173,11 +173,26 @@ def _read_report(path: Path) -> dict:
 
 @contextmanager
 def llm_endpoint() -> Iterator[dict[str, str]]:
-    """Environment for the LLM to record against; starts the local server when needed."""
+    """Environment for the LLM to record against: the one set (``OPENAI_BASE_URL`` or
+    ``OPENAI_API_KEY``), else the local models of SupportBot's dev services, started for the
+    block where they are installed. Where they are not (a team's environment: the plugin alone),
+    the agent records with its own settings; an agent that calls no LLM needs none."""
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
         yield {}
         return
+    import importlib.util
+
     from pytest_supportbot_evals.run.reference import local_llm
+
+    if importlib.util.find_spec("devservices") is None:
+        print(
+            "evals: neither OPENAI_BASE_URL nor OPENAI_API_KEY is set, and no local model is "
+            "installed: recording with the agent's own settings (an agent or LLM evaluator that "
+            "calls an LLM fails to record until one of them is set).",
+            file=sys.stderr,
+        )
+        yield {}
+        return
 
     with local_llm() as base_url:  # installs the server and assembles the model the first time
         print(f"local LLM server up at {base_url}", file=sys.stderr)

@@ -194,3 +194,26 @@ def test_a_tool_span_setting_that_matches_no_span_is_a_named_failure(project):
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert "evals_tool_spans 'findManuals' matched no span in 3 runs" in out
+
+
+def test_evals_record_works_for_a_teams_agent_without_the_reference_agents_model(project):
+    # the plugin alone, as a team installs it: SupportBot's dev services (its local model) are
+    # not importable, and no OPENAI_* variable is set; the agent calls no LLM
+    cli = (
+        "import sys; sys.modules['devservices'] = None\n"
+        "from pytest_supportbot_evals.cli.main import main\n"
+        "sys.exit(main(['record', '--mode', 'once']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", cli],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(project)},
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "no local model is installed: recording with the agent's own settings" in out
+    assert "recorded 3 case run(s)" in out, out
+    assert "supportbot" not in out.lower()
