@@ -115,3 +115,24 @@ def test_the_readme_opens_with_the_quick_start_and_links_into_docs():
     linked = {Path(t.partition("#")[0]).name for t in LINK.findall(text) if t.startswith("docs/")}
     pages = {p.name for p in (ROOT / "docs").glob("*.md")}
     assert pages - linked == set(), "docs pages the README does not link"
+
+
+BLOCK = re.compile(r"^```(yaml|toml)\n(.*?)^```", re.S | re.M)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
+def test_every_yaml_and_toml_example_parses(path):
+    """A user copies the examples: each ```yaml / ```toml block must be valid as written."""
+    import tomllib
+
+    import yaml
+
+    bad = []
+    for match in BLOCK.finditer(path.read_text(encoding="utf-8")):
+        kind, body = match.groups()
+        line = path.read_text(encoding="utf-8")[: match.start()].count("\n") + 1
+        try:
+            yaml.safe_load(body) if kind == "yaml" else tomllib.loads(body)
+        except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+            bad.append(f"{path.name}:{line}: {kind}: {str(exc).splitlines()[0]}")
+    assert bad == []
