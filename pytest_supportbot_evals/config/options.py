@@ -57,7 +57,11 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ("evals_experiment", "Phoenix dataset to log each run to as an experiment.", ""),
     # The agent under the gate (see README, "Gate your own agent"); SupportBot when unset.
     ("evals_agent", "module:factory of the agent (factory(tracer_provider=...)).", ""),
-    ("evals_labels", "The labels the agent gives (the label evaluator); space-separated.", ""),
+    (
+        "evals_labels",
+        "The labels the agent gives (the label evaluator): space-separated, or a TOML list.",
+        "",
+    ),
     ("evals_prompts", "Folder of the agent's prompt files (fingerprinted).", ""),
     ("evals_tool_spans", "Glob of the TOOL span names tool_result judges.", "*"),
     (
@@ -78,6 +82,8 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
 PREFIX, NEUTRAL = "supportbot_", "evals_"
 #: Ini keys that list one entry per line.
 LINELIST_KEYS = ("evals_thresholds", "evals_prices")
+#: Ini keys pytest reads as words, or as a TOML list as given (no deprecation warning).
+ARGS_KEYS = ("evals_labels",)
 DEFAULTS = {name: default for name, _, default in INI_KEYS}
 
 
@@ -107,7 +113,7 @@ def ini_value(getini: Any, name: str) -> Any:
     default (``reconcile`` has already refused the two set to different values)."""
     key = neutral(name)
     value, legacy = getini(key), getini(old(key))
-    unset = [] if key in LINELIST_KEYS else DEFAULTS.get(key, "")
+    unset = [] if key in LINELIST_KEYS or key in ARGS_KEYS else DEFAULTS.get(key, "")
     return legacy if given(legacy) and value == unset else value
 
 
@@ -126,8 +132,10 @@ def add_options(parser: pytest.Parser) -> None:
     for flag, help_text, extra in FLAGS:
         add(flag, help=help_text, **extra)
     for name, help_text, default in INI_KEYS:
-        parser.addini(name, help_text, default=default)
-        parser.addini(old(name), f"Deprecated alias of {name}.", default="")
+        kind = "args" if name in ARGS_KEYS else None
+        unset: Any = [] if kind else ""
+        parser.addini(name, help_text, type=kind, default=unset if kind else default)
+        parser.addini(old(name), f"Deprecated alias of {name}.", type=kind, default=unset)
     for name, help_text in (
         ("evals_thresholds", "NAME=VALUE pass-rate thresholds."),
         ("evals_prices", "MODEL=INPUT,OUTPUT: USD per million tokens."),
