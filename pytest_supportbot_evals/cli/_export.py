@@ -8,6 +8,7 @@ the work is done by ``export`` and ``phoenix_datasets``. Imports nothing heavy u
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +29,9 @@ def add_export_parser(sub: Any) -> None:
         "--phoenix", metavar="URL", help="Phoenix URL (default: PHOENIX_COLLECTOR_ENDPOINT)"
     )
     export.add_argument(
-        "--project", help="Phoenix project (default: PHOENIX_PROJECT_NAME or support-bot)"
+        "--project",
+        help="Phoenix project (default: as the plugin's runs trace to: ini "
+        "evals_phoenix_project, PHOENIX_PROJECT_NAME, or the module of ini evals_agent)",
     )
     export.add_argument(
         "--where",
@@ -54,13 +57,31 @@ def add_export_parser(sub: Any) -> None:
     export.set_defaults(run=cmd_export_goldens)
 
 
+def default_project(root: Path, env: Mapping[str, str]) -> str | None:
+    """The Phoenix project the plugin's runs in ``root`` trace to (as the plugin decides: ini
+    ``evals_phoenix_project``, then ``PHOENIX_PROJECT_NAME``, then the agent's module name);
+    None: the settings' own default (SupportBot's project)."""
+    from pytest_supportbot_evals.cli._checks import _ini
+    from pytest_supportbot_evals.config._agent_config import REFERENCE_FACTORY
+
+    ini = _ini(root)
+    named = str(ini.get("evals_phoenix_project") or "").strip()
+    agent = str(ini.get("evals_agent") or "").strip()
+    if named or env.get("PHOENIX_PROJECT_NAME", "").strip():
+        return named or None  # the variable is the settings' own
+    if agent and agent != REFERENCE_FACTORY:
+        return agent.partition(":")[0].split(".")[0]
+    return None
+
+
 def cmd_export_goldens(args: argparse.Namespace) -> int:
     from phoenix.client import Client
 
     from evals_core.settings import Settings
 
     settings = Settings.from_env().with_overrides(
-        phoenix_endpoint=args.phoenix or None, phoenix_project=args.project or None
+        phoenix_endpoint=args.phoenix or None,
+        phoenix_project=args.project or default_project(Path.cwd(), os.environ),
     )
     from evals_core.tracing import base_url, public_url
     from phoenix_delivery.budget import DELIVERY_BUDGET, Deadline

@@ -220,3 +220,20 @@ def test_phoenix_default_feedback_labels_read_as_thumbs():
     assert label_of("user_feedback", "positive") == "thumbs-up"
     assert label_of("user_feedback", "thumbs-down") == "thumbs-down"
     assert label_of("tool_result", "negative") == "negative"  # only user_feedback is mapped
+
+
+@pytest.mark.parametrize(
+    ("ini", "env", "project"),
+    [
+        ('evals_agent = "travel.agent:make_agent"', {}, "travel"),  # the agent's module
+        ('evals_agent = "travel:make_agent"\nevals_phoenix_project = "trips"', {}, "trips"),
+        ('evals_agent = "travel:make_agent"', {"PHOENIX_PROJECT_NAME": "p"}, None),  # the env's
+        ('evals_agent = "pytest_supportbot_evals.run.reference:make_agent"', {}, None),
+        ("", {}, None),  # SupportBot's default project
+    ],
+)
+def test_export_reads_the_project_the_plugins_runs_trace_to(tmp_path, ini, env, project):
+    from pytest_supportbot_evals.cli._export import default_project
+
+    (tmp_path / "pyproject.toml").write_text(f"[tool.pytest.ini_options]\n{ini}\n")
+    assert default_project(tmp_path, env) == project
