@@ -140,6 +140,13 @@ def load_factory(path: str, setting: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        top = module_name.split(".")[0]
+        if missing and not module_name.startswith(missing) and missing != top:
+            raise AgentError(  # the module is there; something it imports is not
+                f"{setting}={path!r}: importing {module_name!r} failed: it imports {missing!r}, "
+                f"which is not installed ({exc}); install it in this environment."
+            ) from None
         raise AgentError(
             f"{setting}={path!r}: cannot import {module_name!r} ({exc}); is it installed, or on "
             "pytest's pythonpath (ini pythonpath = .)?"

@@ -234,6 +234,10 @@ def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
             "importing 'helpdesk' failed: RuntimeError: no config",
         ),
         (
+            ("helpdesk.py", "MANUALS = {", "import nonexistent_dep\nMANUALS = {"),
+            "importing 'helpdesk' failed: it imports 'nonexistent_dep', which is not installed",
+        ),
+        (
             (
                 "pyproject.toml",
                 "evals_tool_spans =",
@@ -265,6 +269,7 @@ def test_the_shopbot_example_replays_and_gates_outside_the_repo(tmp_path):
         "no-agent",
         "agent-attribute",
         "agent-import-fails",
+        "agent-dependency-missing",
         "labels-list",
         "prefix-typo",
         "old-bot-fixture",
