@@ -6,6 +6,7 @@ project that never uses the plugin nothing.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,7 +128,8 @@ def add_options(parser: pytest.Parser) -> None:
         dest = flag.removeprefix("--").replace("-", "_")
         group.addoption(flag, dest=dest, **kwargs)
         legacy = {k: v for k, v in kwargs.items() if k not in ("help", "default")}
-        group.addoption(old(flag), dest=old(dest), help=f"Deprecated alias of {flag}.", **legacy)
+        # the deprecated spelling works but is not listed in --help
+        group.addoption(old(flag), dest=old(dest), help=argparse.SUPPRESS, **legacy)
 
     for flag, help_text, extra in FLAGS:
         add(flag, help=help_text, **extra)

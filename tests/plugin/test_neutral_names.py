@@ -217,3 +217,10 @@ def test_evals_record_works_for_a_teams_agent_without_the_reference_agents_model
     assert "no local model is installed: recording with the agent's own settings" in out
     assert "recorded 3 case run(s)" in out, out
     assert "supportbot" not in out.lower()
+
+
+def test_help_lists_the_neutral_flags_only(project):
+    done = pytest_run(project, "--help")
+    assert "--evals-report=PATH" in done.stdout
+    flags = [line for line in done.stdout.splitlines() if line.strip().startswith("--supportbot")]
+    assert flags == []  # the deprecated spellings still work (tested above), unlisted
