@@ -183,7 +183,7 @@ FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ),
     (
         "--evals-strict",
-        "A golden whose expectations miss fails, instead of xfail under the gate.",
+        "A golden whose expectations miss fails its test (default: MISSED, counted by the gate).",
         {"action": "store_true"},
     ),
     ("--evals-baseline", "Compare with this baseline JSON (default: ini).", {}),
