@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_supportbot_evals.config.options import speak
+from pytest_supportbot_evals.config.spelling import speak
 from pytest_supportbot_evals.run.state import (
     GOLDEN_ITEMS,
     GOLDENS_USED,
@@ -48,7 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     from pytest_supportbot_evals.config._agent_config import plugin_ini_keys
-    from pytest_supportbot_evals.config.options import SpellingError, reconcile
+    from pytest_supportbot_evals.config.spelling import SpellingError, reconcile
 
     try:
         notes = reconcile(config, plugin_ini_keys(config))

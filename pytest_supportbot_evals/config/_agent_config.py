@@ -21,8 +21,8 @@ from pytest_supportbot_evals.config.options import (
     PREFIX,
     ini_value,
     old,
-    said,
 )
+from pytest_supportbot_evals.config.spelling import said
 from pytest_supportbot_evals.config.vocabulary import Vocabulary
 from pytest_supportbot_evals.evaluators.base import EvaluatorError, Registry
 

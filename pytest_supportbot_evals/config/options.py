@@ -7,7 +7,6 @@ project that never uses the plugin nothing.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -58,11 +57,7 @@ INI_KEYS: tuple[tuple[str, str, str], ...] = (
     ("evals_experiment", "Phoenix dataset to log each run to as an experiment.", ""),
     # The agent under the gate (see README, "Gate your own agent"); SupportBot when unset.
     ("evals_agent", "module:factory of the agent (factory(tracer_provider=...)).", ""),
-    (
-        "evals_labels",
-        "The labels the agent gives (the label evaluator): space-separated, or a TOML list.",
-        "",
-    ),
+    ("evals_labels", "The agent's labels (the label evaluator): words, or a TOML list.", ""),
     ("evals_prompts", "Folder of the agent's prompt files (fingerprinted).", ""),
     ("evals_tool_spans", "Glob of the TOOL span names tool_result judges.", "*"),
     (
@@ -88,7 +83,7 @@ ARGS_KEYS = ("evals_labels",)
 DEFAULTS = {name: default for name, _, default in INI_KEYS}
 
 
-_INI_NAMES = {*DEFAULTS, *LINELIST_KEYS}
+INI_NAMES = {*DEFAULTS, *LINELIST_KEYS}
 
 
 def neutral(name: str) -> str:
@@ -128,8 +123,9 @@ def add_options(parser: pytest.Parser) -> None:
         dest = flag.removeprefix("--").replace("-", "_")
         group.addoption(flag, dest=dest, **kwargs)
         legacy = {k: v for k, v in kwargs.items() if k not in ("help", "default")}
-        # the deprecated spelling works but is not listed in --help
-        group.addoption(old(flag), dest=old(dest), help=argparse.SUPPRESS, **legacy)
+        group.addoption(  # the deprecated spelling works, unlisted in --help
+            old(flag), dest=old(dest), help=argparse.SUPPRESS, **legacy
+        )
 
     for flag, help_text, extra in FLAGS:
         add(flag, help=help_text, **extra)
@@ -212,96 +208,3 @@ FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ),
     ("--evals-markdown", "Write the summary as a Markdown table to PATH.", {"metavar": "PATH"}),
 )
-
-#: The deprecated spellings this run used (neutral name -> old one), and whether it used only
-#: deprecated ones; set once per run by ``reconcile``, read by ``said`` when wording a hint.
-_SPOKEN: dict[str, Any] = {"used": {}, "old_only": False}
-
-
-class SpellingError(ValueError):
-    """A setting given under both spellings with different values."""
-
-
-def reconcile(
-    config: pytest.Config, ini_keys: list[str], environ: Mapping[str, str] | None = None
-) -> list[str]:
-    """Fold each deprecated flag into its neutral one, refuse a setting given both ways with
-    different values, and return one deprecation message per old spelling used (``ini_keys``:
-    the plugin's keys the ini file sets)."""
-    if environ is None:
-        import os
-
-        environ = os.environ
-    used: dict[str, str] = {}
-    neutral_used = any(k.startswith(NEUTRAL) for k in ini_keys)
-    option = config.option
-    for flag, _, _ in FLAGS:
-        dest = flag.removeprefix("--").replace("-", "_")
-        new, legacy = getattr(option, dest, None), getattr(option, old(dest), None)
-        if not given(legacy):
-            neutral_used = neutral_used or given(new)
-            continue
-        if given(new) and new != legacy:
-            raise SpellingError(
-                f"{flag}={_show(new)} and {old(flag)}={_show(legacy)} disagree; give only "
-                f"{flag} ({old(flag)} is its deprecated name)."
-            )
-        setattr(option, dest, legacy)
-        used[flag] = old(flag)
-    overrides = [o.partition("=")[0] for o in getattr(option, "override_ini", None) or ()]
-    for key in overrides:  # ``-o supportbot_x=...`` overrides the file's ``evals_x`` too
-        if key.startswith(PREFIX) and neutral(key) in _INI_NAMES and neutral(key) not in overrides:
-            config._inicache[neutral(key)] = config.getini(key)
-            used[neutral(key)] = key
-    for key in ini_keys:
-        if key in overrides or neutral(key) in overrides:
-            continue
-        if not key.startswith(PREFIX):
-            continue
-        new_key = neutral(key)
-        new, legacy = config.getini(new_key), config.getini(key)
-        if new_key in ini_keys and new != legacy:
-            raise SpellingError(
-                f"ini {new_key}={_show(new)} and {key}={_show(legacy)} disagree; set only "
-                f"{new_key} ({key} is its deprecated name)."
-            )
-        used[new_key] = key
-    _SPOKEN.update(used=used, old_only=bool(used) and not neutral_used)
-    notes = [f"{legacy} is deprecated; use {new}." for new, legacy in used.items()]
-    return notes + [
-        f"environment variable {name} is deprecated; use {name.replace('SUPPORTBOT_', 'EVALS_')}."
-        for name in sorted(environ)
-        if name.startswith("SUPPORTBOT_") and name.removeprefix("SUPPORTBOT_") in ENV_SETTINGS
-    ]
-
-
-#: The run's settings that may come from ``EVALS_X`` variables (``SUPPORTBOT_X``: deprecated).
-ENV_SETTINGS = frozenset(
-    "MODEL JUDGE_MODEL TEMPERATURE SEED MAX_TOKENS CLASSIFY_MAX_TOKENS CLASSIFY_TOP_LOGPROBS "
-    "JUDGE_MAX_TOKENS TOP_K TIMEOUT MAX_RETRIES STRUCTURED_OUTPUT PHOENIX_BUDGET".split()
-)
-
-
-def _show(value: Any) -> str:
-    return repr(value) if not isinstance(value, bool) else "set"
-
-
-def said(name: str) -> str:
-    """A setting as this run's user spells it: the deprecated name if that is what they used
-    (or if they used deprecated names only), else the neutral one (``name``: either spelling)."""
-    name = neutral(name)
-    used = _SPOKEN["used"]
-    if name in used:
-        return used[name]
-    return old(name) if _SPOKEN["old_only"] else name
-
-
-def speak(text: str) -> str:
-    """A message with every setting it names in the spelling this run's user used (``said``)."""
-    import re
-
-    if not _SPOKEN["used"] and not _SPOKEN["old_only"]:
-        return text
-    names = {f for f, _, _ in FLAGS} | set(DEFAULTS) | set(LINELIST_KEYS)
-    pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.sub(rf"(?<![\w-])({pattern})(?![\w-])", lambda m: said(m.group(1)), text)

@@ -212,7 +212,7 @@ class EvalSession:
     def _unmatched_tool_spans(self) -> str | None:
         """``evals_tool_spans`` naming a glob no TOOL span of the run matched: a named failure
         (a misspelt span name would otherwise only show as each golden's ``not_called``)."""
-        from pytest_supportbot_evals.config.options import said
+        from pytest_supportbot_evals.config.spelling import said
 
         pattern = self.config.agent.tool_spans if self.config.agent else "*"
         runs = [r for r in self.results if r.error is None]

@@ -36,7 +36,7 @@ def eval_session(config: pytest.Config) -> EvalSession:
         try:
             config.stash[SESSION_KEY] = EvalSession(build(config))
         except (ConfigError, ThresholdError, SettingsError) as exc:
-            from pytest_supportbot_evals.config.options import speak
+            from pytest_supportbot_evals.config.spelling import speak
 
             raise pytest.UsageError(speak(f"evals: {exc}")) from None
     return config.stash[SESSION_KEY]
