@@ -59,19 +59,18 @@ def add_export_parser(sub: Any) -> None:
 
 def default_project(root: Path, env: Mapping[str, str]) -> str | None:
     """The Phoenix project the plugin's runs in ``root`` trace to (as the plugin decides: ini
-    ``evals_phoenix_project``, then ``PHOENIX_PROJECT_NAME``, then the agent's module name);
-    None: the settings' own default (SupportBot's project)."""
+    ``evals_phoenix_project``, then ``PHOENIX_PROJECT_NAME``, then the agent's); None: the
+    variable's, which the settings read."""
     from pytest_supportbot_evals.cli._checks import _ini
-    from pytest_supportbot_evals.config._agent_config import REFERENCE_FACTORY
+    from pytest_supportbot_evals.config._agent_config import project_of
 
     ini = _ini(root)
     named = str(ini.get("evals_phoenix_project") or "").strip()
-    agent = str(ini.get("evals_agent") or "").strip()
-    if named or env.get("PHOENIX_PROJECT_NAME", "").strip():
-        return named or None  # the variable is the settings' own
-    if agent and agent != REFERENCE_FACTORY:
-        return agent.partition(":")[0].split(".")[0]
-    return None
+    if named:
+        return named
+    if env.get("PHOENIX_PROJECT_NAME", "").strip():
+        return None
+    return project_of(str(ini.get("evals_agent") or "").strip() or None)
 
 
 def cmd_export_goldens(args: argparse.Namespace) -> int:

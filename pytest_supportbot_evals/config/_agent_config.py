@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals.config.options import (
-    DEFAULTS,
-    LINELIST_KEYS,
+    INI_NAMES,
     NEUTRAL,
     PREFIX,
     ini_value,
@@ -31,7 +30,7 @@ REFERENCE_FACTORY = "pytest_supportbot_evals.run.reference:make_agent"
 #: Its path before the plugin's modules were grouped (still accepted).
 OLD_REFERENCE_FACTORY = "pytest_supportbot_evals.reference:make_agent"
 #: The plugin's ini keys, under both names (a misspelt one is an error, not a silent default).
-KNOWN_KEYS = {name for key in [*DEFAULTS, *LINELIST_KEYS] for name in (key, old(key))}
+KNOWN_KEYS = {name for key in INI_NAMES for name in (key, old(key))}
 
 
 class AgentConfigError(ValueError):
@@ -59,11 +58,17 @@ class AgentConfig:
 
     def default_project(self) -> str:
         """The Phoenix project when none is set: SupportBot's, else the agent's module name."""
-        from evals_core.settings import DEFAULT_PROJECT
+        return project_of(self.factory)
 
-        if self.factory is None:
-            return DEFAULT_PROJECT
-        return self.factory.partition(":")[0].split(".")[0]
+
+def project_of(factory: str | None) -> str:
+    """The Phoenix project of the agent ``evals_agent`` names when none is set: SupportBot's
+    (none named, or the reference agent named explicitly), else the agent's top-level module."""
+    from evals_core.settings import DEFAULT_PROJECT
+
+    if factory is None or factory in (REFERENCE_FACTORY, OLD_REFERENCE_FACTORY):
+        return DEFAULT_PROJECT
+    return factory.partition(":")[0].split(".")[0]
 
 
 def build(pytest_config: Any, root: Path) -> AgentConfig:

@@ -140,9 +140,8 @@ def load_factory(path: str, setting: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        missing = getattr(exc, "name", None)
-        top = module_name.split(".")[0]
-        if missing and not module_name.startswith(missing) and missing != top:
+        missing = exc.name  # the module itself (or its package), or something it imports
+        if missing and missing != module_name and not module_name.startswith(f"{missing}."):
             raise AgentError(  # the module is there; something it imports is not
                 f"{setting}={path!r}: importing {module_name!r} failed: it imports {missing!r}, "
                 f"which is not installed ({exc}); install it in this environment."

@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 
 from pytest_supportbot_evals.config.options import (
-    DEFAULTS,
     FLAGS,
     INI_NAMES,
-    LINELIST_KEYS,
     NEUTRAL,
     PREFIX,
     given,
@@ -113,6 +111,6 @@ def speak(text: str) -> str:
 
     if not _SPOKEN["used"] and not _SPOKEN["old_only"]:
         return text
-    names = {f for f, _, _ in FLAGS} | set(DEFAULTS) | set(LINELIST_KEYS)
+    names = {f for f, _, _ in FLAGS} | INI_NAMES
     pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.sub(rf"(?<![\w-])({pattern})(?![\w-])", lambda m: said(m.group(1)), text)

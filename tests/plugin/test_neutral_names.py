@@ -79,13 +79,12 @@ def test_a_teams_project_meets_the_word_supportbot_nowhere(project):
     assert "polite" in annotations  # the team's evaluator's verdicts are there
     # pytest's header included: it lists the plugin's distribution by its neutral name
     assert any(line.startswith("plugins: ") and "evals-gate" in line for line in out.splitlines())
-    terminal = out
     from phoenix_delivery.annotation_configs import configs
 
     for where, text in (
         # the annotation configs every delivery creates in the team's Phoenix project
         ("annotation configs", json.dumps(configs())),
-        ("terminal", terminal),
+        ("terminal", out),
         ("JSON report", report),
         ("JUnit XML", junit),
         ("spooled annotations", annotations),

@@ -128,9 +128,10 @@ def test_every_yaml_and_toml_example_parses(path):
     import yaml
 
     bad = []
-    for match in BLOCK.finditer(path.read_text(encoding="utf-8")):
+    text = path.read_text(encoding="utf-8")
+    for match in BLOCK.finditer(text):
         kind, body = match.groups()
-        line = path.read_text(encoding="utf-8")[: match.start()].count("\n") + 1
+        line = text[: match.start()].count("\n") + 1
         try:
             yaml.safe_load(body) if kind == "yaml" else tomllib.loads(body)
         except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:

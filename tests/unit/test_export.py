@@ -228,8 +228,9 @@ def test_phoenix_default_feedback_labels_read_as_thumbs():
         ('evals_agent = "travel.agent:make_agent"', {}, "travel"),  # the agent's module
         ('evals_agent = "travel:make_agent"\nevals_phoenix_project = "trips"', {}, "trips"),
         ('evals_agent = "travel:make_agent"', {"PHOENIX_PROJECT_NAME": "p"}, None),  # the env's
-        ('evals_agent = "pytest_supportbot_evals.run.reference:make_agent"', {}, None),
-        ("", {}, None),  # SupportBot's default project
+        ('evals_agent = "pytest_supportbot_evals.run.reference:make_agent"', {}, "support-bot"),
+        ('evals_agent = "pytest_supportbot_evals.reference:make_agent"', {}, "support-bot"),
+        ("", {}, "support-bot"),  # SupportBot's default project
     ],
 )
 def test_export_reads_the_project_the_plugins_runs_trace_to(tmp_path, ini, env, project):
