@@ -71,6 +71,7 @@ DENIES = re.compile(r"^(no|nope)\b")
 LIST_MARKER = re.compile(r"(?m)^\s*\d+[.)]\s")
 CONTRACTION = re.compile(r"'(s|t|m|re|ll|ve|d)\b")
 WORD = re.compile(r"[a-z0-9]+")
+DIGIT = re.compile(r"[0-9]")
 
 
 def normalize(text: str) -> str:
@@ -123,7 +124,7 @@ def _content(text: str) -> frozenset[str]:
 
 def numbers(text: str) -> set[str]:
     """Digit-bearing words of a text (dates, amounts, ids), list markers (``1.``) aside."""
-    return {w for w in words(text) if any(c.isdigit() for c in w)}
+    return {w for w in _words(str(text)) if DIGIT.search(w)}
 
 
 def states(text: str, value: str) -> bool:

@@ -8,12 +8,20 @@ every comparison. Here a request is scrubbed and tagged once, in place (vcrpy's 
 is built for this one call; the HTTP request sent is another object), and is then marked as
 filtered; a body's canonical form is computed once; the secret values are read from the
 environment once per cassette use (``secret_values``), not per filter pass.
+
+vcrpy also tries to import every HTTP library it can patch each time a cassette is entered;
+an absent one is searched for on the whole ``sys.path`` (through pytest's import hook) again
+and again. The recorder skips the patchers of libraries that are not installed, found once per
+process (vcrpy could not patch a library installed later anyway: it keeps the originals it
+patches from its own first import).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -48,14 +56,17 @@ def canonical_body(body: bytes | str | None) -> Any:
 _canonical = functools.lru_cache(maxsize=512)(canonical_body)
 
 
+def canonical_of(body: Any) -> Any:
+    """``canonical_body``, computed once per body text (the seal and the matcher both ask);
+    the result is shared: read it, never change it."""
+    return _canonical(body) if isinstance(body, bytes | str | None) else canonical_body(body)
+
+
 def body_matcher(r1: Any, r2: Any) -> None:
     b1, b2 = r1.body, r2.body
     if b1 is b2 or b1 == b2:
         return
-    if not isinstance(b1, bytes | str | None) or not isinstance(b2, bytes | str | None):
-        if canonical_body(b1) != canonical_body(b2):
-            raise AssertionError("request bodies differ")
-    elif _canonical(b1) != _canonical(b2):
+    if canonical_of(b1) != canonical_of(b2):
         raise AssertionError("request bodies differ")
 
 
@@ -105,6 +116,33 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+#: vcrpy's patcher groups (``skip_patchers`` names) and the library each one patches.
+_PATCHED_LIBRARIES = {
+    "requests": "requests",
+    "boto3": "botocore",
+    "urllib3": "urllib3",
+    "httplib2": "httplib2",
+    "tornado": "tornado",
+    "aiohttp": "aiohttp",
+    "httpx": "httpx",
+    "httpx2": "httpx2",
+}
+
+
+def _installed(module: str) -> bool:
+    if sys.modules.get(module) is not None:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def absent_patchers() -> tuple[str, ...]:
+    """vcrpy's patcher groups whose library is not installed (nothing there to patch)."""
+    return tuple(group for group, lib in _PATCHED_LIBRARIES.items() if not _installed(lib))
+
+
 def build(persister: Any) -> Any:
     """A vcrpy ``VCR`` with the filters above, run once per request and without copies."""
     import vcr
@@ -124,6 +162,7 @@ def build(persister: Any) -> Any:
         before_record_response=scrub_response,
         decode_compressed_response=True,
         record_on_exception=False,
+        skip_patchers=absent_patchers(),
     )
     recorder.register_persister(persister)
     recorder.register_matcher("supportbot_body", body_matcher)

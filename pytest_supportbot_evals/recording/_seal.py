@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pytest_supportbot_evals.recording._recorder import canonical_body, rerecord_command
+from pytest_supportbot_evals.recording._recorder import canonical_of, rerecord_command
 
 SEAL_KEY = "evals_seal"
 #: The key cassettes recorded before the neutral names carry; still verified.
@@ -39,7 +39,7 @@ def digest(request: Any, response: dict[str, Any]) -> str:
     material = [
         request.method,
         request.uri,
-        canonical_body(request.body),
+        canonical_of(request.body),
         response.get("status"),
         sorted(headers.items()),
         base64.b64encode(body).decode("ascii"),

@@ -91,7 +91,9 @@ def _header(request: Any) -> str | None:
 def recorded_step(headers: Mapping[str, Any]) -> str | None:
     """The step named in a request's headers (as vcrpy recorded them: a value or a list)."""
     step = headers.get(STEP_HEADER) or headers.get(LEGACY_STEP_HEADER)
-    if step is None:  # a header name in another case (as vcrpy or a server wrote it)
+    # a header name in another case (as vcrpy or a server wrote it); vcrpy's own headers
+    # (a case-insensitive mapping, with ``lower_items``) have already been asked
+    if step is None and not hasattr(headers, "lower_items"):
         wanted = (STEP_HEADER, LEGACY_STEP_HEADER)
         step = next((v for k, v in headers.items() if str(k).lower() in wanted), None)
     if isinstance(step, list):
