@@ -30,7 +30,7 @@ class _Searches(importlib.abc.MetaPathFinder):
     def __init__(self) -> None:
         self.names: list[str] = []
 
-    def find_spec(self, name, path=None, target=None):  # noqa: ANN001, ANN201
+    def find_spec(self, name, path=None, target=None):
         self.names.append(name.partition(".")[0])
         return None
 
