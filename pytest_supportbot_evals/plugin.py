@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_supportbot_evals.config._agent_config import plugin_ini_keys
+    from pytest_supportbot_evals.config.options import plugin_ini_keys
     from pytest_supportbot_evals.config.spelling import SpellingError, reconcile
 
     try:

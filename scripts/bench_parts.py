@@ -1,12 +1,19 @@
-"""Building blocks of scripts/benchmark.py: a synthetic project, replay settings, Phoenix load."""
+"""Building blocks of scripts/benchmark.py: measuring a command, medians and spreads, the
+machine, a synthetic project, replay settings, Phoenix load."""
 
 from __future__ import annotations
 
+import os
+import platform
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,6 +30,60 @@ def real_cases() -> list[dict]:
         for path in sorted((ROOT / "tests" / "goldens").glob("*.yaml"))
         for case in yaml.safe_load(path.read_text())["cases"]
     ]
+
+
+MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); rc = subprocess.run(sys.argv[1:]).returncode\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, rc)"
+)
+
+
+def measure(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MB, exit code) of ``command``, in a fresh measuring process."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    wall, cpu, rss, code = done.stdout.split()[-4:]
+    return float(wall), float(cpu), int(rss) / 1024, int(code)
+
+
+def spread(values: list[float], scale: float = 1.0, digits: int = 2) -> dict[str, Any]:
+    """Median and min-max of samples (times ``scale``)."""
+    return {
+        "median": round(scale * statistics.median(values), digits),
+        "min": round(scale * min(values), digits),
+        "max": round(scale * max(values), digits),
+        "n": len(values),
+    }
+
+
+def shown(stats: dict[str, Any], unit: str = "") -> str:
+    return f"{stats['median']}{unit} [{stats['min']}-{stats['max']}, n={stats['n']}]"
+
+
+def machine() -> str:
+    """The CPU the figures were measured on: ratios to the floor differ between CPUs (the same
+    code measured 1.65x on one machine of this workplace and 1.46x on another)."""
+    model = platform.processor() or platform.machine()
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+             if line.startswith("model name")),
+            model,
+        )  # fmt: skip
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def synthetic_project(root: Path, count: int) -> Path:

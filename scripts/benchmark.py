@@ -42,45 +42,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_cpu import TIMER_CONFTEST  # noqa: E402
-from bench_parts import phoenix_annotations, synthetic_project, trivial_project  # noqa: E402
-
-MEASURE = (
-    "import resource, subprocess, sys, time\n"
-    "t = time.perf_counter(); rc = subprocess.run(sys.argv[1:]).returncode\n"
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, rc)"
+from bench_parts import (  # noqa: E402
+    machine,
+    measure,
+    phoenix_annotations,
+    shown,
+    spread,
+    synthetic_project,
+    trivial_project,
 )
-
-
-def measure(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> tuple[float, float, float, int]:
-    """(wall s, CPU s, peak RSS MB, exit code) of ``command``, in a fresh measuring process."""
-    done = subprocess.run(
-        [sys.executable, "-c", MEASURE, *command],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    wall, cpu, rss, code = done.stdout.split()[-4:]
-    return float(wall), float(cpu), int(rss) / 1024, int(code)
-
-
-def spread(values: list[float], scale: float = 1.0, digits: int = 2) -> dict[str, Any]:
-    """Median and min-max of samples (times ``scale``)."""
-    return {
-        "median": round(scale * statistics.median(values), digits),
-        "min": round(scale * min(values), digits),
-        "max": round(scale * max(values), digits),
-        "n": len(values),
-    }
-
-
-def shown(stats: dict[str, Any], unit: str = "") -> str:
-    return f"{stats['median']}{unit} [{stats['min']}-{stats['max']}, n={stats['n']}]"
-
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 #: pytest-recording is in this venv only as a dev dependency (a comparison test); it is not
@@ -289,15 +259,21 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=1000, help="scale: synthetic goldens")
     parser.add_argument("--only", default=",".join(BENCHES))
     args = parser.parse_args()
-    results = []
+    results: list[dict[str, Any]] = []
+    where = machine()
+    print(f"machine: {where}", file=sys.stderr, flush=True)
     for name in args.only.split(","):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         if name == "scale":
             results.append(bench_scale(args.runs, rounds=args.rounds, cases=args.cases))
         else:
             results.append(BENCHES[name](args.runs))
+    print(f"machine: {where}")
     for result in results:
-        figures = ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("name", "pass"))
+        result["machine"] = where
+        figures = ", ".join(
+            f"{k}={v}" for k, v in result.items() if k not in ("name", "pass", "machine")
+        )
         print(f"{'PASS' if result['pass'] else 'FAIL'}  {result['name']:<24} {figures}")
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written: {args.json}")

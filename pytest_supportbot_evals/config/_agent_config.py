@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_supportbot_evals.config.options import (
-    INI_NAMES,
+    KNOWN_KEYS,
     NEUTRAL,
     PREFIX,
+    ini_file_keys,
     ini_value,
-    old,
 )
 from pytest_supportbot_evals.config.spelling import said
 from pytest_supportbot_evals.config.vocabulary import Vocabulary
@@ -29,8 +29,6 @@ from pytest_supportbot_evals.evaluators.base import EvaluatorError, Registry
 REFERENCE_FACTORY = "pytest_supportbot_evals.run.reference:make_agent"
 #: Its path before the plugin's modules were grouped (still accepted).
 OLD_REFERENCE_FACTORY = "pytest_supportbot_evals.reference:make_agent"
-#: The plugin's ini keys, under both names (a misspelt one is an error, not a silent default).
-KNOWN_KEYS = {name for key in INI_NAMES for name in (key, old(key))}
 
 
 class AgentConfigError(ValueError):
@@ -174,7 +172,7 @@ def _check_ini_keys(pytest_config: Any) -> list[str]:
     that would silently fall back to a default) is an error naming the closest known one."""
     import difflib
 
-    given = _ini_file_keys(getattr(pytest_config, "inipath", None))
+    given = ini_file_keys(getattr(pytest_config, "inipath", None))
     ours = [k for k in given if k.startswith((PREFIX, NEUTRAL))]
     for key in ours:
         if key not in KNOWN_KEYS:
@@ -201,30 +199,3 @@ def _pytest_knows(pytest_config: Any, key: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def plugin_ini_keys(pytest_config: Any) -> list[str]:
-    """The plugin's keys (either spelling) the project's ini file sets."""
-    keys = _ini_file_keys(getattr(pytest_config, "inipath", None))
-    return [k for k in keys if k in KNOWN_KEYS]
-
-
-def _ini_file_keys(path: Path | None) -> list[str]:
-    """The keys the project's ini file sets for pytest (``[tool.pytest.ini_options]``, or the
-    ``[pytest]``/``[tool:pytest]`` section)."""
-    import configparser
-    import tomllib
-
-    if path is None or not Path(path).is_file():
-        return []
-    path = Path(path)
-    try:
-        if path.suffix == ".toml":
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-            return list(data.get("tool", {}).get("pytest", {}).get("ini_options", {}))
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.read(path, encoding="utf-8")
-        section = next((s for s in ("pytest", "tool:pytest") if parser.has_section(s)), None)
-        return list(parser[section]) if section else []
-    except (OSError, ValueError, configparser.Error):
-        return []  # pytest itself reports an unreadable ini file

@@ -7,6 +7,7 @@ project that never uses the plugin nothing.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,3 +209,34 @@ FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ),
     ("--evals-markdown", "Write the summary as a Markdown table to PATH.", {"metavar": "PATH"}),
 )
+
+
+#: The plugin's ini keys, under both names (a misspelt one is an error, not a silent default).
+KNOWN_KEYS = {name for key in INI_NAMES for name in (key, old(key))}
+
+
+def plugin_ini_keys(pytest_config: Any) -> list[str]:
+    """The plugin's keys (either spelling) the project's ini file sets."""
+    keys = ini_file_keys(getattr(pytest_config, "inipath", None))
+    return [k for k in keys if k in KNOWN_KEYS]
+
+
+def ini_file_keys(path: Path | None) -> list[str]:
+    """The keys the project's ini file sets for pytest (``[tool.pytest.ini_options]``, or the
+    ``[pytest]``/``[tool:pytest]`` section)."""
+    import configparser
+    import tomllib
+
+    if path is None or not Path(path).is_file():
+        return []
+    path = Path(path)
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            return list(data.get("tool", {}).get("pytest", {}).get("ini_options", {}))
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(path, encoding="utf-8")
+        section = next((s for s in ("pytest", "tool:pytest") if parser.has_section(s)), None)
+        return list(parser[section]) if section else []
+    except (OSError, ValueError, configparser.Error):
+        return []  # pytest itself reports an unreadable ini file

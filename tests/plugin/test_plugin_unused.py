@@ -7,6 +7,17 @@ import pytest
 
 PLAIN_TEST = "def test_plain():\n    assert 1 + 1 == 2\n"
 HEAVY = ("openai", "vcr", "phoenix", "opentelemetry.sdk")
+#: All of the plugin a run with no eval imports: its options, spellings, hook specs and state.
+LIGHT = {
+    "pytest_supportbot_evals",
+    "pytest_supportbot_evals.plugin",
+    "pytest_supportbot_evals.config",
+    "pytest_supportbot_evals.config.options",
+    "pytest_supportbot_evals.config.spelling",
+    "pytest_supportbot_evals.run",
+    "pytest_supportbot_evals.run.state",
+    "pytest_supportbot_evals.hookspecs",
+}
 IMPORT_LINE = re.compile(r"^import time:\s+\d+\s+\|\s+\d+\s+\|\s+(?P<module>\S+)\s*$")
 
 
@@ -65,3 +76,6 @@ def test_plugin_imports_no_sdk_when_no_eval_runs(plain_project, clean_env, autol
     assert len(modules) > 100  # -X importtime output was captured
     heavy = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
     assert heavy == []
+    # nor the plugin's evaluators, judges and settings (they cost ~30 ms of start-up)
+    ours = ("pytest_supportbot_evals", "evals_core", "phoenix_delivery", "supportbot")
+    assert {m for m in modules if m.split(".")[0] in ours} <= LIGHT
