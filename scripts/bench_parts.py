@@ -71,16 +71,14 @@ def shown(stats: dict[str, Any], unit: str = "") -> str:
 
 
 def machine() -> str:
-    """The CPU the figures were measured on: ratios to the floor differ between CPUs (the same
-    code measured 1.65x on one machine of this workplace and 1.46x on another)."""
+    """The CPU the figures were measured on: ratios to the floor differ between CPUs
+    (docs/performance.md)."""
     model = platform.processor() or platform.machine()
     try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        model = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-             if line.startswith("model name")),
-            model,
-        )  # fmt: skip
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
